@@ -1,0 +1,24 @@
+/**
+ * Public surface of the warehouse core and its runtime. The core (`Warehouse`) is deterministic
+ * and performs no I/O; the runtime (`WarehouseRuntime`) is the single-writer command loop that
+ * stamps, applies, group-commits through an injected log and replies.
+ */
+export { decode, decodeUntrusted, encode } from './codec.ts';
+export * from './errors.ts';
+export { type IdempotencyRecord, sameData } from './idempotency.ts';
+export { checkAll, checkTouched } from './invariants.ts';
+export * as limits from './limits.ts';
+export {
+  BATCH_COMMANDS_MAX,
+  type Checkpointer,
+  type CommandLog,
+  type CommittedBatch,
+  QUEUE_COMMANDS_MAX,
+  type RuntimeOptions,
+  WarehouseRuntime,
+} from './runtime.ts';
+export { fromSnapshot, SNAPSHOT_FORMAT, toSnapshot, type WarehouseSnapshot } from './snapshot.ts';
+export { availableOf, WarehouseState } from './state.ts';
+export type * from './types.ts';
+export { validateCommand, validateQuery } from './validate.ts';
+export { Warehouse, type WarehouseOptions } from './warehouse.ts';

@@ -1,0 +1,44 @@
+/**
+ * Every bound of the warehouse core as a named constant. Hitting any of these is a handled case:
+ * a typed error at the boundary or a documented eviction, never unbounded growth.
+ */
+
+/** Longest id (SKU, reservation, receipt, POS source, owner, idempotency key) in characters. */
+export const ID_LENGTH_MAX = 128;
+/** Longest free text (SKU name, adjustment note) in characters. */
+export const TEXT_LENGTH_MAX = 512;
+/** Most lines in one reservation, receipt or POS sale. */
+export const LINES_PER_COMMAND_MAX = 200;
+/** Most substitutes named by one SKU. */
+export const SUBSTITUTES_PER_SKU_MAX = 16;
+/** Largest quantity in one line or one adjustment (units). */
+export const QUANTITY_MAX = 1_000_000;
+/** Largest absolute on-hand count a cycle count may report (units). */
+export const COUNT_MAX = 100_000_000;
+/** Largest price in minor currency units. */
+export const PRICE_CENTS_MAX = 100_000_000;
+/** Shortest and longest reservation hold. */
+export const TTL_MS_MIN = 1_000;
+export const TTL_MS_MAX = 24 * 60 * 60 * 1_000;
+/** Most SKUs one warehouse holds. */
+export const SKUS_PER_WAREHOUSE_MAX = 200_000;
+/** Most open reservations one warehouse holds; past it, reserve answers LIMIT_EXCEEDED. */
+export const OPEN_RESERVATIONS_MAX = 2_000_000;
+/** How long idempotency records, receipt ids and closed-reservation tombstones are kept. */
+export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1_000;
+/** Most idempotency records kept; past it the oldest are evicted early (counted in stats). */
+export const IDEMPOTENCY_RECORDS_MAX = 2_000_000;
+/**
+ * Most POS sequence numbers a source may have seen above its contiguous watermark. A feed with a
+ * permanent gap would otherwise grow this set forever; past the bound the oldest gap is declared
+ * lost (a `pos.gap_skipped` event) and the watermark moves on.
+ */
+export const POS_PENDING_SEQS_MAX = 65_536;
+/** Most POS sources (tills, feeds) one warehouse tracks. */
+export const POS_SOURCES_MAX = 10_000;
+/** Largest encoded command accepted at the boundary (bytes). */
+export const COMMAND_BYTES_MAX = 256 * 1024;
+/** Deepest nesting a command payload may have. */
+export const PAYLOAD_DEPTH_MAX = 8;
+/** Most SKUs named in one availability query. */
+export const QUERY_SKUS_MAX = 10_000;

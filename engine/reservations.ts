@@ -1,0 +1,205 @@
+/**
+ * Reservations: the all-or-nothing hold of order lines with a TTL, and its ends: commit (deduct on
+ * pick), release (cancel) and expiry. The core invariant lives here: a reservation is accepted only
+ * if every line fits in `available` at that moment, so online orders never oversell.
+ * Pure functions of (state, command, stamp); never perform I/O.
+ */
+import {
+  insufficientStock,
+  invalidQuantity,
+  limitExceeded,
+  notFound,
+  type ShortLine,
+  versionConflict,
+} from './errors.ts';
+import { OPEN_RESERVATIONS_MAX } from './limits.ts';
+import { availableOf, type ClosedAs, type CommandContext, type WarehouseState } from './state.ts';
+import type {
+  CommitCommand,
+  ExtendCommand,
+  LedgerReason,
+  QuantityLine,
+  ReleaseCommand,
+  Reservation,
+  ReservationLine,
+  ReserveCommand,
+  ReserveLine,
+  Result,
+  SkuRecord,
+} from './types.ts';
+
+function missing(state: WarehouseState, reservationId: string): Result {
+  return { ok: false, error: notFound('reservation', reservationId, state.tombstones.get(reservationId)?.closedAs) };
+}
+
+/** Chooses the SKU that serves a line: itself, or the first substitute that fits, or none. */
+function chooseSku(
+  state: WarehouseState,
+  line: ReserveLine,
+  demand: Map<string, number>,
+  named: Set<string>,
+): SkuRecord | undefined {
+  const record = state.skus.get(line.sku) as SkuRecord;
+  if (line.quantity <= availableOf(record) - (demand.get(line.sku) ?? 0)) return record;
+  if (line.allowSubstitutes !== true) return undefined;
+  for (const substitute of record.substitutes) {
+    // A substitute already on the reservation would give it two lines of one SKU: skip it.
+    if (named.has(substitute)) continue;
+    const sub = state.skus.get(substitute);
+    if (sub !== undefined && line.quantity <= availableOf(sub) - (demand.get(substitute) ?? 0)) return sub;
+  }
+  return undefined;
+}
+
+/** Plans every line against available, without changing anything. */
+function planReserve(state: WarehouseState, cmd: ReserveCommand): ReservationLine[] | Result {
+  for (const line of cmd.lines) {
+    const record = state.skus.get(line.sku);
+    if (record === undefined) return { ok: false, error: notFound('sku', line.sku) };
+    if (line.expectedVersion !== undefined && line.expectedVersion !== record.version) {
+      return { ok: false, error: versionConflict(line.sku, line.expectedVersion, record.version) };
+    }
+  }
+  const demand = new Map<string, number>();
+  const named = new Set(cmd.lines.map((l) => l.sku));
+  const plan: ReservationLine[] = [];
+  const short: ShortLine[] = [];
+  for (const line of cmd.lines) {
+    const chosen = chooseSku(state, line, demand, named);
+    if (chosen === undefined) {
+      const record = state.skus.get(line.sku) as SkuRecord;
+      const available = Math.max(0, availableOf(record) - (demand.get(line.sku) ?? 0));
+      short.push({ sku: line.sku, requested: line.quantity, available });
+      continue;
+    }
+    demand.set(chosen.sku, (demand.get(chosen.sku) ?? 0) + line.quantity);
+    const held: ReservationLine = { sku: chosen.sku, quantity: line.quantity, committed: 0 };
+    if (chosen.sku !== line.sku) {
+      held.substituteFor = line.sku;
+      named.add(chosen.sku);
+    }
+    plan.push(held);
+  }
+  if (short.length > 0) return { ok: false, error: insufficientStock(short) };
+  return plan;
+}
+
+export function applyReserve(state: WarehouseState, ctx: CommandContext, cmd: ReserveCommand): Result {
+  if (state.reservations.size >= OPEN_RESERVATIONS_MAX) {
+    return { ok: false, error: limitExceeded('OPEN_RESERVATIONS_MAX', OPEN_RESERVATIONS_MAX) };
+  }
+  const plan = planReserve(state, cmd);
+  if (!Array.isArray(plan)) return plan;
+  const reservationId = `r${ctx.seq}`;
+  const reservation: Reservation = {
+    reservationId,
+    createdSeq: ctx.seq,
+    lines: plan,
+    createdAtMs: ctx.atMs,
+    expiresAtMs: ctx.atMs + cmd.ttlMs,
+  };
+  if (cmd.orderRef !== undefined) reservation.orderRef = cmd.orderRef;
+  for (const line of plan) {
+    state.moveStock(ctx, state.skus.get(line.sku) as SkuRecord, 0, line.quantity, 'reserve', reservationId);
+    state.addHold(line.sku, reservationId);
+  }
+  state.reservations.set(reservationId, reservation);
+  state.timers.push({ deadlineMs: reservation.expiresAtMs, order: ctx.seq, reservationId });
+  return {
+    ok: true,
+    value: {
+      kind: 'reserved',
+      reservationId,
+      expiresAtMs: reservation.expiresAtMs,
+      lines: plan.map((l) => ({ ...l })),
+    },
+  };
+}
+
+/** Gives back every unit a reservation still holds and closes it. */
+function closeReservation(
+  state: WarehouseState,
+  ctx: CommandContext,
+  res: Reservation,
+  reason: LedgerReason,
+  closedAs: ClosedAs,
+): QuantityLine[] {
+  const released: QuantityLine[] = [];
+  for (const line of res.lines) {
+    if (line.quantity > 0) {
+      state.moveStock(ctx, state.skus.get(line.sku) as SkuRecord, 0, -line.quantity, reason, res.reservationId);
+      released.push({ sku: line.sku, quantity: line.quantity });
+      line.quantity = 0;
+    }
+    state.removeHold(line.sku, res.reservationId);
+  }
+  state.reservations.delete(res.reservationId);
+  state.tombstones.set(res.reservationId, { closedAs, atMs: ctx.atMs });
+  return released;
+}
+
+/** Works out what a commit deducts per line, or the INVALID_QUANTITY of the first line that asks too much. */
+function planCommit(res: Reservation, cmd: CommitCommand): Map<ReservationLine, number> | Result {
+  const plan = new Map<ReservationLine, number>();
+  if (cmd.lines === undefined) {
+    for (const line of res.lines) if (line.quantity > 0) plan.set(line, line.quantity);
+    return plan;
+  }
+  for (const want of cmd.lines) {
+    const line = res.lines.find((l) => l.sku === want.sku);
+    const held = line?.quantity ?? 0;
+    if (line === undefined || want.quantity > held) {
+      return { ok: false, error: invalidQuantity(res.reservationId, want.sku, want.quantity, held) };
+    }
+    plan.set(line, want.quantity);
+  }
+  return plan;
+}
+
+export function applyCommit(state: WarehouseState, ctx: CommandContext, cmd: CommitCommand): Result {
+  const res = state.reservations.get(cmd.reservationId);
+  if (res === undefined) return missing(state, cmd.reservationId);
+  const plan = planCommit(res, cmd);
+  if (!(plan instanceof Map)) return plan;
+  const committed: QuantityLine[] = [];
+  for (const [line, quantity] of plan) {
+    state.moveStock(ctx, state.skus.get(line.sku) as SkuRecord, -quantity, -quantity, 'commit', res.reservationId);
+    line.quantity -= quantity;
+    line.committed += quantity;
+    if (line.quantity === 0) state.removeHold(line.sku, res.reservationId);
+    committed.push({ sku: line.sku, quantity });
+  }
+  const remaining = res.lines.some((l) => l.quantity > 0);
+  const closed = !remaining || cmd.releaseRest === true;
+  if (closed) closeReservation(state, ctx, res, 'release', 'committed');
+  return { ok: true, value: { kind: 'committed', reservationId: res.reservationId, lines: committed, closed } };
+}
+
+export function applyRelease(state: WarehouseState, ctx: CommandContext, cmd: ReleaseCommand): Result {
+  const res = state.reservations.get(cmd.reservationId);
+  if (res === undefined) return missing(state, cmd.reservationId);
+  const lines = closeReservation(state, ctx, res, 'release', 'released');
+  return { ok: true, value: { kind: 'released', reservationId: res.reservationId, lines } };
+}
+
+export function applyExtend(state: WarehouseState, ctx: CommandContext, cmd: ExtendCommand): Result {
+  const res = state.reservations.get(cmd.reservationId);
+  if (res === undefined) return missing(state, cmd.reservationId);
+  res.expiresAtMs = ctx.atMs + cmd.ttlMs;
+  state.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, reservationId: res.reservationId });
+  return { ok: true, value: { kind: 'extended', reservationId: res.reservationId, expiresAtMs: res.expiresAtMs } };
+}
+
+/** Expires every reservation whose deadline is at or before `ctx.atMs`. Returns how many expired. */
+export function expireDue(state: WarehouseState, ctx: CommandContext): number {
+  let expired = 0;
+  for (let top = state.timers.peek(); top !== undefined && top.deadlineMs <= ctx.atMs; top = state.timers.peek()) {
+    state.timers.pop();
+    const res = state.reservations.get(top.reservationId);
+    if (res === undefined || res.expiresAtMs !== top.deadlineMs) continue;
+    const lines = closeReservation(state, ctx, res, 'expire', 'expired');
+    state.events.push({ type: 'reservation.expired', reservationId: res.reservationId, lines });
+    expired++;
+  }
+  return expired;
+}

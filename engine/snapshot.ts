@@ -1,0 +1,69 @@
+/**
+ * The whole state of a warehouse as plain data (for SQLite snapshots and for comparing states in
+ * tests) and back. Maps become arrays in their iteration order, so a state rebuilt from a snapshot
+ * iterates exactly like the live one; derived structures (hold index, timers) are rebuilt, never
+ * stored. Never performs I/O.
+ */
+import type { IdempotencyRecord } from './idempotency.ts';
+import { type ReceiptRecord, type Tombstone, WarehouseState } from './state.ts';
+import type { Reservation, SkuRecord } from './types.ts';
+
+export const SNAPSHOT_FORMAT = 1;
+
+export interface WarehouseSnapshot {
+  format: number;
+  warehouseId: string;
+  lastSeq: number;
+  lastAtMs: number;
+  versionCounter: number;
+  ledgerSeq: number;
+  idempotencyEvictedEarly: number;
+  skus: SkuRecord[];
+  reservations: Reservation[];
+  idempotency: IdempotencyRecord[];
+  receipts: [string, ReceiptRecord][];
+  tombstones: [string, Tombstone][];
+  posSources: [string, number, number[]][];
+}
+
+/** Copies the state out as plain data. Shares nothing mutable with the live state. */
+export function toSnapshot(state: WarehouseState): WarehouseSnapshot {
+  return structuredClone({
+    format: SNAPSHOT_FORMAT,
+    warehouseId: state.warehouseId,
+    lastSeq: state.lastSeq,
+    lastAtMs: state.lastAtMs,
+    versionCounter: state.versionCounter,
+    ledgerSeq: state.ledgerSeq,
+    idempotencyEvictedEarly: state.idempotency.evictedEarly,
+    skus: [...state.skus.values()],
+    reservations: [...state.reservations.values()],
+    idempotency: [...state.idempotency.records.values()],
+    receipts: [...state.receipts],
+    tombstones: [...state.tombstones],
+    posSources: [...state.posSources].map(([id, s]): [string, number, number[]] => [id, s.watermark, [...s.seen]]),
+  });
+}
+
+/** Rebuilds a state from a snapshot, including the derived hold index and expiry timers. */
+export function fromSnapshot(snapshot: WarehouseSnapshot): WarehouseState {
+  if (snapshot.format !== SNAPSHOT_FORMAT) throw new Error(`unknown snapshot format ${snapshot.format}`);
+  const s = structuredClone(snapshot);
+  const state = new WarehouseState(s.warehouseId);
+  state.lastSeq = s.lastSeq;
+  state.lastAtMs = s.lastAtMs;
+  state.versionCounter = s.versionCounter;
+  state.ledgerSeq = s.ledgerSeq;
+  state.idempotency.evictedEarly = s.idempotencyEvictedEarly;
+  for (const record of s.skus) state.skus.set(record.sku, record);
+  for (const res of s.reservations) {
+    state.reservations.set(res.reservationId, res);
+    for (const line of res.lines) if (line.quantity > 0) state.addHold(line.sku, res.reservationId);
+    state.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, reservationId: res.reservationId });
+  }
+  for (const record of s.idempotency) state.idempotency.records.set(record.key, record);
+  for (const [id, r] of s.receipts) state.receipts.set(id, r);
+  for (const [id, t] of s.tombstones) state.tombstones.set(id, t);
+  for (const [id, watermark, seen] of s.posSources) state.posSources.set(id, { watermark, seen: new Set(seen) });
+  return state;
+}

@@ -1,0 +1,164 @@
+/**
+ * The in-memory state of one warehouse and the only primitives that change stock: every movement
+ * goes through `moveStock`, which bumps the SKU version, appends the ledger entry and remembers the
+ * SKU so one availability event per command is emitted. Owned by exactly one command loop.
+ * Never performs I/O, never reads a clock.
+ */
+import { IdempotencyStore } from './idempotency.ts';
+import { IDEMPOTENCY_RETENTION_MS } from './limits.ts';
+import { TimerHeap } from './timers.ts';
+import type { EngineEvent, LedgerEntry, LedgerReason, Reservation, SkuRecord } from './types.ts';
+
+/** The derived number of units that can still be promised: never stored. */
+export function availableOf(record: SkuRecord): number {
+  return record.onHand - record.reserved - record.safetyStock;
+}
+
+/** Why a reservation is no longer open, kept for the retention window to answer callers precisely. */
+export type ClosedAs = 'committed' | 'released' | 'expired';
+
+export interface Tombstone {
+  closedAs: ClosedAs;
+  atMs: number;
+}
+
+export interface ReceiptRecord {
+  atMs: number;
+  /** Canonical lines of the first arrival, to tell a duplicate from a conflicting re-use. */
+  lines: { sku: string; quantity: number }[];
+}
+
+/** Per POS source: every sequence number ≤ watermark was seen; `seen` holds the ones above it. */
+export interface PosSource {
+  watermark: number;
+  seen: Set<number>;
+}
+
+/** The stamp and output sink of the command being applied. */
+export interface CommandContext {
+  seq: number;
+  atMs: number;
+  /** SKU → available before this command first touched it. */
+  touched: Map<string, number>;
+}
+
+export class WarehouseState {
+  readonly skus = new Map<string, SkuRecord>();
+  readonly reservations = new Map<string, Reservation>();
+  /** Derived index SKU → ids of open reservations holding it, in creation order. Rebuilt on load. */
+  readonly holdsBySku = new Map<string, Set<string>>();
+  /** Derived expiry timers. Rebuilt on load. */
+  readonly timers = new TimerHeap();
+  readonly idempotency = new IdempotencyStore();
+  readonly receipts = new Map<string, ReceiptRecord>();
+  readonly tombstones = new Map<string, Tombstone>();
+  readonly posSources = new Map<string, PosSource>();
+  /** Warehouse-wide change counter; a SKU's version is its value at the SKU's last change. */
+  versionCounter = 0;
+  ledgerSeq = 0;
+  /** Sequence number and time of the last applied command. */
+  lastSeq = 0;
+  lastAtMs = 0;
+
+  events: EngineEvent[] = [];
+  ledger: LedgerEntry[] = [];
+
+  constructor(readonly warehouseId: string) {}
+
+  /** Marks a SKU changed by the current command: bumps its version once per command. */
+  touch(ctx: CommandContext, record: SkuRecord): void {
+    if (ctx.touched.has(record.sku)) return;
+    ctx.touched.set(record.sku, availableOf(record));
+    record.version = ++this.versionCounter;
+  }
+
+  /** The one way stock changes: applies the deltas and appends the ledger entry. */
+  moveStock(
+    ctx: CommandContext,
+    record: SkuRecord,
+    onHandDelta: number,
+    reservedDelta: number,
+    reason: LedgerReason,
+    reference: string,
+  ): void {
+    this.touch(ctx, record);
+    record.onHand += onHandDelta;
+    record.reserved += reservedDelta;
+    this.ledger.push({
+      ledgerSeq: ++this.ledgerSeq,
+      seq: ctx.seq,
+      atMs: ctx.atMs,
+      sku: record.sku,
+      onHandDelta,
+      reservedDelta,
+      reason,
+      reference,
+    });
+  }
+
+  /** Emits one availability event per SKU whose available changed during the command. */
+  finishCommand(ctx: CommandContext): void {
+    for (const [sku, before] of ctx.touched) {
+      const record = this.skus.get(sku) as SkuRecord;
+      const available = availableOf(record);
+      if (available !== before) {
+        this.events.push({ type: 'availability.changed', sku, available, version: record.version });
+      }
+    }
+  }
+
+  addHold(sku: string, reservationId: string): void {
+    let holders = this.holdsBySku.get(sku);
+    if (holders === undefined) {
+      holders = new Set();
+      this.holdsBySku.set(sku, holders);
+    }
+    holders.add(reservationId);
+  }
+
+  removeHold(sku: string, reservationId: string): void {
+    const holders = this.holdsBySku.get(sku);
+    if (holders === undefined) return;
+    holders.delete(reservationId);
+    if (holders.size === 0) this.holdsBySku.delete(sku);
+  }
+
+  /** Drops receipts and tombstones past the retention window, then idempotency records. */
+  pruneRetention(atMs: number): void {
+    this.idempotency.prune(atMs);
+    for (const [id, r] of this.receipts) {
+      if (atMs - r.atMs <= IDEMPOTENCY_RETENTION_MS) break;
+      this.receipts.delete(id);
+    }
+    for (const [id, t] of this.tombstones) {
+      if (atMs - t.atMs <= IDEMPOTENCY_RETENTION_MS) break;
+      this.tombstones.delete(id);
+    }
+  }
+
+  /**
+   * After a physical decrease: if on hand no longer covers what is reserved, names the newest
+   * reservations that can no longer be filled (the oldest keep their claim on the shelf).
+   */
+  checkAtRisk(record: SkuRecord): void {
+    const shortBy = record.reserved - record.onHand;
+    if (shortBy <= 0) return;
+    const holders = [...(this.holdsBySku.get(record.sku) ?? [])];
+    const reservationIds: string[] = [];
+    let covered = 0;
+    for (let i = holders.length - 1; i >= 0 && covered < shortBy; i--) {
+      const id = holders[i] as string;
+      const res = this.reservations.get(id) as Reservation;
+      for (const line of res.lines) if (line.sku === record.sku) covered += line.quantity;
+      reservationIds.push(id);
+    }
+    this.events.push({
+      type: 'reservation.at_risk',
+      sku: record.sku,
+      onHand: record.onHand,
+      reserved: record.reserved,
+      shortBy,
+      reservationIds,
+    });
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Commands that record physical facts and catalog changes: SKU definition, supplier receipts,
+ * adjustments, cycle counts and in-store POS sales. Physical facts are always recorded, even when
+ * they leave on hand below reserved: that raises `reservation.at_risk` instead of failing.
+ * Pure functions of (state, command, stamp); never perform I/O.
+ */
+import { idempotencyConflict, limitExceeded, notFound } from './errors.ts';
+import { sameData } from './idempotency.ts';
+import { POS_PENDING_SEQS_MAX, POS_SOURCES_MAX, SKUS_PER_WAREHOUSE_MAX } from './limits.ts';
+import type { CommandContext, PosSource, WarehouseState } from './state.ts';
+import type {
+  AdjustCommand,
+  CountCommand,
+  PosSaleCommand,
+  QuantityLine,
+  ReceiptCommand,
+  Result,
+  SkuRecord,
+  SkuUpsertCommand,
+} from './types.ts';
+
+type Movement = { sku: string; onHandDelta: number; version: number };
+
+function stockResult(movements: Movement[], duplicate: boolean): Result {
+  return { ok: true, value: { kind: 'stock', movements, duplicate } };
+}
+
+/** Returns the records of all lines, or the NOT_FOUND of the first unknown SKU. */
+function recordsOf(state: WarehouseState, lines: QuantityLine[]): SkuRecord[] | Result {
+  const records: SkuRecord[] = [];
+  for (const line of lines) {
+    const record = state.skus.get(line.sku);
+    if (record === undefined) return { ok: false, error: notFound('sku', line.sku) };
+    records.push(record);
+  }
+  return records;
+}
+
+export function applySkuUpsert(state: WarehouseState, ctx: CommandContext, cmd: SkuUpsertCommand): Result {
+  let record = state.skus.get(cmd.sku);
+  if (record === undefined) {
+    if (state.skus.size >= SKUS_PER_WAREHOUSE_MAX) {
+      return { ok: false, error: limitExceeded('SKUS_PER_WAREHOUSE_MAX', SKUS_PER_WAREHOUSE_MAX) };
+    }
+    record = {
+      sku: cmd.sku,
+      ownerId: '',
+      name: '',
+      priceCents: 0,
+      location: cmd.location,
+      onHand: 0,
+      reserved: 0,
+      safetyStock: 0,
+      substitutes: [],
+      version: 0,
+    };
+    state.skus.set(cmd.sku, record);
+    ctx.touched.set(cmd.sku, Number.NaN); // a new SKU always announces its availability
+    record.version = ++state.versionCounter;
+  } else {
+    state.touch(ctx, record);
+  }
+  record.ownerId = cmd.ownerId;
+  record.name = cmd.name;
+  record.priceCents = cmd.priceCents;
+  record.location = { ...cmd.location };
+  record.safetyStock = cmd.safetyStock;
+  record.substitutes = [...cmd.substitutes];
+  return { ok: true, value: { kind: 'sku', sku: cmd.sku, version: record.version } };
+}
+
+export function applyReceipt(state: WarehouseState, ctx: CommandContext, cmd: ReceiptCommand): Result {
+  const earlier = state.receipts.get(cmd.receiptId);
+  if (earlier !== undefined) {
+    if (!sameData(earlier.lines, cmd.lines)) return { ok: false, error: idempotencyConflict(cmd.receiptId) };
+    return stockResult([], true);
+  }
+  const records = recordsOf(state, cmd.lines);
+  if (!Array.isArray(records)) return records;
+  const movements: Movement[] = [];
+  cmd.lines.forEach((line, i) => {
+    const record = records[i] as SkuRecord;
+    state.moveStock(ctx, record, line.quantity, 0, 'receipt', cmd.receiptId);
+    movements.push({ sku: line.sku, onHandDelta: line.quantity, version: record.version });
+  });
+  state.receipts.set(cmd.receiptId, { atMs: ctx.atMs, lines: cmd.lines.map((l) => ({ ...l })) });
+  return stockResult(movements, false);
+}
+
+export function applyAdjust(state: WarehouseState, ctx: CommandContext, cmd: AdjustCommand): Result {
+  const record = state.skus.get(cmd.sku);
+  if (record === undefined) return { ok: false, error: notFound('sku', cmd.sku) };
+  state.moveStock(ctx, record, cmd.delta, 0, cmd.reason, cmd.key);
+  if (cmd.delta < 0) state.checkAtRisk(record);
+  return stockResult([{ sku: cmd.sku, onHandDelta: cmd.delta, version: record.version }], false);
+}
+
+/** A cycle count is absolute: the correction recorded is the drift between shelf and books. */
+export function applyCount(state: WarehouseState, ctx: CommandContext, cmd: CountCommand): Result {
+  const record = state.skus.get(cmd.sku);
+  if (record === undefined) return { ok: false, error: notFound('sku', cmd.sku) };
+  const drift = cmd.counted - record.onHand;
+  if (drift === 0) return stockResult([{ sku: cmd.sku, onHandDelta: 0, version: record.version }], false);
+  state.moveStock(ctx, record, drift, 0, 'count_drift', cmd.key);
+  if (drift < 0) state.checkAtRisk(record);
+  return stockResult([{ sku: cmd.sku, onHandDelta: drift, version: record.version }], false);
+}
+
+function posSeen(source: PosSource, seq: number): boolean {
+  return seq <= source.watermark || source.seen.has(seq);
+}
+
+/** Records a POS sequence number; past the bound, declares the oldest gap lost and moves on. */
+function posRecord(state: WarehouseState, sourceId: string, source: PosSource, seq: number): void {
+  source.seen.add(seq);
+  if (source.seen.size > POS_PENDING_SEQS_MAX) {
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const s of source.seen) if (s < lowest) lowest = s;
+    state.events.push({ type: 'pos.gap_skipped', sourceId, fromSeq: source.watermark + 1, toSeq: lowest - 1 });
+    source.watermark = lowest - 1;
+  }
+  while (source.seen.delete(source.watermark + 1)) source.watermark++;
+}
+
+/**
+ * An in-store sale. Feeds arrive late, twice and out of order: (source, sequence) is recorded
+ * once, whatever the idempotency key, and sales are deltas, so the order of arrival does not
+ * matter.
+ */
+export function applyPosSale(state: WarehouseState, ctx: CommandContext, cmd: PosSaleCommand): Result {
+  let source = state.posSources.get(cmd.sourceId);
+  if (source !== undefined && posSeen(source, cmd.sourceSeq)) return stockResult([], true);
+  const records = recordsOf(state, cmd.lines);
+  if (!Array.isArray(records)) return records;
+  if (source === undefined) {
+    if (state.posSources.size >= POS_SOURCES_MAX) {
+      return { ok: false, error: limitExceeded('POS_SOURCES_MAX', POS_SOURCES_MAX) };
+    }
+    source = { watermark: 0, seen: new Set() };
+    state.posSources.set(cmd.sourceId, source);
+  }
+  posRecord(state, cmd.sourceId, source, cmd.sourceSeq);
+  const reference = `${cmd.sourceId}#${cmd.sourceSeq}`;
+  const movements: Movement[] = [];
+  cmd.lines.forEach((line, i) => {
+    const record = records[i] as SkuRecord;
+    state.moveStock(ctx, record, -line.quantity, 0, 'pos_sale', reference);
+    state.checkAtRisk(record);
+    movements.push({ sku: line.sku, onHandDelta: -line.quantity, version: record.version });
+  });
+  return stockResult(movements, false);
+}

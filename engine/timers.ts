@@ -1,0 +1,70 @@
+/**
+ * The expiry timer of a warehouse: a binary min-heap of (deadline, reservation) entries, so that
+ * finding due reservations costs O(log n) per expiry instead of a scan of every reservation.
+ * Entries are never removed in place: an entry whose reservation closed or moved its deadline is
+ * stale and skipped when it surfaces (lazy deletion). Ties break on the creating sequence number,
+ * so the pop order is a function of the entries alone and replay expires in the same order.
+ */
+
+export interface TimerEntry {
+  deadlineMs: number;
+  /** Tie-breaker: the sequence number of the command that created the reservation. */
+  order: number;
+  reservationId: string;
+}
+
+function before(a: TimerEntry, b: TimerEntry): boolean {
+  return a.deadlineMs < b.deadlineMs || (a.deadlineMs === b.deadlineMs && a.order < b.order);
+}
+
+export class TimerHeap {
+  private readonly items: TimerEntry[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(entry: TimerEntry): void {
+    const items = this.items;
+    items.push(entry);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = items[parent] as TimerEntry;
+      if (!before(entry, p)) break;
+      items[i] = p;
+      i = parent;
+    }
+    items[i] = entry;
+  }
+
+  peek(): TimerEntry | undefined {
+    return this.items[0];
+  }
+
+  pop(): TimerEntry | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (top === undefined || last === undefined || items.length === 0) return top;
+    let i = 0;
+    const n = items.length;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      let child = left;
+      if (right < n && before(items[right] as TimerEntry, items[left] as TimerEntry)) child = right;
+      const c = items[child] as TimerEntry;
+      if (!before(c, last)) break;
+      items[i] = c;
+      i = child;
+    }
+    items[i] = last;
+    return top;
+  }
+
+  clear(): void {
+    this.items.length = 0;
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * The boundary of the core: turns untrusted input (decoded msgpack, JSON, a caller's object) into a
+ * canonical command, or a VALIDATION_ERROR naming the offending path. Only known fields are copied,
+ * so what reaches `apply`, the WAL and the idempotency records is exactly the canonical form.
+ * Pure: never throws on any input, never touches state.
+ */
+import { type EngineError, validationError } from './errors.ts';
+import {
+  COUNT_MAX,
+  ID_LENGTH_MAX,
+  LINES_PER_COMMAND_MAX,
+  PAYLOAD_DEPTH_MAX,
+  PRICE_CENTS_MAX,
+  QUANTITY_MAX,
+  QUERY_SKUS_MAX,
+  SUBSTITUTES_PER_SKU_MAX,
+  TEXT_LENGTH_MAX,
+  TTL_MS_MAX,
+  TTL_MS_MIN,
+} from './limits.ts';
+import type { AdjustmentReason, Command, QuantityLine, Query, ReserveLine, ShelfLocation } from './types.ts';
+
+/** Thrown only inside this module and caught by `validateCommand`: carries the path. */
+class Invalid {
+  constructor(readonly error: EngineError) {}
+}
+
+const ID_PATTERN = /^[A-Za-z0-9._:#@/+-]+$/;
+const ADJUSTMENT_REASONS: readonly AdjustmentReason[] = ['shrinkage', 'damage', 'found', 'correction'];
+
+function fail(path: string, message: string): never {
+  throw new Invalid(validationError(path, message));
+}
+
+type Obj = Record<string, unknown>;
+
+function object(value: unknown, path: string, allowed: readonly string[]): Obj {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be an object');
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) fail(path, 'must be a plain object');
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) fail(path === '' ? key : `${path}.${key}`, 'is not a known field');
+  }
+  return value as Obj;
+}
+
+function id(value: unknown, path: string): string {
+  if (typeof value !== 'string') fail(path, 'must be a string');
+  if (value.length === 0 || value.length > ID_LENGTH_MAX) fail(path, `must have 1 to ${ID_LENGTH_MAX} characters`);
+  if (!ID_PATTERN.test(value)) fail(path, 'may hold only letters, digits and . _ : # @ / + -');
+  return value;
+}
+
+function text(value: unknown, path: string): string {
+  if (typeof value !== 'string') fail(path, 'must be a string');
+  if (value.length > TEXT_LENGTH_MAX) fail(path, `must have at most ${TEXT_LENGTH_MAX} characters`);
+  return value;
+}
+
+function int(value: unknown, path: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) fail(path, 'must be an integer');
+  if (value < min || value > max) fail(path, `must be between ${min} and ${max}`);
+  return value;
+}
+
+function bool(value: unknown, path: string): boolean {
+  if (typeof value !== 'boolean') fail(path, 'must be a boolean');
+  return value;
+}
+
+function array(value: unknown, path: string, min: number, max: number): unknown[] {
+  if (!Array.isArray(value)) fail(path, 'must be an array');
+  if (value.length < min || value.length > max) fail(path, `must have ${min} to ${max} items`);
+  return value;
+}
+
+function quantityLines(value: unknown, path: string): QuantityLine[] {
+  const items = array(value, path, 1, LINES_PER_COMMAND_MAX);
+  const seen = new Set<string>();
+  return items.map((item, i) => {
+    const p = `${path}[${i}]`;
+    const o = object(item, p, ['sku', 'quantity']);
+    const sku = id(o.sku, `${p}.sku`);
+    if (seen.has(sku)) fail(`${p}.sku`, 'names a SKU already listed');
+    seen.add(sku);
+    return { sku, quantity: int(o.quantity, `${p}.quantity`, 1, QUANTITY_MAX) };
+  });
+}
+
+function reserveLines(value: unknown, path: string): ReserveLine[] {
+  const items = array(value, path, 1, LINES_PER_COMMAND_MAX);
+  const seen = new Set<string>();
+  return items.map((item, i) => {
+    const p = `${path}[${i}]`;
+    const o = object(item, p, ['sku', 'quantity', 'expectedVersion', 'allowSubstitutes']);
+    const sku = id(o.sku, `${p}.sku`);
+    if (seen.has(sku)) fail(`${p}.sku`, 'names a SKU already listed');
+    seen.add(sku);
+    const line: ReserveLine = { sku, quantity: int(o.quantity, `${p}.quantity`, 1, QUANTITY_MAX) };
+    if (o.expectedVersion !== undefined) {
+      line.expectedVersion = int(o.expectedVersion, `${p}.expectedVersion`, 0, Number.MAX_SAFE_INTEGER);
+    }
+    if (o.allowSubstitutes !== undefined) line.allowSubstitutes = bool(o.allowSubstitutes, `${p}.allowSubstitutes`);
+    return line;
+  });
+}
+
+function location(value: unknown, path: string): ShelfLocation {
+  const o = object(value, path, ['zone', 'aisle', 'bay', 'level']);
+  return {
+    zone: id(o.zone, `${path}.zone`),
+    aisle: int(o.aisle, `${path}.aisle`, 0, 10_000),
+    bay: int(o.bay, `${path}.bay`, 0, 10_000),
+    level: int(o.level, `${path}.level`, 0, 100),
+  };
+}
+
+function key(o: Obj): string {
+  return id(o.key, 'key');
+}
+
+/** Rejects payloads nested deeper than PAYLOAD_DEPTH_MAX without recursing into them unboundedly. */
+function checkDepth(value: unknown): void {
+  let frontier: unknown[] = [value];
+  for (let depth = 0; frontier.length > 0; depth++) {
+    if (depth > PAYLOAD_DEPTH_MAX) fail('', `is nested deeper than ${PAYLOAD_DEPTH_MAX} levels`);
+    const next: unknown[] = [];
+    for (const item of frontier) {
+      if (typeof item !== 'object' || item === null) continue;
+      const children = Array.isArray(item) ? item : Object.values(item);
+      if (next.length + children.length > 100_000) fail('', 'has too many nested values');
+      for (const child of children) next.push(child);
+    }
+    frontier = next;
+  }
+}
+
+function parseCommand(input: unknown): Command {
+  checkDepth(input);
+  const head = object(input, '', [
+    'type',
+    'key',
+    'sku',
+    'ownerId',
+    'name',
+    'priceCents',
+    'location',
+    'safetyStock',
+    'substitutes',
+    'receiptId',
+    'lines',
+    'delta',
+    'reason',
+    'note',
+    'counted',
+    'sourceId',
+    'sourceSeq',
+    'ttlMs',
+    'orderRef',
+    'reservationId',
+    'releaseRest',
+  ]);
+  switch (head.type) {
+    case 'sku.upsert': {
+      const o = object(input, '', [
+        'type',
+        'key',
+        'sku',
+        'ownerId',
+        'name',
+        'priceCents',
+        'location',
+        'safetyStock',
+        'substitutes',
+      ]);
+      const sku = id(o.sku, 'sku');
+      const substitutes = array(o.substitutes ?? [], 'substitutes', 0, SUBSTITUTES_PER_SKU_MAX).map((s, i) =>
+        id(s, `substitutes[${i}]`),
+      );
+      if (substitutes.includes(sku)) fail('substitutes', 'may not name the SKU itself');
+      if (new Set(substitutes).size !== substitutes.length) fail('substitutes', 'names a SKU twice');
+      return {
+        type: 'sku.upsert',
+        key: key(o),
+        sku,
+        ownerId: id(o.ownerId, 'ownerId'),
+        name: text(o.name, 'name'),
+        priceCents: int(o.priceCents, 'priceCents', 0, PRICE_CENTS_MAX),
+        location: location(o.location, 'location'),
+        safetyStock: int(o.safetyStock ?? 0, 'safetyStock', 0, QUANTITY_MAX),
+        substitutes,
+      };
+    }
+    case 'receipt': {
+      const o = object(input, '', ['type', 'key', 'receiptId', 'lines']);
+      return {
+        type: 'receipt',
+        key: key(o),
+        receiptId: id(o.receiptId, 'receiptId'),
+        lines: quantityLines(o.lines, 'lines'),
+      };
+    }
+    case 'adjust': {
+      const o = object(input, '', ['type', 'key', 'sku', 'delta', 'reason', 'note']);
+      const reason = o.reason as AdjustmentReason;
+      if (!ADJUSTMENT_REASONS.includes(reason)) fail('reason', `must be one of ${ADJUSTMENT_REASONS.join(', ')}`);
+      const delta = int(o.delta, 'delta', -QUANTITY_MAX, QUANTITY_MAX);
+      if (delta === 0) fail('delta', 'must not be zero');
+      if ((reason === 'shrinkage' || reason === 'damage') && delta > 0) fail('delta', `must be negative for ${reason}`);
+      if (reason === 'found' && delta < 0) fail('delta', 'must be positive for found');
+      const cmd: Command = { type: 'adjust', key: key(o), sku: id(o.sku, 'sku'), delta, reason };
+      if (o.note !== undefined) cmd.note = text(o.note, 'note');
+      return cmd;
+    }
+    case 'count': {
+      const o = object(input, '', ['type', 'key', 'sku', 'counted']);
+      return { type: 'count', key: key(o), sku: id(o.sku, 'sku'), counted: int(o.counted, 'counted', 0, COUNT_MAX) };
+    }
+    case 'pos.sale': {
+      const o = object(input, '', ['type', 'key', 'sourceId', 'sourceSeq', 'lines']);
+      return {
+        type: 'pos.sale',
+        key: key(o),
+        sourceId: id(o.sourceId, 'sourceId'),
+        sourceSeq: int(o.sourceSeq, 'sourceSeq', 1, Number.MAX_SAFE_INTEGER),
+        lines: quantityLines(o.lines, 'lines'),
+      };
+    }
+    case 'reserve': {
+      const o = object(input, '', ['type', 'key', 'lines', 'ttlMs', 'orderRef']);
+      const cmd: Command = {
+        type: 'reserve',
+        key: key(o),
+        lines: reserveLines(o.lines, 'lines'),
+        ttlMs: int(o.ttlMs, 'ttlMs', TTL_MS_MIN, TTL_MS_MAX),
+      };
+      if (o.orderRef !== undefined) cmd.orderRef = id(o.orderRef, 'orderRef');
+      return cmd;
+    }
+    case 'commit': {
+      const o = object(input, '', ['type', 'key', 'reservationId', 'lines', 'releaseRest']);
+      const cmd: Command = { type: 'commit', key: key(o), reservationId: id(o.reservationId, 'reservationId') };
+      if (o.lines !== undefined) cmd.lines = quantityLines(o.lines, 'lines');
+      if (o.releaseRest !== undefined) cmd.releaseRest = bool(o.releaseRest, 'releaseRest');
+      return cmd;
+    }
+    case 'release': {
+      const o = object(input, '', ['type', 'key', 'reservationId']);
+      return { type: 'release', key: key(o), reservationId: id(o.reservationId, 'reservationId') };
+    }
+    case 'extend': {
+      const o = object(input, '', ['type', 'key', 'reservationId', 'ttlMs']);
+      return {
+        type: 'extend',
+        key: key(o),
+        reservationId: id(o.reservationId, 'reservationId'),
+        ttlMs: int(o.ttlMs, 'ttlMs', TTL_MS_MIN, TTL_MS_MAX),
+      };
+    }
+    case 'tick': {
+      const o = object(input, '', ['type', 'key']);
+      return o.key === undefined ? { type: 'tick' } : { type: 'tick', key: key(o) };
+    }
+    default:
+      return fail('type', 'is not a known command');
+  }
+}
+
+/**
+ * Validates untrusted input as a command. Returns a fresh canonical command holding only known
+ * fields, or a VALIDATION_ERROR with the path of the first problem. Never throws.
+ */
+export function validateCommand(input: unknown): { ok: true; value: Command } | { ok: false; error: EngineError } {
+  try {
+    return { ok: true, value: parseCommand(input) };
+  } catch (e) {
+    if (e instanceof Invalid) return { ok: false, error: e.error };
+    return { ok: false, error: validationError('', 'could not be read') };
+  }
+}
+
+function parseQuery(input: unknown): Query {
+  checkDepth(input);
+  const head = object(input, '', ['type', 'skus', 'sinceVersion', 'reservationId', 'key']);
+  switch (head.type) {
+    case 'availability': {
+      const o = object(input, '', ['type', 'skus']);
+      return {
+        type: 'availability',
+        skus: array(o.skus, 'skus', 1, QUERY_SKUS_MAX).map((s, i) => id(s, `skus[${i}]`)),
+      };
+    }
+    case 'changes': {
+      const o = object(input, '', ['type', 'sinceVersion']);
+      return { type: 'changes', sinceVersion: int(o.sinceVersion, 'sinceVersion', 0, Number.MAX_SAFE_INTEGER) };
+    }
+    case 'reservation': {
+      const o = object(input, '', ['type', 'reservationId']);
+      return { type: 'reservation', reservationId: id(o.reservationId, 'reservationId') };
+    }
+    case 'command': {
+      const o = object(input, '', ['type', 'key']);
+      return { type: 'command', key: id(o.key, 'key') };
+    }
+    default:
+      return fail('type', 'is not a known query');
+  }
+}
+
+/** Validates untrusted input as a query. Never throws. */
+export function validateQuery(input: unknown): { ok: true; value: Query } | { ok: false; error: EngineError } {
+  try {
+    return { ok: true, value: parseQuery(input) };
+  } catch (e) {
+    if (e instanceof Invalid) return { ok: false, error: e.error };
+    return { ok: false, error: validationError('', 'could not be read') };
+  }
+}
