@@ -19,8 +19,11 @@ export const QUEUE_COMMANDS_MAX = 200_000;
 
 /** Where the runtime makes commands durable. */
 export interface CommandLog {
-  /** Appends the encoded stamped commands and fdatasyncs once. Throws if they are not durable. */
-  appendDurable(records: Uint8Array[]): void;
+  /**
+   * Appends the encoded stamped commands numbered `firstSeq, firstSeq + 1, …` and fdatasyncs once.
+   * Throws if they are not durable.
+   */
+  appendDurable(records: Uint8Array[], firstSeq: number): void;
 }
 
 /** Writes snapshots covering the log up to a sequence number, off the command loop. */
@@ -164,7 +167,7 @@ export class WarehouseRuntime {
         records.push(encode(stamped));
       }
       const syncStartMs = performance.now();
-      this.options.log.appendDurable(records);
+      this.options.log.appendDurable(records, firstSeq);
       this.stats.fsyncMsMax = Math.max(this.stats.fsyncMsMax, performance.now() - syncStartMs);
     } catch (error) {
       // The core is now ahead of the log (or broken): it must not answer anything again.

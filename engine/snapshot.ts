@@ -26,9 +26,13 @@ export interface WarehouseSnapshot {
   posSources: [string, number, number[]][];
 }
 
-/** Copies the state out as plain data. Shares nothing mutable with the live state. */
+/**
+ * The state as plain data. It shares records with the live state, so it is valid only until the
+ * next command is applied: encode it (or clone it) before applying more. Cloning 100,000
+ * reservations costs seconds with structuredClone, which is why this does not.
+ */
 export function toSnapshot(state: WarehouseState): WarehouseSnapshot {
-  return structuredClone({
+  return {
     format: SNAPSHOT_FORMAT,
     warehouseId: state.warehouseId,
     lastSeq: state.lastSeq,
@@ -42,13 +46,16 @@ export function toSnapshot(state: WarehouseState): WarehouseSnapshot {
     receipts: [...state.receipts],
     tombstones: [...state.tombstones],
     posSources: [...state.posSources].map(([id, s]): [string, number, number[]] => [id, s.watermark, [...s.seen]]),
-  });
+  };
 }
 
-/** Rebuilds a state from a snapshot, including the derived hold index and expiry timers. */
+/**
+ * Rebuilds a state from a snapshot, including the derived hold index and expiry timers. The state
+ * takes ownership of the snapshot's records: pass a freshly decoded snapshot, not a live one.
+ */
 export function fromSnapshot(snapshot: WarehouseSnapshot): WarehouseState {
   if (snapshot.format !== SNAPSHOT_FORMAT) throw new Error(`unknown snapshot format ${snapshot.format}`);
-  const s = structuredClone(snapshot);
+  const s = snapshot;
   const state = new WarehouseState(s.warehouseId);
   state.lastSeq = s.lastSeq;
   state.lastAtMs = s.lastAtMs;

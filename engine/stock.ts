@@ -113,13 +113,15 @@ function posSeen(source: PosSource, seq: number): boolean {
 /** Records a POS sequence number; past the bound, declares the oldest gap lost and moves on. */
 function posRecord(state: WarehouseState, sourceId: string, source: PosSource, seq: number): void {
   source.seen.add(seq);
+  // Advance first: a sequence number that fills the gap must not be counted as pending.
+  while (source.seen.delete(source.watermark + 1)) source.watermark++;
   if (source.seen.size > POS_PENDING_SEQS_MAX) {
     let lowest = Number.POSITIVE_INFINITY;
     for (const s of source.seen) if (s < lowest) lowest = s;
     state.events.push({ type: 'pos.gap_skipped', sourceId, fromSeq: source.watermark + 1, toSeq: lowest - 1 });
     source.watermark = lowest - 1;
+    while (source.seen.delete(source.watermark + 1)) source.watermark++;
   }
-  while (source.seen.delete(source.watermark + 1)) source.watermark++;
 }
 
 /**

@@ -71,7 +71,11 @@ function bool(value: unknown, path: string): boolean {
 function array(value: unknown, path: string, min: number, max: number): unknown[] {
   if (!Array.isArray(value)) fail(path, 'must be an array');
   if (value.length < min || value.length > max) fail(path, `must have ${min} to ${max} items`);
-  return value;
+  // Copy by index: a sparse array's holes become undefined and fail item validation, where
+  // `map` would skip them and let a hole through into the canonical command.
+  const items: unknown[] = [];
+  for (let i = 0; i < value.length; i++) items.push(value[i]);
+  return items;
 }
 
 function quantityLines(value: unknown, path: string): QuantityLine[] {

@@ -1,0 +1,29 @@
+/**
+ * Public surface of persistence: the WAL, the SQLite snapshot store and ledger, recovery,
+ * checkpointers, the durable warehouse that ties them to the runtime, and verify/inspect.
+ */
+export { type CheckpointerOptions, InlineCheckpointer, WorkerCheckpointer } from './checkpointer.ts';
+export {
+  CHECKPOINT_EVERY_COMMANDS,
+  DurableWarehouse,
+  type OpenWarehouseOptions,
+} from './durable-warehouse.ts';
+export {
+  listWarehouses,
+  loadSnapshotState,
+  type RecoveryReport,
+  recoverWarehouse,
+  warehousePaths,
+} from './recovery.ts';
+export { type LedgerTotals, SNAPSHOTS_KEPT, type SnapshotRow, SnapshotStore } from './snapshot-store.ts';
+export { type CheckpointResult, SnapshotWriter } from './snapshot-writer.ts';
+export {
+  inspectDataDir,
+  type SkuMismatch,
+  verifyDataDir,
+  verifyWarehouse,
+  type WarehouseInspection,
+  type WarehouseVerification,
+} from './verify.ts';
+export { countRecordsAfter, listSegments, readWalRange, SEGMENT_BYTES_MAX, Wal, WalCorruptionError } from './wal.ts';
+export * as walFormat from './wal-format.ts';

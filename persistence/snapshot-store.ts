@@ -1,0 +1,173 @@
+/**
+ * The SQLite file of one warehouse (better-sqlite3): snapshots of the whole warehouse state as
+ * checksummed msgpack blobs with the WAL position they cover, and the append-only inventory ledger.
+ * A snapshot and the ledger rows up to it are written in one transaction, so either both are
+ * durable or neither is (synchronous=FULL). The newest snapshots are kept, older ones pruned.
+ */
+import { crc32 } from 'node:zlib';
+import Database from 'better-sqlite3';
+import { decode, encode, type LedgerEntry, type WarehouseSnapshot } from '../engine/index.ts';
+
+/** How many snapshots stay in the file: the newest plus fallbacks should it be damaged. */
+export const SNAPSHOTS_KEPT = 3;
+
+export interface SnapshotRow {
+  id: number;
+  walSeq: number;
+  atMs: number;
+  origin: string;
+  skuCount: number;
+  reservationCount: number;
+  bytes: number;
+}
+
+export interface LoadedSnapshot {
+  row: SnapshotRow;
+  snapshot: WarehouseSnapshot;
+}
+
+/** Stock summed from the ledger, per SKU. */
+export interface LedgerTotals {
+  onHand: number;
+  reserved: number;
+  entries: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS snapshots (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  wal_seq INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  origin TEXT NOT NULL,
+  sku_count INTEGER NOT NULL,
+  reservation_count INTEGER NOT NULL,
+  checksum INTEGER NOT NULL,
+  state BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+  ledger_seq INTEGER PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  sku TEXT NOT NULL,
+  on_hand_delta INTEGER NOT NULL,
+  reserved_delta INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  reference TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_by_seq ON ledger (seq);
+`;
+
+const ROW_COLUMNS =
+  'id, wal_seq AS walSeq, at_ms AS atMs, origin, sku_count AS skuCount, reservation_count AS reservationCount, length(state) AS bytes';
+
+export class SnapshotStore {
+  private readonly db: Database.Database;
+  private readonly insertLedger: Database.Statement;
+  private readonly insertSnapshot: Database.Statement;
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.insertLedger = this.db.prepare(
+      'INSERT OR IGNORE INTO ledger VALUES (@ledgerSeq, @seq, @atMs, @sku, @onHandDelta, @reservedDelta, @reason, @reference)',
+    );
+    this.insertSnapshot = this.db.prepare(
+      'INSERT INTO snapshots (wal_seq, at_ms, origin, sku_count, reservation_count, checksum, state) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+  }
+
+  /** Writes the ledger rows and the snapshot in one durable transaction; prunes old snapshots. */
+  write(snapshot: WarehouseSnapshot, ledger: readonly LedgerEntry[], origin = 'checkpoint'): SnapshotRow {
+    const blob = Buffer.from(encode(snapshot));
+    const write = this.db.transaction(() => {
+      for (const entry of ledger) this.insertLedger.run(entry);
+      const info = this.insertSnapshot.run(
+        snapshot.lastSeq,
+        snapshot.lastAtMs,
+        origin,
+        snapshot.skus.length,
+        snapshot.reservations.length,
+        crc32(blob),
+        blob,
+      );
+      this.db
+        .prepare('DELETE FROM snapshots WHERE id NOT IN (SELECT id FROM snapshots ORDER BY id DESC LIMIT ?)')
+        .run(SNAPSHOTS_KEPT);
+      return Number(info.lastInsertRowid);
+    });
+    const id = write();
+    return this.rows().find((r) => r.id === id) as SnapshotRow;
+  }
+
+  /** The WAL position of the oldest snapshot kept: the log must be kept from just after it. */
+  oldestKeptWalSeq(): number {
+    const rows = this.rows();
+    return rows.length === 0 ? 0 : Math.min(...rows.map((r) => r.walSeq));
+  }
+
+  /** The snapshots in the file, newest first. */
+  rows(): SnapshotRow[] {
+    return this.db.prepare(`SELECT ${ROW_COLUMNS} FROM snapshots ORDER BY id DESC`).all() as SnapshotRow[];
+  }
+
+  /**
+   * The newest snapshot whose checksum holds and whose blob decodes; damaged ones are skipped and
+   * reported through `onDamaged`. Undefined when there is none.
+   */
+  loadNewest(onDamaged?: (row: SnapshotRow, reason: string) => void): LoadedSnapshot | undefined {
+    for (const row of this.rows()) {
+      const loaded = this.load(row.id);
+      if (typeof loaded === 'string') onDamaged?.(row, loaded);
+      else return loaded;
+    }
+    return undefined;
+  }
+
+  /** Loads one snapshot, or says why it cannot be used. */
+  load(id: number): LoadedSnapshot | string {
+    const raw = this.db.prepare(`SELECT ${ROW_COLUMNS}, checksum, state FROM snapshots WHERE id = ?`).get(id) as
+      | (SnapshotRow & { checksum: number; state: Buffer })
+      | undefined;
+    if (raw === undefined) return 'missing';
+    if (crc32(raw.state) !== raw.checksum) return 'checksum mismatch';
+    try {
+      const snapshot = decode(raw.state) as WarehouseSnapshot;
+      const { checksum: _c, state: _s, ...row } = raw;
+      return { row, snapshot };
+    } catch (error) {
+      return `undecodable: ${(error as Error).message}`;
+    }
+  }
+
+  /** On hand and reserved per SKU summed over the ledger rows of commands up to `throughSeq`. */
+  ledgerTotals(throughSeq: number): Map<string, LedgerTotals> {
+    const rows = this.db
+      .prepare(
+        `SELECT sku, SUM(on_hand_delta) AS onHand, SUM(reserved_delta) AS reserved, COUNT(*) AS entries
+         FROM ledger WHERE seq <= ? GROUP BY sku`,
+      )
+      .all(throughSeq) as ({ sku: string } & LedgerTotals)[];
+    return new Map(rows.map((r) => [r.sku, { onHand: r.onHand, reserved: r.reserved, entries: r.entries }]));
+  }
+
+  /** How many ledger rows have a ledger sequence at or below `ledgerSeq` (equals it when none is missing). */
+  ledgerRowsThrough(ledgerSeq: number): number {
+    const r = this.db.prepare('SELECT COUNT(*) AS n FROM ledger WHERE ledger_seq <= ?').get(ledgerSeq) as { n: number };
+    return r.n;
+  }
+
+  /** Number of ledger rows and the highest ledger sequence stored. */
+  ledgerStats(): { rows: number; lastLedgerSeq: number } {
+    const r = this.db.prepare('SELECT COUNT(*) AS rows, COALESCE(MAX(ledger_seq), 0) AS last FROM ledger').get() as {
+      rows: number;
+      last: number;
+    };
+    return { rows: r.rows, lastLedgerSeq: r.last };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

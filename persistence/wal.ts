@@ -1,0 +1,273 @@
+/**
+ * The write-ahead log of one warehouse: append-only segment files of framed records in `dir`.
+ * Opening it scans every segment still needed, hands each record after a given sequence number to
+ * the caller (recovery replays them), cuts a torn tail off the last segment and reports corruption
+ * anywhere else as a `WalCorruptionError` instead of guessing. Appends are one write and one
+ * fdatasync per batch; new segments and deletions are made durable with a directory fsync.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { decode, type StampedCommand } from '../engine/index.ts';
+import { decodeSegmentHeader, encodeFrames, encodeSegmentHeader, scanSegment } from './wal-format.ts';
+
+/** Roll to a new segment once the current one would pass this size. */
+export const SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
+
+const SEGMENT_PATTERN = /^wal-(\d{16})\.log$/;
+
+export class WalCorruptionError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly detail: string,
+  ) {
+    super(`WAL corrupt in ${file} at byte ${offset}: ${detail}`);
+    this.name = 'WalCorruptionError';
+  }
+}
+
+interface Segment {
+  firstSeq: number;
+  file: string;
+}
+
+export interface WalOpenOptions {
+  /** Records with seq <= afterSeq are already in the snapshot: they are checked, not handed out. */
+  afterSeq: number;
+  onRecord?: (record: StampedCommand) => void;
+  segmentBytesMax?: number;
+}
+
+export interface WalOpenReport {
+  /** Records handed to onRecord. */
+  replayed: number;
+  lastSeq: number;
+  /** Bytes cut off a torn tail, if any. */
+  truncatedBytes: number;
+  segments: number;
+}
+
+function segmentName(firstSeq: number): string {
+  return `wal-${String(firstSeq).padStart(16, '0')}.log`;
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The segments in a directory, oldest first. */
+export function listSegments(dir: string): Segment[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .map((name) => SEGMENT_PATTERN.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ firstSeq: Number(m[1]), file: path.join(dir, m[0]) }))
+    .sort((a, b) => a.firstSeq - b.firstSeq);
+}
+
+export class Wal {
+  private fd: number;
+  private size: number;
+  private active: Segment;
+  private constructor(
+    readonly dir: string,
+    private segments: Segment[],
+    private nextSeq: number,
+    private readonly segmentBytesMax: number,
+  ) {
+    this.active = segments[segments.length - 1] as Segment;
+    this.fd = fs.openSync(this.active.file, 'a');
+    this.size = fs.fstatSync(this.fd).size;
+  }
+
+  /** Opens (or creates) the WAL in `dir`, replaying records after `afterSeq` through `onRecord`. */
+  static open(dir: string, options: WalOpenOptions): { wal: Wal; report: WalOpenReport } {
+    fs.mkdirSync(dir, { recursive: true });
+    const report: WalOpenReport = { replayed: 0, lastSeq: options.afterSeq, truncatedBytes: 0, segments: 0 };
+    // Segments wholly covered by the snapshot are skipped, not deleted: older snapshots kept as
+    // fallbacks still need them. `dropThrough` deletes them once no kept snapshot does.
+    const all = listSegments(dir);
+    let skip = 0;
+    while (skip + 1 < all.length && (all[skip + 1] as Segment).firstSeq <= options.afterSeq + 1) skip++;
+    let segments = all.slice(skip);
+    const first = segments[0];
+    if (first !== undefined && first.firstSeq > options.afterSeq + 1) {
+      throw new WalCorruptionError(first.file, 0, `records ${options.afterSeq + 1}..${first.firstSeq - 1} are missing`);
+    }
+    segments.forEach((segment, i) => {
+      const last = i === segments.length - 1;
+      report.lastSeq = replaySegment(segment, last, options, report);
+    });
+    if (segments.length === 0) {
+      const segment = createSegment(dir, options.afterSeq + 1);
+      segments = [segment];
+    }
+    report.segments = segments.length;
+    const wal = new Wal(
+      dir,
+      [...all.slice(0, skip), ...segments],
+      report.lastSeq + 1,
+      options.segmentBytesMax ?? SEGMENT_BYTES_MAX,
+    );
+    return { wal, report };
+  }
+
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /**
+   * Appends records `firstSeq, firstSeq + 1, …` (encoded StampedCommands) with one write and one
+   * fdatasync. Throws if that fails: the caller must then stop serving.
+   */
+  appendDurable(records: Uint8Array[], firstSeq: number): void {
+    if (firstSeq !== this.nextSeq) throw new Error(`WAL expected seq ${this.nextSeq}, got ${firstSeq}`);
+    const bytes = encodeFrames(records);
+    if (this.size + bytes.length > this.segmentBytesMax && this.size > 16) this.roll(firstSeq);
+    let written = 0;
+    while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
+    fs.fdatasyncSync(this.fd);
+    this.size += bytes.length;
+    this.nextSeq += records.length;
+  }
+
+  private roll(firstSeq: number): void {
+    fs.closeSync(this.fd);
+    this.active = createSegment(this.dir, firstSeq);
+    this.segments.push(this.active);
+    this.fd = fs.openSync(this.active.file, 'a');
+    this.size = fs.fstatSync(this.fd).size;
+  }
+
+  /** Deletes segments whose every record is at or below `seq` (covered by a durable snapshot). */
+  dropThrough(seq: number): number {
+    let dropped = 0;
+    while (this.segments.length > 1 && (this.segments[1] as Segment).firstSeq <= seq + 1) {
+      fs.rmSync((this.segments[0] as Segment).file);
+      this.segments.shift();
+      dropped++;
+    }
+    if (dropped > 0) fsyncDir(this.dir);
+    return dropped;
+  }
+
+  /** Total bytes of the segments on disk. */
+  bytesOnDisk(): number {
+    return this.segments.reduce((sum, s) => sum + (fs.existsSync(s.file) ? fs.statSync(s.file).size : 0), 0);
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+function createSegment(dir: string, firstSeq: number): Segment {
+  const file = path.join(dir, segmentName(firstSeq));
+  const fd = fs.openSync(file, 'wx');
+  try {
+    fs.writeSync(fd, encodeSegmentHeader(firstSeq));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fsyncDir(dir);
+  return { firstSeq, file };
+}
+
+/** Checks one segment, replays its records after `afterSeq`, cuts a torn tail. Returns its last seq. */
+function replaySegment(segment: Segment, last: boolean, options: WalOpenOptions, report: WalOpenReport): number {
+  const bytes = fs.readFileSync(segment.file);
+  const header = decodeSegmentHeader(bytes);
+  if (header === undefined || header.firstSeq !== segment.firstSeq) {
+    if (last && bytes.length < 16 && report.lastSeq + 1 === segment.firstSeq) {
+      // A crash while creating the segment: rewrite its header.
+      fs.writeFileSync(segment.file, encodeSegmentHeader(segment.firstSeq));
+      return report.lastSeq;
+    }
+    throw new WalCorruptionError(segment.file, 0, 'bad segment header');
+  }
+  if (segment.firstSeq > report.lastSeq + 1) {
+    throw new WalCorruptionError(segment.file, 0, `gap before seq ${segment.firstSeq}`);
+  }
+  const scan = scanSegment(bytes);
+  if (scan.damage !== undefined) {
+    const { offset, nextValidFrame } = scan.damage;
+    if (!last || nextValidFrame !== undefined) {
+      const where = nextValidFrame === undefined ? 'not the last segment' : `valid record at byte ${nextValidFrame}`;
+      throw new WalCorruptionError(segment.file, offset, `damaged record followed by more log (${where})`);
+    }
+    report.truncatedBytes = bytes.length - offset;
+    const fd = fs.openSync(segment.file, 'r+');
+    try {
+      fs.ftruncateSync(fd, offset);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  let seq = segment.firstSeq - 1;
+  for (const frame of scan.frames) {
+    seq++;
+    if (seq <= options.afterSeq) continue;
+    const record = decode(bytes.subarray(frame.bodyStart, frame.bodyEnd)) as StampedCommand;
+    if (record.seq !== seq)
+      throw new WalCorruptionError(segment.file, frame.offset, `seq ${record.seq}, expected ${seq}`);
+    options.onRecord?.(record);
+    report.replayed++;
+  }
+  return Math.max(seq, report.lastSeq);
+}
+
+/**
+ * Reads the records `afterSeq + 1 … throughSeq` from the segments in `dir` without changing them.
+ * Safe while the writer appends: the records asked for are durable, and bytes past them are not
+ * looked at. Throws WalCorruptionError if any asked-for record is missing or damaged.
+ */
+export function readWalRange(
+  dir: string,
+  afterSeq: number,
+  throughSeq: number,
+  onRecord: (record: StampedCommand) => void,
+): number {
+  const segments = listSegments(dir);
+  let seq = afterSeq;
+  for (let i = 0; i < segments.length && seq < throughSeq; i++) {
+    const segment = segments[i] as Segment;
+    const next = segments[i + 1];
+    if (next !== undefined && next.firstSeq <= seq + 1) continue;
+    if (segment.firstSeq > seq + 1)
+      throw new WalCorruptionError(segment.file, 0, `records from ${seq + 1} are missing`);
+    const bytes = fs.readFileSync(segment.file);
+    let frameSeq = segment.firstSeq - 1;
+    for (const frame of scanSegment(bytes).frames) {
+      frameSeq++;
+      if (frameSeq <= seq) continue;
+      if (frameSeq > throughSeq) break;
+      const record = decode(bytes.subarray(frame.bodyStart, frame.bodyEnd)) as StampedCommand;
+      if (record.seq !== frameSeq) {
+        throw new WalCorruptionError(segment.file, frame.offset, `seq ${record.seq}, expected ${frameSeq}`);
+      }
+      onRecord(record);
+      seq = frameSeq;
+    }
+  }
+  if (seq < throughSeq) throw new WalCorruptionError(dir, 0, `records ${seq + 1}..${throughSeq} are missing`);
+  return seq;
+}
+
+/** Counts the intact records after `afterSeq` without decoding them or changing any file. */
+export function countRecordsAfter(dir: string, afterSeq: number): number {
+  let count = 0;
+  for (const segment of listSegments(dir)) {
+    const frames = scanSegment(fs.readFileSync(segment.file)).frames.length;
+    const lastSeq = segment.firstSeq + frames - 1;
+    count += Math.max(0, lastSeq - Math.max(afterSeq, segment.firstSeq - 1));
+  }
+  return count;
+}
