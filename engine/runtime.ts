@@ -47,6 +47,11 @@ export interface RuntimeOptions {
   /** Milliseconds since the epoch; stamped on each batch. The runtime never goes back in time. */
   clock?: () => number;
   checkpointer?: Checkpointer;
+  /**
+   * The sequence number the newest durable snapshot covers (0 for none). Commands recovery replayed
+   * after it count toward the next checkpoint, so a warehouse that restarts often still snapshots.
+   */
+  snapshotSeq?: number;
   /** Ask for a checkpoint after this many commands since the last one. */
   checkpointEveryCommands?: number;
   batchMax?: number;
@@ -88,7 +93,7 @@ export class WarehouseRuntime {
     this.clock = options.clock ?? Date.now;
     this.batchMax = options.batchMax ?? BATCH_COMMANDS_MAX;
     this.queueMax = options.queueMax ?? QUEUE_COMMANDS_MAX;
-    this.checkpointedSeq = warehouse.state.lastSeq;
+    this.checkpointedSeq = options.snapshotSeq ?? 0;
     this.armTimer();
   }
 

@@ -58,6 +58,7 @@ export class DurableWarehouse {
       ...options,
       log: wal,
       checkpointer,
+      snapshotSeq: report.snapshot?.walSeq ?? 0,
       checkpointEveryCommands: options.checkpointEveryCommands ?? CHECKPOINT_EVERY_COMMANDS,
     });
     return new DurableWarehouse(runtime, wal, checkpointer, report);

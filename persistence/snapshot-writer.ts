@@ -23,6 +23,11 @@ export class SnapshotWriter {
   private readonly store: SnapshotStore;
   private readonly warehouse: Warehouse;
   private readonly walDir: string;
+  /**
+   * Ledger entries replayed but not yet in a durable snapshot transaction. They stay here until a
+   * write succeeds: the shadow state has moved past them, so a failed write must not drop them.
+   */
+  private pendingLedger: LedgerEntry[] = [];
 
   constructor(dataDir: string, warehouseId: string) {
     const paths = warehousePaths(dataDir, warehouseId);
@@ -35,23 +40,23 @@ export class SnapshotWriter {
     return this.warehouse.state.lastSeq;
   }
 
-  /** Replays durable records up to `throughSeq` and returns the ledger entries they produced. */
-  private catchUp(throughSeq: number): LedgerEntry[] {
-    const ledger: LedgerEntry[] = [];
+  /** Replays durable records up to `throughSeq`, keeping the ledger entries they produce. */
+  private catchUp(throughSeq: number): void {
     const warehouse = this.warehouse;
     readWalRange(this.walDir, warehouse.state.lastSeq, throughSeq, (record) => {
       warehouse.apply(record);
       warehouse.state.events.length = 0;
-      for (const entry of warehouse.drainLedger()) ledger.push(entry);
+      for (const entry of warehouse.drainLedger()) this.pendingLedger.push(entry);
     });
-    return ledger;
   }
 
   /** Writes a snapshot covering every record up to `throughSeq`. */
   checkpoint(throughSeq: number, origin = 'checkpoint'): CheckpointResult {
     const startedMs = performance.now();
-    const ledger = throughSeq > this.walSeq ? this.catchUp(throughSeq) : [];
+    if (throughSeq > this.walSeq) this.catchUp(throughSeq);
+    const ledger = this.pendingLedger;
     const row = this.store.write(toSnapshot(this.warehouse.state), ledger, origin);
+    this.pendingLedger = [];
     return {
       walSeq: row.walSeq,
       keepAfterSeq: this.store.oldestKeptWalSeq(),

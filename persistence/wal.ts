@@ -100,13 +100,17 @@ export class Wal {
     if (first !== undefined && first.firstSeq > options.afterSeq + 1) {
       throw new WalCorruptionError(first.file, 0, `records ${options.afterSeq + 1}..${first.firstSeq - 1} are missing`);
     }
+    // The seq of the last intact record in the segments (-1 when there are none).
+    let walEndSeq = -1;
     segments.forEach((segment, i) => {
-      const last = i === segments.length - 1;
-      report.lastSeq = replaySegment(segment, last, options, report);
+      walEndSeq = replaySegment(segment, i === segments.length - 1, options, report);
+      report.lastSeq = Math.max(report.lastSeq, walEndSeq);
     });
-    if (segments.length === 0) {
-      const segment = createSegment(dir, options.afterSeq + 1);
-      segments = [segment];
+    if (walEndSeq < options.afterSeq) {
+      // No segment, or the log ends before the snapshot (a cut or lost tail the snapshot covers).
+      // Records are numbered by position, so appending to the last segment would number new records
+      // wrongly and a later recovery would skip them: start a new segment just after the snapshot.
+      segments = [...segments, createSegment(dir, options.afterSeq + 1)];
     }
     report.segments = segments.length;
     const wal = new Wal(
@@ -180,7 +184,7 @@ function createSegment(dir: string, firstSeq: number): Segment {
   return { firstSeq, file };
 }
 
-/** Checks one segment, replays its records after `afterSeq`, cuts a torn tail. Returns its last seq. */
+/** Checks one segment, replays its records after `afterSeq`, cuts a torn tail. Returns the seq of its last record. */
 function replaySegment(segment: Segment, last: boolean, options: WalOpenOptions, report: WalOpenReport): number {
   const bytes = fs.readFileSync(segment.file);
   const header = decodeSegmentHeader(bytes);
@@ -188,7 +192,7 @@ function replaySegment(segment: Segment, last: boolean, options: WalOpenOptions,
     if (last && bytes.length < 16 && report.lastSeq + 1 === segment.firstSeq) {
       // A crash while creating the segment: rewrite its header.
       fs.writeFileSync(segment.file, encodeSegmentHeader(segment.firstSeq));
-      return report.lastSeq;
+      return segment.firstSeq - 1;
     }
     throw new WalCorruptionError(segment.file, 0, 'bad segment header');
   }
@@ -221,7 +225,7 @@ function replaySegment(segment: Segment, last: boolean, options: WalOpenOptions,
     options.onRecord?.(record);
     report.replayed++;
   }
-  return Math.max(seq, report.lastSeq);
+  return seq;
 }
 
 /**

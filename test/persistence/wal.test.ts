@@ -1,0 +1,367 @@
+/**
+ * The write-ahead log on real files: appends survive a reopen and replay in order; segments roll
+ * and are dropped only when wholly covered; a torn tail (a cut frame, garbage, zeros, a flipped
+ * byte in the last frame) is cut on open and the log goes on; damage anywhere else (an earlier
+ * frame, a non-last segment, a missing segment) stops recovery with a WalCorruptionError naming the
+ * file and byte, and leaves the files as they were. Also readWalRange and countRecordsAfter.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encode, type StampedCommand } from '../../engine/index.ts';
+import {
+  countRecordsAfter,
+  listSegments,
+  readWalRange,
+  Wal,
+  WalCorruptionError,
+  walFormat,
+} from '../../persistence/index.ts';
+import { Random } from '../../sim/index.ts';
+import { makeTempDir, removeTempDirs } from './helpers.ts';
+
+afterEach(removeTempDirs);
+
+function record(seq: number): StampedCommand {
+  return {
+    seq,
+    atMs: 1_700_000_000_000 + seq,
+    command: { type: 'receipt', key: `key-${seq}`, receiptId: `rc-${seq}`, lines: [{ sku: 'sku-1', quantity: seq }] },
+  };
+}
+
+/** Appends records `from..to` in batches of `batch`, each batch one write and one fdatasync. */
+function append(wal: Wal, from: number, to: number, batch = 3): void {
+  for (let first = from; first <= to; first += batch) {
+    const last = Math.min(to, first + batch - 1);
+    const records = [];
+    for (let seq = first; seq <= last; seq++) records.push(encode(record(seq)));
+    wal.appendDurable(records, first);
+  }
+}
+
+/** Opens the WAL, collects the sequence numbers it replays, and closes it again. */
+function reopen(dir: string, afterSeq = 0, segmentBytesMax?: number) {
+  const seqs: number[] = [];
+  const options = { afterSeq, onRecord: (r: StampedCommand) => seqs.push(r.seq) };
+  const { wal, report } = Wal.open(dir, segmentBytesMax === undefined ? options : { ...options, segmentBytesMax });
+  wal.close();
+  return { seqs, report };
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}
+
+/** A WAL of `count` records in one segment, closed. */
+function writeLog(count: number): { dir: string; file: string } {
+  const dir = makeTempDir('wal');
+  const { wal } = Wal.open(dir, { afterSeq: 0 });
+  append(wal, 1, count);
+  wal.close();
+  const segment = listSegments(dir)[0];
+  if (segment === undefined) throw new Error('no segment written');
+  return { dir, file: segment.file };
+}
+
+/** A WAL rolled over several small segments, closed. */
+function writeSegments(count: number): { dir: string; segments: ReturnType<typeof listSegments> } {
+  const dir = makeTempDir('wal-roll');
+  const { wal } = Wal.open(dir, { afterSeq: 0, segmentBytesMax: 400 });
+  append(wal, 1, count, 2);
+  wal.close();
+  return { dir, segments: listSegments(dir) };
+}
+
+function framesOf(file: string): walFormat.Frame[] {
+  return walFormat.scanSegment(fs.readFileSync(file)).frames;
+}
+
+function flipByte(file: string, offset: number): void {
+  const bytes = fs.readFileSync(file);
+  bytes[offset] = (bytes[offset] ?? 0) ^ 0x5a;
+  fs.writeFileSync(file, bytes);
+}
+
+/** Runs `open` and returns the WalCorruptionError it must throw. */
+function corruption(open: () => unknown): WalCorruptionError {
+  try {
+    open();
+  } catch (error) {
+    if (error instanceof WalCorruptionError) return error;
+    throw error;
+  }
+  throw new Error('expected a WalCorruptionError');
+}
+
+describe('append and replay', () => {
+  it('replays every appended record in order after a reopen, and only those after afterSeq', () => {
+    const { dir } = writeLog(20);
+    const all = reopen(dir);
+    expect(all.seqs).toEqual(range(1, 20));
+    expect(all.report).toMatchObject({ replayed: 20, lastSeq: 20, truncatedBytes: 0, segments: 1 });
+    expect(reopen(dir, 12).seqs).toEqual(range(13, 20));
+    expect(reopen(dir, 20).seqs).toEqual([]);
+  });
+
+  it('carries on numbering after a reopen and refuses an out-of-order batch', () => {
+    const { dir } = writeLog(5);
+    const { wal } = Wal.open(dir, { afterSeq: 0 });
+    expect(wal.lastSeq).toBe(5);
+    expect(() => wal.appendDurable([encode(record(7))], 7)).toThrow(/expected seq 6/);
+    append(wal, 6, 9);
+    wal.close();
+    expect(reopen(dir).seqs).toEqual(range(1, 9));
+  });
+
+  it('hands out the records as they were written', () => {
+    const { dir } = writeLog(4);
+    const records: StampedCommand[] = [];
+    const { wal } = Wal.open(dir, { afterSeq: 0, onRecord: (r) => records.push(r) });
+    wal.close();
+    expect(records).toEqual(range(1, 4).map(record));
+  });
+});
+
+describe('segments', () => {
+  it('rolls to a new segment named for its first record once one is full', () => {
+    const { dir, segments } = writeSegments(40);
+    expect(segments.length).toBeGreaterThan(3);
+    expect(segments[0]?.firstSeq).toBe(1);
+    for (const segment of segments) {
+      expect(path.basename(segment.file)).toBe(`wal-${String(segment.firstSeq).padStart(16, '0')}.log`);
+      expect(walFormat.decodeSegmentHeader(fs.readFileSync(segment.file))).toEqual({ firstSeq: segment.firstSeq });
+    }
+    expect(reopen(dir).seqs).toEqual(range(1, 40));
+  });
+
+  it('drops only segments whose every record is at or below the given seq, never the last', () => {
+    const { dir, segments } = writeSegments(40);
+    const second = segments[1];
+    const third = segments[2];
+    if (second === undefined || third === undefined) throw new Error('expected at least three segments');
+    const { wal } = Wal.open(dir, { afterSeq: 0 });
+    const before = wal.bytesOnDisk();
+    // One record short of covering the first segment: nothing goes.
+    expect(wal.dropThrough(second.firstSeq - 2)).toBe(0);
+    expect(wal.dropThrough(second.firstSeq - 1)).toBe(1);
+    expect(listSegments(dir)[0]?.firstSeq).toBe(second.firstSeq);
+    expect(wal.bytesOnDisk()).toBeLessThan(before);
+    // A seq inside the third segment covers the second wholly, the third only partly.
+    expect(wal.dropThrough(third.firstSeq)).toBe(1);
+    expect(listSegments(dir)[0]?.firstSeq).toBe(third.firstSeq);
+    const remaining = listSegments(dir).length;
+    expect(wal.dropThrough(1_000_000)).toBe(remaining - 1);
+    expect(listSegments(dir).map((s) => s.firstSeq)).toEqual([39]);
+    append(wal, 41, 44, 2);
+    wal.close();
+    expect(reopen(dir, 40).seqs).toEqual(range(41, 44));
+  });
+
+  it('reopens after a drop from the snapshot position, and reports records that are gone', () => {
+    const { dir, segments } = writeSegments(40);
+    const third = segments[2];
+    if (third === undefined) throw new Error('expected at least three segments');
+    const { wal } = Wal.open(dir, { afterSeq: 0 });
+    wal.dropThrough(third.firstSeq - 1);
+    wal.close();
+    expect(reopen(dir, third.firstSeq - 1).seqs).toEqual(range(third.firstSeq, 40));
+    const error = corruption(() => Wal.open(dir, { afterSeq: 0 }));
+    expect(error.file).toBe(third.file);
+    expect(error.detail).toMatch(/records 1\.\.\d+ are missing/);
+  });
+});
+
+/** Ways a crash (or a bad sector at the very end) can leave the last frame. */
+const tornTails: { name: string; damage: (file: string) => void; kept: number }[] = [
+  {
+    name: 'the last frame cut in its body',
+    damage: (file) => fs.truncateSync(file, fs.statSync(file).size - 5),
+    kept: 11,
+  },
+  {
+    name: 'the last frame cut inside its header',
+    damage: (file) => {
+      const last = framesOf(file).at(-1);
+      if (last === undefined) throw new Error('no frame');
+      fs.truncateSync(file, last.offset + 3);
+    },
+    kept: 11,
+  },
+  {
+    name: 'garbage appended',
+    damage: (file) => {
+      const random = new Random(42);
+      fs.appendFileSync(file, Buffer.from(Array.from({ length: 700 }, () => random.int(0, 255))));
+    },
+    kept: 12,
+  },
+  { name: 'zeros appended', damage: (file) => fs.appendFileSync(file, Buffer.alloc(4096)), kept: 12 },
+  {
+    name: 'a flipped byte in the last frame',
+    damage: (file) => {
+      const last = framesOf(file).at(-1);
+      if (last === undefined) throw new Error('no frame');
+      flipByte(file, last.bodyStart + 3);
+    },
+    kept: 11,
+  },
+];
+
+describe('torn tail', () => {
+  it.each(tornTails)('cuts $name on open, keeps what came before, and the log goes on', ({ damage, kept }) => {
+    const { dir, file } = writeLog(12);
+    const validEnd = framesOf(file)[kept - 1]?.bodyEnd;
+    damage(file);
+    const damagedSize = fs.statSync(file).size;
+    const { wal, report } = Wal.open(dir, { afterSeq: 0 });
+    expect(report.lastSeq).toBe(kept);
+    expect(report.truncatedBytes).toBe(damagedSize - (validEnd ?? 0));
+    expect(report.truncatedBytes).toBeGreaterThan(0);
+    expect(fs.statSync(file).size).toBe(validEnd);
+    append(wal, kept + 1, kept + 5);
+    wal.close();
+    const again = reopen(dir);
+    expect(again.seqs).toEqual(range(1, kept + 5));
+    expect(again.report.truncatedBytes).toBe(0);
+  });
+
+  it('cuts a torn tail in the last of several segments only', () => {
+    const { dir, segments } = writeSegments(40);
+    const last = segments.at(-1);
+    if (last === undefined) throw new Error('no segment');
+    fs.truncateSync(last.file, fs.statSync(last.file).size - 4);
+    const { wal, report } = Wal.open(dir, { afterSeq: 0 });
+    expect(report.lastSeq).toBe(39);
+    append(wal, 40, 41, 2);
+    wal.close();
+    expect(reopen(dir).seqs).toEqual(range(1, 41));
+  });
+
+  it.each([0, 7])('rewrites the header of a last segment left with %i bytes by a crash while creating it', (bytes) => {
+    const { dir } = writeLog(6);
+    const file = path.join(dir, `wal-${String(7).padStart(16, '0')}.log`);
+    fs.writeFileSync(file, walFormat.encodeSegmentHeader(7).subarray(0, bytes));
+    const { wal, report } = Wal.open(dir, { afterSeq: 0 });
+    expect(report.lastSeq).toBe(6);
+    append(wal, 7, 8);
+    wal.close();
+    expect(walFormat.decodeSegmentHeader(fs.readFileSync(file))).toEqual({ firstSeq: 7 });
+    expect(reopen(dir).seqs).toEqual(range(1, 8));
+  });
+
+  it('numbers new records right when the cut tail was already covered by a snapshot', () => {
+    // A snapshot covers seq 12, then the last frame is lost. Appends must still come back as 13, 14…
+    const { dir, file } = writeLog(12);
+    fs.truncateSync(file, fs.statSync(file).size - 5);
+    const { wal, report } = Wal.open(dir, { afterSeq: 12 });
+    expect(report.lastSeq).toBe(12);
+    append(wal, 13, 15);
+    wal.close();
+    expect(reopen(dir, 12).seqs).toEqual([13, 14, 15]);
+    // Replaying from before the cut cannot fill the hole: it says so instead of guessing.
+    expect(corruption(() => Wal.open(dir, { afterSeq: 0 })).detail).toMatch(/gap before seq 13/);
+  });
+});
+
+describe('corruption before the tail', () => {
+  it('stops at a damaged frame with valid frames after it, naming file and byte, changing nothing', () => {
+    const { dir, file } = writeLog(12);
+    const damaged = framesOf(file)[4];
+    if (damaged === undefined) throw new Error('no frame');
+    flipByte(file, damaged.bodyStart + 2);
+    const before = fs.readFileSync(file);
+    const error = corruption(() => Wal.open(dir, { afterSeq: 0 }));
+    expect(error.file).toBe(file);
+    expect(error.offset).toBe(damaged.offset);
+    expect(error.message).toContain(`at byte ${damaged.offset}`);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('stops at a damaged length field in the middle of the log', () => {
+    const { dir, file } = writeLog(12);
+    const damaged = framesOf(file)[2];
+    if (damaged === undefined) throw new Error('no frame');
+    flipByte(file, damaged.offset + 1);
+    const error = corruption(() => Wal.open(dir, { afterSeq: 0 }));
+    expect([error.file, error.offset]).toEqual([file, damaged.offset]);
+  });
+
+  it.each([
+    ['a flipped byte in its last frame', (file: string) => flipByte(file, (framesOf(file).at(-1)?.bodyStart ?? 0) + 1)],
+    ['its last frame cut short', (file: string) => fs.truncateSync(file, fs.statSync(file).size - 3)],
+    ['zeros appended to it', (file: string) => fs.appendFileSync(file, Buffer.alloc(64))],
+  ])('stops at damage in a segment that is not the last: %s', (_name, damage) => {
+    const { dir, segments } = writeSegments(40);
+    const middle = segments[1];
+    if (middle === undefined) throw new Error('expected several segments');
+    const validEnd = walFormat.scanSegment(fs.readFileSync(middle.file)).validEnd;
+    damage(middle.file);
+    const damagedEnd = walFormat.scanSegment(fs.readFileSync(middle.file)).validEnd;
+    const error = corruption(() => Wal.open(dir, { afterSeq: 0 }));
+    expect(error.file).toBe(middle.file);
+    expect(error.offset).toBe(Math.min(validEnd, damagedEnd));
+    expect(error.detail).toMatch(/not the last segment|valid record at byte/);
+  });
+
+  it('stops at a missing segment in the middle', () => {
+    const { dir, segments } = writeSegments(40);
+    const [, gone, next] = segments;
+    if (gone === undefined || next === undefined) throw new Error('expected several segments');
+    fs.rmSync(gone.file);
+    const error = corruption(() => Wal.open(dir, { afterSeq: 0 }));
+    expect([error.file, error.offset]).toEqual([next.file, 0]);
+    expect(error.detail).toContain(`gap before seq ${next.firstSeq}`);
+  });
+
+  it('stops at a segment whose header is damaged', () => {
+    const { dir, segments } = writeSegments(40);
+    const middle = segments[1];
+    if (middle === undefined) throw new Error('expected several segments');
+    flipByte(middle.file, 2);
+    const error = corruption(() => Wal.open(dir, { afterSeq: 0 }));
+    expect([error.file, error.offset, error.detail]).toEqual([middle.file, 0, 'bad segment header']);
+  });
+});
+
+describe('readWalRange and countRecordsAfter', () => {
+  it('reads any range of durable records across segments without changing a file', () => {
+    const { dir, segments } = writeSegments(40);
+    const last = segments.at(-1);
+    if (last === undefined) throw new Error('no segment');
+    // A torn tail past the asked-for records is not looked at (the writer may be appending).
+    fs.appendFileSync(last.file, Buffer.from([9, 0, 0, 0, 1, 2]));
+    const sizes = segments.map((s) => fs.statSync(s.file).size);
+    const seqs: number[] = [];
+    expect(readWalRange(dir, 5, 33, (r) => seqs.push(r.seq))).toBe(33);
+    expect(seqs).toEqual(range(6, 33));
+    const tail: StampedCommand[] = [];
+    readWalRange(dir, 38, 40, (r) => tail.push(r));
+    expect(tail).toEqual([record(39), record(40)]);
+    expect(segments.map((s) => fs.statSync(s.file).size)).toEqual(sizes);
+  });
+
+  it('throws when records asked for are not in the log', () => {
+    const { dir, segments } = writeSegments(40);
+    expect(() => readWalRange(dir, 30, 45, () => undefined)).toThrow(/records 41\.\.45 are missing/);
+    const first = segments[0];
+    const second = segments[1];
+    if (first === undefined || second === undefined) throw new Error('expected several segments');
+    fs.rmSync(first.file);
+    const error = corruption(() => readWalRange(dir, 0, 10, () => undefined));
+    expect(error.file).toBe(second.file);
+  });
+
+  it('counts intact records after a position, across segments and past a torn tail', () => {
+    const { dir, segments } = writeSegments(40);
+    expect(countRecordsAfter(dir, 0)).toBe(40);
+    expect(countRecordsAfter(dir, 17)).toBe(23);
+    expect(countRecordsAfter(dir, 40)).toBe(0);
+    expect(countRecordsAfter(dir, 90)).toBe(0);
+    const last = segments.at(-1);
+    if (last === undefined) throw new Error('no segment');
+    fs.truncateSync(last.file, fs.statSync(last.file).size - 2);
+    expect(countRecordsAfter(dir, 17)).toBe(22);
+    expect(countRecordsAfter(makeTempDir('wal-empty'), 0)).toBe(0);
+  });
+});

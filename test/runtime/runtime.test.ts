@@ -1,0 +1,180 @@
+/**
+ * The single-writer runtime over a real WAL on real files: group commit (replies only after the
+ * batch's fdatasync), the hot-SKU race, expiry by the runtime's own timer, backpressure, bad input,
+ * reads from memory, and a log failure that takes the warehouse out instead of answering.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkAll, type Result, WarehouseRuntime } from '../../engine/index.ts';
+import { DurableWarehouse, recoverWarehouse } from '../../persistence/index.ts';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkstore-runtime-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const location = { zone: 'A', aisle: 1, bay: 1, level: 0 };
+function defineSku(sku: string, safetyStock = 0) {
+  return { type: 'sku.upsert', key: `def-${sku}`, sku, ownerId: 'm1', name: sku, priceCents: 100, location, safetyStock, substitutes: [] };
+}
+function receive(sku: string, quantity: number, id = `rc-${sku}`) {
+  return { type: 'receipt', key: id, receiptId: id, lines: [{ sku, quantity }] };
+}
+function reserve(key: string, sku: string, quantity = 1, ttlMs = 600_000) {
+  return { type: 'reserve', key, lines: [{ sku, quantity }], ttlMs };
+}
+
+async function seeded(dataDir: string, onHand = 100, options: Partial<Parameters<typeof DurableWarehouse.open>[0]> = {}) {
+  const w = DurableWarehouse.open({ dataDir, warehouseId: 'W1', checkpoint: 'off', assertInvariants: true, ...options });
+  expect((await w.submit(defineSku('hot'))).ok).toBe(true);
+  expect((await w.submit(receive('hot', onHand))).ok).toBe(true);
+  return w;
+}
+
+describe('hot SKU', () => {
+  it('10,000 concurrent reserves of one unit against 100 units: exactly 100 succeed, durably', async () => {
+    const dataDir = tempDir();
+    const w = await seeded(dataDir);
+    const results = await Promise.all(Array.from({ length: 10_000 }, (_, i) => w.submit(reserve(`k${i}`, 'hot'))));
+    const ok = results.filter((r) => r.ok);
+    const codes = new Set(results.filter((r) => !r.ok).map((r) => (r.ok ? '' : r.error.code)));
+    expect(ok).toHaveLength(100);
+    expect([...codes]).toEqual(['INSUFFICIENT_STOCK']);
+    expect(w.query({ type: 'availability', skus: ['hot'] })).toMatchObject({
+      ok: true,
+      value: { items: [{ sku: 'hot', onHand: 100, reserved: 100, available: 0 }] },
+    });
+    await w.close({ snapshot: false });
+    const { warehouse, wal } = recoverWarehouse(dataDir, 'W1');
+    wal.close();
+    expect(warehouse.availability(['hot']).items[0]).toMatchObject({ reserved: 100, available: 0 });
+    expect(warehouse.state.reservations.size).toBe(100);
+    checkAll(warehouse.state);
+  });
+});
+
+describe('group commit', () => {
+  it('appends each batch with one durable write and replies only after it', async () => {
+    const dataDir = tempDir();
+    const { warehouse, wal } = recoverWarehouse(dataDir, 'W1');
+    const order: string[] = [];
+    const log = {
+      appendDurable(records: Uint8Array[], firstSeq: number) {
+        wal.appendDurable(records, firstSeq);
+        order.push(`sync ${firstSeq}+${records.length}`);
+      },
+    };
+    const runtime = new WarehouseRuntime(warehouse, { log, batchMax: 64 });
+    await runtime.submit(defineSku('a'));
+    await runtime.submit(receive('a', 1_000));
+    order.length = 0;
+    const replies = Array.from({ length: 200 }, (_, i) =>
+      runtime.submit(reserve(`g${i}`, 'a')).then((r) => {
+        order.push(`reply ${i}`);
+        return r;
+      }),
+    );
+    const results = await Promise.all(replies);
+    expect(results.every((r) => r.ok)).toBe(true);
+    const syncs = order.filter((e) => e.startsWith('sync'));
+    expect(syncs).toEqual(['sync 3+64', 'sync 67+64', 'sync 131+64', 'sync 195+8']);
+    // Every reply comes after the sync of the batch that holds it.
+    for (let i = 0; i < 200; i++) {
+      const batch = Math.floor(i / 64);
+      expect(order.indexOf(`reply ${i}`)).toBeGreaterThan(order.indexOf(syncs[batch] as string));
+    }
+    await runtime.close();
+    wal.close();
+    const reopened = recoverWarehouse(dataDir, 'W1');
+    reopened.wal.close();
+    expect(reopened.report.wal.replayed).toBe(202);
+  });
+
+  it('takes the warehouse out when the log fails, answering UNAVAILABLE instead of guessing', async () => {
+    const dataDir = tempDir();
+    const fatal: unknown[] = [];
+    const w = await seeded(dataDir, 100, { onFatal: (e) => fatal.push(e) });
+    w.wal.close(); // the log's file descriptor is gone: the next fdatasync fails for real
+    const results = await Promise.all([w.submit(reserve('x1', 'hot')), w.submit(reserve('x2', 'hot'))]);
+    for (const r of results) expect(r).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    expect(fatal).toHaveLength(1);
+    expect(await w.submit(reserve('x3', 'hot'))).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    expect(w.query({ type: 'availability', skus: ['hot'] })).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    // Nothing of the failed batch is on disk: recovery shows the state before it.
+    const { warehouse, wal } = recoverWarehouse(dataDir, 'W1');
+    wal.close();
+    expect(warehouse.availability(['hot']).items[0]).toMatchObject({ reserved: 0, onHand: 100 });
+  });
+});
+
+describe('boundary', () => {
+  it('rejects bad input without logging it, and answers reads without touching the log', async () => {
+    const w = await seeded(tempDir());
+    const before = w.wal.lastSeq;
+    const bad: unknown[] = [
+      null,
+      42,
+      { type: 'reserve', key: 'b1', lines: [{ sku: 'hot', quantity: 0.5 }], ttlMs: 5_000 },
+      { type: 'reserve', key: 'b2', lines: [{ sku: 'hot', quantity: Number.NaN }], ttlMs: 5_000 },
+      { type: 'launch-missiles', key: 'b3' },
+      { type: 'tick' },
+    ];
+    for (const input of bad) {
+      const r = await w.submit(input);
+      expect(r.ok).toBe(false);
+    }
+    expect(w.query({ type: 'availability', skus: ['hot'] }).ok).toBe(true);
+    expect(w.query({ type: 'changes', sinceVersion: 0 }).ok).toBe(true);
+    expect(w.query({ type: 'nope' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR', path: 'type' } });
+    expect(w.wal.lastSeq).toBe(before);
+    await w.close({ snapshot: false });
+  });
+
+  it('answers UNAVAILABLE past the queue bound and keeps every accepted command', async () => {
+    const w = await seeded(tempDir(), 1_000, { queueMax: 100 });
+    const results = await Promise.all(Array.from({ length: 500 }, (_, i) => w.submit(reserve(`q${i}`, 'hot'))));
+    const refused = results.filter((r) => !r.ok && r.error.code === 'UNAVAILABLE');
+    const accepted = results.filter((r) => r.ok);
+    expect(refused.length).toBe(400);
+    expect(accepted.length).toBe(100);
+    expect(w.runtime.stats.rejectedQueueFull).toBe(400);
+    expect(w.query({ type: 'availability', skus: ['hot'] })).toMatchObject({ value: { items: [{ reserved: 100 }] } });
+    await w.close({ snapshot: false });
+  });
+
+  it('drains queued commands on close, then refuses new ones', async () => {
+    const w = await seeded(tempDir());
+    const pending = Array.from({ length: 50 }, (_, i) => w.submit(reserve(`c${i}`, 'hot')));
+    const closing = w.close({ snapshot: false });
+    const late: Result = await w.submit(reserve('late', 'hot'));
+    expect(late).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    expect((await Promise.all(pending)).every((r) => r.ok)).toBe(true);
+    await closing;
+  });
+});
+
+describe('expiry', () => {
+  it('expires a reservation through the runtime timer, without any command arriving', async () => {
+    const w = await seeded(tempDir());
+    const r = await w.submit(reserve('short', 'hot', 5, 1_000));
+    expect(r.ok).toBe(true);
+    const id = r.ok && r.value.kind === 'reserved' ? r.value.reservationId : '';
+    const seqBefore = w.wal.lastSeq;
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    expect(w.query({ type: 'reservation', reservationId: id })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND', reason: 'expired' },
+    });
+    expect(w.query({ type: 'availability', skus: ['hot'] })).toMatchObject({ value: { items: [{ reserved: 0 }] } });
+    // The tick that expired it went through the WAL, so replay expires it at the same point.
+    expect(w.wal.lastSeq).toBe(seqBefore + 1);
+    await w.close({ snapshot: false });
+  });
+});
