@@ -7,7 +7,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
-import { encode, type Result, type StampedCommand } from '../engine/index.ts';
+import type { Result, StampedCommand } from '../engine/index.ts';
 import { DurableWarehouse, recoverWarehouse } from '../persistence/index.ts';
 import { fmt } from './measure.ts';
 import type { Row, SuiteContext } from './suite.ts';
@@ -89,14 +89,12 @@ export async function durableRows(ctx: SuiteContext, workload: Workload): Promis
 function writeWal(dataDir: string, workload: Workload, count: number): void {
   const { warehouse, wal } = recoverWarehouse(dataDir, 'W1');
   const atMs = Date.UTC(2025, 0, 1);
-  let batch: Uint8Array[] = [];
-  let first = 1;
+  let batch: StampedCommand[] = [];
   const append = (stamped: StampedCommand): Result => {
     const result = warehouse.apply(stamped);
-    batch.push(encode(stamped));
+    batch.push(stamped);
     if (batch.length === 4_096) {
-      wal.appendDurable(batch, first);
-      first += batch.length;
+      wal.appendDurable(batch);
       batch = [];
       warehouse.drainEvents();
       warehouse.drainLedger();
@@ -109,7 +107,7 @@ function writeWal(dataDir: string, workload: Workload, count: number): void {
     const reserved = append({ seq: next(), atMs, command: workload.reserveCommand(`w${k}`) });
     append({ seq: next(), atMs, command: { type: 'commit', key: `c${k}`, reservationId: reservationIdOf(reserved) } });
   }
-  if (batch.length > 0) wal.appendDurable(batch, first);
+  if (batch.length > 0) wal.appendDurable(batch);
   wal.close();
 }
 

@@ -22,6 +22,14 @@ export function encode(value: unknown): Uint8Array {
   return encoder.encode(value);
 }
 
+/**
+ * Encodes into the codec's own buffer and returns a view of it, valid only until the next encode:
+ * for writers that copy the bytes at once (the WAL framing), saving an allocation per record.
+ */
+export function encodeShared(value: unknown): Uint8Array {
+  return encoder.encodeSharedRef(value);
+}
+
 /** Decodes trusted msgpack (our own WAL and snapshots). Throws on malformed bytes. */
 export function decode(bytes: Uint8Array): unknown {
   return decoder.decode(bytes);

@@ -3,7 +3,7 @@
  * and performs no I/O; the runtime (`WarehouseRuntime`) is the single-writer command loop that
  * stamps, applies, group-commits through an injected log and replies.
  */
-export { decode, decodeUntrusted, encode } from './codec.ts';
+export { decode, decodeUntrusted, encode, encodeShared } from './codec.ts';
 export * from './errors.ts';
 export { type IdempotencyRecord, sameData } from './idempotency.ts';
 export { checkAll, checkTouched } from './invariants.ts';

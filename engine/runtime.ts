@@ -6,7 +6,6 @@
  * command that is not yet durable. It arms the expiry timer and asks for checkpoints.
  * It performs I/O only through the injected `CommandLog` and `Checkpointer`.
  */
-import { encode } from './codec.ts';
 import { unavailable } from './errors.ts';
 import type { Command, EngineEvent, LedgerEntry, Result, StampedCommand } from './types.ts';
 import { validateCommand, validateQuery } from './validate.ts';
@@ -20,10 +19,10 @@ export const QUEUE_COMMANDS_MAX = 200_000;
 /** Where the runtime makes commands durable. */
 export interface CommandLog {
   /**
-   * Appends the encoded stamped commands numbered `firstSeq, firstSeq + 1, …` and fdatasyncs once.
-   * Throws if they are not durable.
+   * Appends the stamped commands (numbered without gaps) and fdatasyncs once. Throws if they are
+   * not durable.
    */
-  appendDurable(records: Uint8Array[], firstSeq: number): void;
+  appendDurable(records: readonly StampedCommand[]): void;
 }
 
 /** Writes snapshots covering the log up to a sequence number, off the command loop. */
@@ -84,7 +83,15 @@ export class WarehouseRuntime {
   private readonly queueMax: number;
   private drained: (() => void)[] = [];
   /** Counters for metrics and benchmarks. */
-  readonly stats = { batches: 0, commands: 0, rejectedQueueFull: 0, checkpoints: 0, fsyncMsMax: 0 };
+  readonly stats = {
+    batches: 0,
+    commands: 0,
+    rejectedQueueFull: 0,
+    checkpoints: 0,
+    applyMs: 0,
+    syncMs: 0,
+    syncMsMax: 0,
+  };
 
   constructor(
     readonly warehouse: Warehouse,
@@ -162,18 +169,21 @@ export class WarehouseRuntime {
     this.queue = batch === this.queue ? [] : this.queue.slice(this.batchMax);
     const startedMs = performance.now();
     const results: Result[] = [];
-    const records: Uint8Array[] = [];
+    const records: StampedCommand[] = [];
     const firstSeq = this.lastSeq + 1;
     try {
       const atMs = Math.max(this.clock(), this.warehouse.state.lastAtMs);
       for (const pending of batch) {
         const stamped: StampedCommand = { seq: this.lastSeq + 1, atMs, command: pending.command };
         results.push(this.warehouse.apply(stamped));
-        records.push(encode(stamped));
+        records.push(stamped);
       }
       const syncStartMs = performance.now();
-      this.options.log.appendDurable(records, firstSeq);
-      this.stats.fsyncMsMax = Math.max(this.stats.fsyncMsMax, performance.now() - syncStartMs);
+      this.options.log.appendDurable(records);
+      const syncMs = performance.now() - syncStartMs;
+      this.stats.applyMs += syncStartMs - startedMs;
+      this.stats.syncMs += syncMs;
+      this.stats.syncMsMax = Math.max(this.stats.syncMsMax, syncMs);
     } catch (error) {
       // The core is now ahead of the log (or broken): it must not answer anything again.
       this.fail(error, batch);

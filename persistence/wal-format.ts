@@ -8,6 +8,7 @@
  * reader knows each sequence number without decoding the body. Pure functions over bytes.
  */
 import { crc32 } from 'node:zlib';
+import { encodeShared, type StampedCommand } from '../engine/index.ts';
 
 export const SEGMENT_MAGIC = Buffer.from('DSWAL\0\0\x01', 'latin1');
 export const SEGMENT_HEADER_BYTES = 16;
@@ -28,19 +29,28 @@ export function decodeSegmentHeader(bytes: Buffer): { firstSeq: number } | undef
   return { firstSeq: Number(bytes.readBigUInt64BE(8)) };
 }
 
-/** Frames several encoded records into one buffer, ready for a single write. */
-export function encodeFrames(bodies: readonly Uint8Array[]): Buffer {
-  let total = 0;
-  for (const body of bodies) total += FRAME_HEADER_BYTES + body.byteLength;
-  const out = Buffer.allocUnsafe(total);
+/**
+ * Encodes stamped commands and frames them into one buffer, ready for a single write. Each record
+ * is encoded into the codec's shared buffer and copied once into the frame buffer.
+ */
+export function encodeFrames(records: readonly StampedCommand[]): Buffer {
+  let out = Buffer.allocUnsafe(Math.max(4096, records.length * 160));
   let offset = 0;
-  for (const body of bodies) {
+  for (const record of records) {
+    const body = encodeShared(record);
+    if (body.byteLength > RECORD_BYTES_MAX) throw new RangeError(`record ${record.seq} is ${body.byteLength} bytes`);
+    const end = offset + FRAME_HEADER_BYTES + body.byteLength;
+    if (end > out.length) {
+      const grown = Buffer.allocUnsafe(Math.max(end, out.length * 2));
+      out.copy(grown, 0, 0, offset);
+      out = grown;
+    }
     out.writeUInt32LE(body.byteLength, offset);
     out.writeUInt32LE(crc32(body), offset + 4);
     out.set(body, offset + FRAME_HEADER_BYTES);
-    offset += FRAME_HEADER_BYTES + body.byteLength;
+    offset = end;
   }
-  return out;
+  return out.subarray(0, offset);
 }
 
 /** A frame that checks out: where its body lies in the segment. */

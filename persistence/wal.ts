@@ -127,11 +127,18 @@ export class Wal {
   }
 
   /**
-   * Appends records `firstSeq, firstSeq + 1, …` (encoded StampedCommands) with one write and one
-   * fdatasync. Throws if that fails: the caller must then stop serving.
+   * Appends stamped commands, numbered without gaps from the next sequence number, with one write
+   * and one fdatasync. Throws if that fails: the caller must then stop serving.
    */
-  appendDurable(records: Uint8Array[], firstSeq: number): void {
-    if (firstSeq !== this.nextSeq) throw new Error(`WAL expected seq ${this.nextSeq}, got ${firstSeq}`);
+  appendDurable(records: readonly StampedCommand[]): void {
+    if (records.length === 0) return;
+    const firstSeq = (records[0] as StampedCommand).seq;
+    const lastSeq = (records[records.length - 1] as StampedCommand).seq;
+    if (firstSeq !== this.nextSeq || lastSeq !== firstSeq + records.length - 1) {
+      throw new Error(
+        `WAL expected seqs from ${this.nextSeq}, got ${firstSeq}..${lastSeq} in ${records.length} records`,
+      );
+    }
     const bytes = encodeFrames(records);
     if (this.size + bytes.length > this.segmentBytesMax && this.size > 16) this.roll(firstSeq);
     let written = 0;

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkAll, type Result, WarehouseRuntime } from '../../engine/index.ts';
+import { checkAll, type Result, type StampedCommand, WarehouseRuntime } from '../../engine/index.ts';
 import { DurableWarehouse, recoverWarehouse } from '../../persistence/index.ts';
 
 const dirs: string[] = [];
@@ -22,7 +22,17 @@ afterEach(() => {
 
 const location = { zone: 'A', aisle: 1, bay: 1, level: 0 };
 function defineSku(sku: string, safetyStock = 0) {
-  return { type: 'sku.upsert', key: `def-${sku}`, sku, ownerId: 'm1', name: sku, priceCents: 100, location, safetyStock, substitutes: [] };
+  return {
+    type: 'sku.upsert',
+    key: `def-${sku}`,
+    sku,
+    ownerId: 'm1',
+    name: sku,
+    priceCents: 100,
+    location,
+    safetyStock,
+    substitutes: [],
+  };
 }
 function receive(sku: string, quantity: number, id = `rc-${sku}`) {
   return { type: 'receipt', key: id, receiptId: id, lines: [{ sku, quantity }] };
@@ -31,8 +41,18 @@ function reserve(key: string, sku: string, quantity = 1, ttlMs = 600_000) {
   return { type: 'reserve', key, lines: [{ sku, quantity }], ttlMs };
 }
 
-async function seeded(dataDir: string, onHand = 100, options: Partial<Parameters<typeof DurableWarehouse.open>[0]> = {}) {
-  const w = DurableWarehouse.open({ dataDir, warehouseId: 'W1', checkpoint: 'off', assertInvariants: true, ...options });
+async function seeded(
+  dataDir: string,
+  onHand = 100,
+  options: Partial<Parameters<typeof DurableWarehouse.open>[0]> = {},
+) {
+  const w = DurableWarehouse.open({
+    dataDir,
+    warehouseId: 'W1',
+    checkpoint: 'off',
+    assertInvariants: true,
+    ...options,
+  });
   expect((await w.submit(defineSku('hot'))).ok).toBe(true);
   expect((await w.submit(receive('hot', onHand))).ok).toBe(true);
   return w;
@@ -66,9 +86,9 @@ describe('group commit', () => {
     const { warehouse, wal } = recoverWarehouse(dataDir, 'W1');
     const order: string[] = [];
     const log = {
-      appendDurable(records: Uint8Array[], firstSeq: number) {
-        wal.appendDurable(records, firstSeq);
-        order.push(`sync ${firstSeq}+${records.length}`);
+      appendDurable(records: readonly StampedCommand[]) {
+        wal.appendDurable(records);
+        order.push(`sync ${records[0]?.seq}+${records.length}`);
       },
     };
     const runtime = new WarehouseRuntime(warehouse, { log, batchMax: 64 });
@@ -106,7 +126,10 @@ describe('group commit', () => {
     for (const r of results) expect(r).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
     expect(fatal).toHaveLength(1);
     expect(await w.submit(reserve('x3', 'hot'))).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
-    expect(w.query({ type: 'availability', skus: ['hot'] })).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    expect(w.query({ type: 'availability', skus: ['hot'] })).toMatchObject({
+      ok: false,
+      error: { code: 'UNAVAILABLE' },
+    });
     // Nothing of the failed batch is on disk: recovery shows the state before it.
     const { warehouse, wal } = recoverWarehouse(dataDir, 'W1');
     wal.close();
