@@ -51,9 +51,13 @@ function id(value: unknown, path: string): string {
   return value;
 }
 
+/** A lone UTF-16 surrogate: msgpack writes it as U+FFFD, so it would not survive the WAL unchanged. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 function text(value: unknown, path: string): string {
   if (typeof value !== 'string') fail(path, 'must be a string');
   if (value.length > TEXT_LENGTH_MAX) fail(path, `must have at most ${TEXT_LENGTH_MAX} characters`);
+  if (LONE_SURROGATE.test(value)) fail(path, 'must be well-formed Unicode');
   return value;
 }
 
