@@ -94,7 +94,7 @@ class InMemoryDriver {
   /** Sizes of the current warehouse's retained maps, for the note. */
   retained(): string {
     const s = this.warehouse.state;
-    return `${fmt(s.idempotency.records.size)} idempotency records, ${fmt(s.tombstones.size)} tombstones`;
+    return `${fmt(s.idempotency.size)} idempotency records, ${fmt(s.tombstones.size)} tombstones`;
   }
 }
 

@@ -1,18 +1,19 @@
 /**
- * Idempotency records of a warehouse: key → the canonical command first seen under it and the
- * result it produced. A repeated key with an equal payload answers the stored result; with a
- * different payload it is an IDEMPOTENCY_CONFLICT. Records are kept for IDEMPOTENCY_RETENTION_MS
- * of command time and at most IDEMPOTENCY_RECORDS_MAX of them (oldest evicted first). Insertion
- * order is command-time order, so pruning only ever looks at the front of the map.
- * Pure data structure: no clock, no I/O.
+ * Idempotency records of a warehouse: key → the fingerprint of the canonical command first seen
+ * under it (see fingerprint.ts) and the result it produced. A repeated key with an equal payload
+ * answers the stored result; with a different payload it is an IDEMPOTENCY_CONFLICT. Keeping a
+ * number instead of the command keeps records small in memory and in every snapshot. Records are kept for IDEMPOTENCY_RETENTION_MS
+ * of command time and at most IDEMPOTENCY_RECORDS_MAX of them (oldest evicted first).
+ * Pure data: no clock, no I/O.
  */
 import { IDEMPOTENCY_RECORDS_MAX, IDEMPOTENCY_RETENTION_MS } from './limits.ts';
-import type { Command, Result } from './types.ts';
+import { RetainedMap } from './retained-map.ts';
+import type { Result } from './types.ts';
 
 export interface IdempotencyRecord {
   key: string;
   atMs: number;
-  command: Command;
+  fingerprint: number;
   result: Result;
 }
 
@@ -35,29 +36,7 @@ export function sameData(a: unknown, b: unknown): boolean {
   return true;
 }
 
-export class IdempotencyStore {
-  readonly records = new Map<string, IdempotencyRecord>();
-  /** Records dropped before their retention ended because the store was full. */
-  evictedEarly = 0;
-
-  get(key: string): IdempotencyRecord | undefined {
-    return this.records.get(key);
-  }
-
-  put(record: IdempotencyRecord): void {
-    this.records.set(record.key, record);
-    if (this.records.size > IDEMPOTENCY_RECORDS_MAX) {
-      const oldest = this.records.keys().next().value as string;
-      this.records.delete(oldest);
-      this.evictedEarly++;
-    }
-  }
-
-  /** Drops records older than the retention window at command time `atMs`. */
-  prune(atMs: number): void {
-    for (const [key, record] of this.records) {
-      if (atMs - record.atMs <= IDEMPOTENCY_RETENTION_MS) break;
-      this.records.delete(key);
-    }
-  }
+/** The idempotency records of a warehouse, forgotten after the retention window or past the bound. */
+export function idempotencyStore(): RetainedMap<IdempotencyRecord> {
+  return new RetainedMap<IdempotencyRecord>(IDEMPOTENCY_RETENTION_MS, IDEMPOTENCY_RECORDS_MAX);
 }

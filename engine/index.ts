@@ -8,6 +8,7 @@ export * from './errors.ts';
 export { type IdempotencyRecord, sameData } from './idempotency.ts';
 export { checkAll, checkTouched } from './invariants.ts';
 export * as limits from './limits.ts';
+export { RetainedMap } from './retained-map.ts';
 export {
   BATCH_COMMANDS_MAX,
   type Checkpointer,

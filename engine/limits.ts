@@ -28,6 +28,16 @@ export const OPEN_RESERVATIONS_MAX = 2_000_000;
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1_000;
 /** Most idempotency records kept; past it the oldest are evicted early (counted in stats). */
 export const IDEMPOTENCY_RECORDS_MAX = 2_000_000;
+/** Most closed-reservation tombstones kept (they only sharpen NOT_FOUND answers); oldest go first. */
+export const TOMBSTONES_MAX = 100_000;
+/** How long and how many supplier receipt ids are remembered, so a resent receipt counts once. */
+export const RECEIPT_RETENTION_MS = 7 * 24 * 60 * 60 * 1_000;
+export const RECEIPTS_MAX = 500_000;
+/**
+ * The expiry heap keeps stale entries (closed or extended reservations) until they surface; it is
+ * rebuilt from the open reservations once it holds this many times more entries than there are.
+ */
+export const TIMER_HEAP_SLACK_FACTOR = 2;
 /**
  * Most POS sequence numbers a source may have seen above its contiguous watermark. A feed with a
  * permanent gap would otherwise grow this set forever; past the bound the oldest gap is declared

@@ -105,6 +105,7 @@ export function applyReserve(state: WarehouseState, ctx: CommandContext, cmd: Re
   }
   state.reservations.set(reservationId, reservation);
   state.timers.push({ deadlineMs: reservation.expiresAtMs, order: ctx.seq, reservationId });
+  state.compactTimers();
   return {
     ok: true,
     value: {
@@ -185,8 +186,14 @@ export function applyRelease(state: WarehouseState, ctx: CommandContext, cmd: Re
 export function applyExtend(state: WarehouseState, ctx: CommandContext, cmd: ExtendCommand): Result {
   const res = state.reservations.get(cmd.reservationId);
   if (res === undefined) return missing(state, cmd.reservationId);
-  res.expiresAtMs = ctx.atMs + cmd.ttlMs;
+  // Extending never shortens a hold: the deadline becomes the later of the two.
+  const expiresAtMs = Math.max(res.expiresAtMs, ctx.atMs + cmd.ttlMs);
+  if (expiresAtMs === res.expiresAtMs) {
+    return { ok: true, value: { kind: 'extended', reservationId: res.reservationId, expiresAtMs } };
+  }
+  res.expiresAtMs = expiresAtMs;
   state.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, reservationId: res.reservationId });
+  state.compactTimers();
   return { ok: true, value: { kind: 'extended', reservationId: res.reservationId, expiresAtMs: res.expiresAtMs } };
 }
 

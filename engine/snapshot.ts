@@ -42,9 +42,9 @@ export function toSnapshot(state: WarehouseState): WarehouseSnapshot {
     idempotencyEvictedEarly: state.idempotency.evictedEarly,
     skus: [...state.skus.values()],
     reservations: [...state.reservations.values()],
-    idempotency: [...state.idempotency.records.values()],
-    receipts: [...state.receipts],
-    tombstones: [...state.tombstones],
+    idempotency: [...state.idempotency.values()],
+    receipts: [...state.receipts.entries()],
+    tombstones: [...state.tombstones.entries()],
     posSources: [...state.posSources].map(([id, s]): [string, number, number[]] => [id, s.watermark, [...s.seen]]),
   };
 }
@@ -68,7 +68,7 @@ export function fromSnapshot(snapshot: WarehouseSnapshot): WarehouseState {
     for (const line of res.lines) if (line.quantity > 0) state.addHold(line.sku, res.reservationId);
     state.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, reservationId: res.reservationId });
   }
-  for (const record of s.idempotency) state.idempotency.records.set(record.key, record);
+  for (const record of s.idempotency) state.idempotency.set(record.key, record);
   for (const [id, r] of s.receipts) state.receipts.set(id, r);
   for (const [id, t] of s.tombstones) state.tombstones.set(id, t);
   for (const [id, watermark, seen] of s.posSources) state.posSources.set(id, { watermark, seen: new Set(seen) });

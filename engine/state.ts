@@ -4,8 +4,15 @@
  * SKU so one availability event per command is emitted. Owned by exactly one command loop.
  * Never performs I/O, never reads a clock.
  */
-import { IdempotencyStore } from './idempotency.ts';
-import { IDEMPOTENCY_RETENTION_MS } from './limits.ts';
+import { type IdempotencyRecord, idempotencyStore } from './idempotency.ts';
+import {
+  IDEMPOTENCY_RETENTION_MS,
+  RECEIPT_RETENTION_MS,
+  RECEIPTS_MAX,
+  TIMER_HEAP_SLACK_FACTOR,
+  TOMBSTONES_MAX,
+} from './limits.ts';
+import { RetainedMap } from './retained-map.ts';
 import { TimerHeap } from './timers.ts';
 import type { EngineEvent, LedgerEntry, LedgerReason, Reservation, SkuRecord } from './types.ts';
 
@@ -24,8 +31,8 @@ export interface Tombstone {
 
 export interface ReceiptRecord {
   atMs: number;
-  /** Canonical lines of the first arrival, to tell a duplicate from a conflicting re-use. */
-  lines: { sku: string; quantity: number }[];
+  /** Fingerprint of the first arrival's lines, to tell a duplicate from a conflicting re-use. */
+  fingerprint: number;
 }
 
 /** Per POS source: every sequence number ≤ watermark was seen; `seen` holds the ones above it. */
@@ -34,7 +41,7 @@ export interface PosSource {
   seen: Set<number>;
 }
 
-/** The stamp and output sink of the command being applied. */
+/** The stamp of the command being applied and the SKUs it touched. Reused from command to command. */
 export interface CommandContext {
   seq: number;
   atMs: number;
@@ -49,9 +56,9 @@ export class WarehouseState {
   readonly holdsBySku = new Map<string, Set<string>>();
   /** Derived expiry timers. Rebuilt on load. */
   readonly timers = new TimerHeap();
-  readonly idempotency = new IdempotencyStore();
-  readonly receipts = new Map<string, ReceiptRecord>();
-  readonly tombstones = new Map<string, Tombstone>();
+  readonly idempotency: RetainedMap<IdempotencyRecord> = idempotencyStore();
+  readonly receipts = new RetainedMap<ReceiptRecord>(RECEIPT_RETENTION_MS, RECEIPTS_MAX);
+  readonly tombstones = new RetainedMap<Tombstone>(IDEMPOTENCY_RETENTION_MS, TOMBSTONES_MAX);
   readonly posSources = new Map<string, PosSource>();
   /** Warehouse-wide change counter; a SKU's version is its value at the SKU's last change. */
   versionCounter = 0;
@@ -59,9 +66,16 @@ export class WarehouseState {
   /** Sequence number and time of the last applied command. */
   lastSeq = 0;
   lastAtMs = 0;
+  /** Command time of the last retention pruning: pruning runs once per distinct time. */
+  private prunedAtMs = Number.NEGATIVE_INFINITY;
 
   events: EngineEvent[] = [];
   ledger: LedgerEntry[] = [];
+  /**
+   * Whether ledger entries are collected in `ledger`. The ledger seq advances either way, so a
+   * writer that does not keep them (the live command loop) stays numbered like one that does.
+   */
+  recordLedger = true;
 
   constructor(readonly warehouseId: string) {}
 
@@ -84,8 +98,10 @@ export class WarehouseState {
     this.touch(ctx, record);
     record.onHand += onHandDelta;
     record.reserved += reservedDelta;
+    const ledgerSeq = ++this.ledgerSeq;
+    if (!this.recordLedger) return;
     this.ledger.push({
-      ledgerSeq: ++this.ledgerSeq,
+      ledgerSeq,
       seq: ctx.seq,
       atMs: ctx.atMs,
       sku: record.sku,
@@ -116,23 +132,26 @@ export class WarehouseState {
     holders.add(reservationId);
   }
 
+  /** Removes a hold. An empty set stays in the index (at most one per SKU) to save re-allocating it. */
   removeHold(sku: string, reservationId: string): void {
-    const holders = this.holdsBySku.get(sku);
-    if (holders === undefined) return;
-    holders.delete(reservationId);
-    if (holders.size === 0) this.holdsBySku.delete(sku);
+    this.holdsBySku.get(sku)?.delete(reservationId);
   }
 
-  /** Drops receipts and tombstones past the retention window, then idempotency records. */
+  /** Drops what is past its retention window: idempotency records, tombstones, receipt ids. */
   pruneRetention(atMs: number): void {
+    if (atMs === this.prunedAtMs) return;
+    this.prunedAtMs = atMs;
     this.idempotency.prune(atMs);
-    for (const [id, r] of this.receipts) {
-      if (atMs - r.atMs <= IDEMPOTENCY_RETENTION_MS) break;
-      this.receipts.delete(id);
-    }
-    for (const [id, t] of this.tombstones) {
-      if (atMs - t.atMs <= IDEMPOTENCY_RETENTION_MS) break;
-      this.tombstones.delete(id);
+    this.tombstones.prune(atMs);
+    this.receipts.prune(atMs);
+  }
+
+  /** Rebuilds the expiry heap from the open reservations once stale entries dominate it. */
+  compactTimers(): void {
+    if (this.timers.size <= TIMER_HEAP_SLACK_FACTOR * this.reservations.size + 1_024) return;
+    this.timers.clear();
+    for (const res of this.reservations.values()) {
+      this.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, reservationId: res.reservationId });
     }
   }
 

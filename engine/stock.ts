@@ -5,7 +5,7 @@
  * Pure functions of (state, command, stamp); never perform I/O.
  */
 import { idempotencyConflict, limitExceeded, notFound } from './errors.ts';
-import { sameData } from './idempotency.ts';
+import { fingerprint } from './fingerprint.ts';
 import { POS_PENDING_SEQS_MAX, POS_SOURCES_MAX, SKUS_PER_WAREHOUSE_MAX } from './limits.ts';
 import type { CommandContext, PosSource, WarehouseState } from './state.ts';
 import type {
@@ -36,6 +36,23 @@ function recordsOf(state: WarehouseState, lines: QuantityLine[]): SkuRecord[] | 
   return records;
 }
 
+function sameDefinition(record: SkuRecord, cmd: SkuUpsertCommand): boolean {
+  const a = record.location;
+  const b = cmd.location;
+  return (
+    record.ownerId === cmd.ownerId &&
+    record.name === cmd.name &&
+    record.priceCents === cmd.priceCents &&
+    record.safetyStock === cmd.safetyStock &&
+    a.zone === b.zone &&
+    a.aisle === b.aisle &&
+    a.bay === b.bay &&
+    a.level === b.level &&
+    record.substitutes.length === cmd.substitutes.length &&
+    record.substitutes.every((s, i) => s === cmd.substitutes[i])
+  );
+}
+
 export function applySkuUpsert(state: WarehouseState, ctx: CommandContext, cmd: SkuUpsertCommand): Result {
   let record = state.skus.get(cmd.sku);
   if (record === undefined) {
@@ -57,6 +74,9 @@ export function applySkuUpsert(state: WarehouseState, ctx: CommandContext, cmd: 
     state.skus.set(cmd.sku, record);
     ctx.touched.set(cmd.sku, Number.NaN); // a new SKU always announces its availability
     record.version = ++state.versionCounter;
+  } else if (sameDefinition(record, cmd)) {
+    // A catalog re-sync that changes nothing must not raise the version (and break expectedVersion).
+    return { ok: true, value: { kind: 'sku', sku: cmd.sku, version: record.version } };
   } else {
     state.touch(ctx, record);
   }
@@ -72,7 +92,7 @@ export function applySkuUpsert(state: WarehouseState, ctx: CommandContext, cmd: 
 export function applyReceipt(state: WarehouseState, ctx: CommandContext, cmd: ReceiptCommand): Result {
   const earlier = state.receipts.get(cmd.receiptId);
   if (earlier !== undefined) {
-    if (!sameData(earlier.lines, cmd.lines)) return { ok: false, error: idempotencyConflict(cmd.receiptId) };
+    if (earlier.fingerprint !== fingerprint(cmd.lines)) return { ok: false, error: idempotencyConflict(cmd.receiptId) };
     return stockResult([], true);
   }
   const records = recordsOf(state, cmd.lines);
@@ -83,7 +103,7 @@ export function applyReceipt(state: WarehouseState, ctx: CommandContext, cmd: Re
     state.moveStock(ctx, record, line.quantity, 0, 'receipt', cmd.receiptId);
     movements.push({ sku: line.sku, onHandDelta: line.quantity, version: record.version });
   });
-  state.receipts.set(cmd.receiptId, { atMs: ctx.atMs, lines: cmd.lines.map((l) => ({ ...l })) });
+  state.receipts.set(cmd.receiptId, { atMs: ctx.atMs, fingerprint: fingerprint(cmd.lines) });
   return stockResult(movements, false);
 }
 

@@ -5,7 +5,7 @@
  * does not depend on how often the runtime ticks. Never performs I/O, never reads a clock.
  */
 import { idempotencyConflict, notFound } from './errors.ts';
-import { sameData } from './idempotency.ts';
+import { fingerprint } from './fingerprint.ts';
 import { checkTouched } from './invariants.ts';
 import { applyCommit, applyExtend, applyRelease, applyReserve, expireDue } from './reservations.ts';
 import { availableOf, type CommandContext, WarehouseState } from './state.ts';
@@ -24,6 +24,11 @@ import type {
 export interface WarehouseOptions {
   /** Check invariants of every SKU a command touched after it is applied (tests, debug builds). */
   assertInvariants?: boolean;
+  /**
+   * Collect ledger entries for `drainLedger` (default true). The live command loop turns this off:
+   * the snapshot writer, replaying the same commands, is the one that stores the ledger.
+   */
+  recordLedger?: boolean;
 }
 
 function availabilityOf(record: SkuRecord): Availability {
@@ -40,9 +45,12 @@ function availabilityOf(record: SkuRecord): Availability {
 export class Warehouse {
   readonly state: WarehouseState;
   private readonly assertInvariants: boolean;
+  /** Reused for every command: apply is synchronous and never re-entered. */
+  private readonly ctx: CommandContext = { seq: 0, atMs: 0, touched: new Map() };
 
   constructor(warehouseId: string, options: WarehouseOptions = {}, state?: WarehouseState) {
     this.state = state ?? new WarehouseState(warehouseId);
+    this.state.recordLedger = options.recordLedger !== false;
     this.assertInvariants = options.assertInvariants === true;
   }
 
@@ -65,7 +73,10 @@ export class Warehouse {
     if (stamped.atMs < state.lastAtMs) throw new Error(`time ${stamped.atMs} before ${state.lastAtMs}`);
     state.lastSeq = stamped.seq;
     state.lastAtMs = stamped.atMs;
-    const ctx: CommandContext = { seq: stamped.seq, atMs: stamped.atMs, touched: new Map() };
+    const ctx = this.ctx;
+    ctx.seq = stamped.seq;
+    ctx.atMs = stamped.atMs;
+    ctx.touched.clear();
     const expired = expireDue(state, ctx);
     state.pruneRetention(stamped.atMs);
     const cmd = stamped.command;
@@ -75,10 +86,11 @@ export class Warehouse {
     } else {
       const earlier = state.idempotency.get(cmd.key);
       if (earlier !== undefined) {
-        result = sameData(earlier.command, cmd) ? earlier.result : { ok: false, error: idempotencyConflict(cmd.key) };
+        const same = earlier.fingerprint === fingerprint(cmd);
+        result = same ? earlier.result : { ok: false, error: idempotencyConflict(cmd.key) };
       } else {
         result = this.dispatch(ctx, cmd);
-        state.idempotency.put({ key: cmd.key, atMs: stamped.atMs, command: cmd, result });
+        state.idempotency.set(cmd.key, { key: cmd.key, atMs: stamped.atMs, fingerprint: fingerprint(cmd), result });
       }
     }
     state.finishCommand(ctx);

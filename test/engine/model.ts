@@ -26,6 +26,8 @@ interface ModelSku {
   substitutes: string[];
   onHand: number;
   version: number;
+  /** The canonical definition last applied: an unchanged re-definition changes nothing. */
+  definition: string;
 }
 
 interface Closed {
@@ -167,7 +169,7 @@ export class WarehouseModel {
   private prune(): void {
     const kept = (at: number) => this.atMs - at <= limits.IDEMPOTENCY_RETENTION_MS;
     this.keys = this.keys.filter((k) => kept(k.atMs));
-    this.receipts = this.receipts.filter((r) => kept(r.atMs));
+    this.receipts = this.receipts.filter((r) => this.atMs - r.atMs <= limits.RECEIPT_RETENTION_MS);
     this.closed = this.closed.filter((c) => kept(c.atMs));
   }
 
@@ -200,14 +202,19 @@ export class WarehouseModel {
     switch (cmd.type) {
       case 'sku.upsert': {
         let s = this.sku(cmd.sku);
+        const { type: _t, key: _k, ...definition } = cmd;
+        const described = JSON.stringify(definition);
         if (s === undefined) {
-          s = { sku: cmd.sku, safetyStock: 0, substitutes: [], onHand: 0, version: 0 };
+          s = { sku: cmd.sku, safetyStock: 0, substitutes: [], onHand: 0, version: 0, definition: '' };
           this.skus.push(s);
           this.touched.push({ sku: cmd.sku, before: Number.NaN });
           s.version = ++this.versionCounter;
+        } else if (s.definition === described) {
+          return { ok: true, value: { kind: 'sku', sku: cmd.sku, version: s.version } };
         } else {
           this.touch(cmd.sku);
         }
+        s.definition = described;
         s.safetyStock = cmd.safetyStock;
         s.substitutes = [...cmd.substitutes];
         return { ok: true, value: { kind: 'sku', sku: cmd.sku, version: s.version } };
@@ -269,7 +276,7 @@ export class WarehouseModel {
       case 'extend': {
         const res = this.open.find((r) => r.reservationId === cmd.reservationId);
         if (res === undefined) return this.missing(cmd.reservationId);
-        res.expiresAtMs = this.atMs + cmd.ttlMs;
+        res.expiresAtMs = Math.max(res.expiresAtMs, this.atMs + cmd.ttlMs);
         return {
           ok: true,
           value: { kind: 'extended', reservationId: res.reservationId, expiresAtMs: res.expiresAtMs },

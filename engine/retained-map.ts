@@ -1,0 +1,74 @@
+/**
+ * A map whose entries are forgotten in insertion order: after a retention window of command time,
+ * or early, oldest first, when it holds more than its bound. Used for idempotency records, receipt
+ * ids and closed-reservation tombstones.
+ *
+ * Why not a plain Map used as a queue: V8 leaves a hole for every deleted entry until it rehashes,
+ * and `map.keys().next()` walks those holes from the front, so evicting the oldest entry of a busy
+ * Map costs time proportional to what was evicted before (measured: 80 µs per command after a
+ * million). Here the order lives in an array with a moving head, so eviction is O(1).
+ * Insertion times must not decrease (command time never goes back). Entries are never deleted
+ * otherwise, so every key between the head and the end of `order` is in the map exactly once.
+ */
+
+export class RetainedMap<V extends { atMs: number }> {
+  private readonly map = new Map<string, V>();
+  private order: string[] = [];
+  private head = 0;
+  /** Entries dropped before their retention ended because the map was full. */
+  evictedEarly = 0;
+
+  constructor(
+    readonly retentionMs: number,
+    readonly max: number,
+  ) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+
+  /** Adds an entry (or replaces the value of an existing one, keeping its place). */
+  set(key: string, value: V): void {
+    if (!this.map.has(key)) this.order.push(key);
+    this.map.set(key, value);
+    if (this.map.size > this.max) {
+      this.dropOldest();
+      this.evictedEarly++;
+    }
+  }
+
+  /** Forgets every entry older than the retention window at command time `atMs`. */
+  prune(atMs: number): void {
+    while (this.head < this.order.length) {
+      const value = this.map.get(this.order[this.head] as string) as V;
+      if (atMs - value.atMs <= this.retentionMs) break;
+      this.dropOldest();
+    }
+  }
+
+  private dropOldest(): void {
+    this.map.delete(this.order[this.head] as string);
+    this.head++;
+    if (this.head >= 1_024 && this.head * 2 >= this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Entries oldest first. */
+  *entries(): IterableIterator<[string, V]> {
+    for (let i = this.head; i < this.order.length; i++) {
+      const key = this.order[i] as string;
+      yield [key, this.map.get(key) as V];
+    }
+  }
+
+  /** Values oldest first. */
+  *values(): IterableIterator<V> {
+    for (const [, value] of this.entries()) yield value;
+  }
+}
