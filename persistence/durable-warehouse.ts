@@ -44,7 +44,11 @@ export class DurableWarehouse {
 
   /** Recovers the warehouse from `dataDir` and starts its command loop. */
   static open(options: OpenWarehouseOptions): DurableWarehouse {
-    const { warehouse, wal, report } = recoverWarehouse(options.dataDir, options.warehouseId, options);
+    // The live loop keeps no ledger: the snapshot writer replays the same commands and stores it.
+    const { warehouse, wal, report } = recoverWarehouse(options.dataDir, options.warehouseId, {
+      ...options,
+      recordLedger: false,
+    });
     const mode = options.checkpoint ?? 'worker';
     const checkpointerOptions = { dataDir: options.dataDir, warehouseId: options.warehouseId, wal };
     if (options.onCheckpoint !== undefined) Object.assign(checkpointerOptions, { onCheckpoint: options.onCheckpoint });

@@ -76,7 +76,7 @@ export function recoverWarehouse(
     onRecord: (record) => {
       warehouse.apply(record);
       warehouse.state.events.length = 0;
-      warehouse.state.ledger.length = 0;
+      warehouse.state.ledger.length = 0; // recovery does not store the ledger: the snapshot writer does
     },
   });
   const recovery: RecoveryReport = { damagedSnapshots, wal: report, durationMs: performance.now() - startedMs };
