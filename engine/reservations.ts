@@ -13,7 +13,7 @@ import {
   versionConflict,
 } from './errors.ts';
 import { OPEN_RESERVATIONS_MAX } from './limits.ts';
-import { availableOf, type ClosedAs, type CommandContext, type WarehouseState } from './state.ts';
+import { availableOf, type ClosedAs, type CommandContext, type Tombstone, type WarehouseState } from './state.ts';
 import type {
   CommitCommand,
   ExtendCommand,
@@ -51,6 +51,13 @@ function chooseSku(
   return undefined;
 }
 
+/**
+ * Scratch structures of `planReserve`, reused from call to call: apply is synchronous and never
+ * re-entered, and a reservation on the hot path should not allocate what it throws away.
+ */
+const scratchDemand = new Map<string, number>();
+const scratchNamed = new Set<string>();
+
 /** Plans every line against available, without changing anything. */
 function planReserve(state: WarehouseState, cmd: ReserveCommand): ReservationLine[] | Result {
   for (const line of cmd.lines) {
@@ -60,8 +67,11 @@ function planReserve(state: WarehouseState, cmd: ReserveCommand): ReservationLin
       return { ok: false, error: versionConflict(line.sku, line.expectedVersion, record.version) };
     }
   }
-  const demand = new Map<string, number>();
-  const named = new Set(cmd.lines.map((l) => l.sku));
+  const demand = scratchDemand;
+  const named = scratchNamed;
+  demand.clear();
+  named.clear();
+  for (const line of cmd.lines) named.add(line.sku);
   const plan: ReservationLine[] = [];
   const short: ShortLine[] = [];
   for (const line of cmd.lines) {
@@ -117,6 +127,17 @@ export function applyReserve(state: WarehouseState, ctx: CommandContext, cmd: Re
   };
 }
 
+/** The last tombstone made per way of closing: tombstones are immutable, so one serves a whole batch. */
+const lastTombstones = new Map<ClosedAs, Tombstone>();
+
+function tombstoneOf(closedAs: ClosedAs, atMs: number): Tombstone {
+  const last = lastTombstones.get(closedAs);
+  if (last !== undefined && last.atMs === atMs) return last;
+  const tombstone = { closedAs, atMs };
+  lastTombstones.set(closedAs, tombstone);
+  return tombstone;
+}
+
 /** Gives back every unit a reservation still holds and closes it. */
 function closeReservation(
   state: WarehouseState,
@@ -135,13 +156,16 @@ function closeReservation(
     state.removeHold(line.sku, res.reservationId);
   }
   state.reservations.delete(res.reservationId);
-  state.tombstones.set(res.reservationId, { closedAs, atMs: ctx.atMs });
+  state.tombstones.set(res.reservationId, tombstoneOf(closedAs, ctx.atMs));
   return released;
 }
 
 /** Works out what a commit deducts per line, or the INVALID_QUANTITY of the first line that asks too much. */
+const scratchCommitPlan = new Map<ReservationLine, number>();
+
 function planCommit(res: Reservation, cmd: CommitCommand): Map<ReservationLine, number> | Result {
-  const plan = new Map<ReservationLine, number>();
+  const plan = scratchCommitPlan;
+  plan.clear();
   if (cmd.lines === undefined) {
     for (const line of res.lines) if (line.quantity > 0) plan.set(line, line.quantity);
     return plan;

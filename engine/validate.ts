@@ -34,10 +34,12 @@ function fail(path: string, message: string): never {
 
 type Obj = Record<string, unknown>;
 
-function object(value: unknown, path: string, allowed: readonly string[]): Obj {
+/** A plain object whose keys are all in `allowed` (any keys when `allowed` is null). */
+function object(value: unknown, path: string, allowed: readonly string[] | null): Obj {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be an object');
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) fail(path, 'must be a plain object');
+  if (allowed === null) return value as Obj;
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) fail(path === '' ? key : `${path}.${key}`, 'is not a known field');
   }
@@ -127,47 +129,37 @@ function key(o: Obj): string {
   return id(o.key, 'key');
 }
 
-/** Rejects payloads nested deeper than PAYLOAD_DEPTH_MAX without recursing into them unboundedly. */
+/** Most values a payload may hold in all, at any depth. */
+const PAYLOAD_VALUES_MAX = 100_000;
+
+/**
+ * Rejects payloads nested deeper than PAYLOAD_DEPTH_MAX or holding more than PAYLOAD_VALUES_MAX
+ * values, before any field is read. The recursion is bounded by the depth limit, so hostile
+ * nesting (or a cycle) costs at most PAYLOAD_DEPTH_MAX frames; nothing is allocated.
+ */
 function checkDepth(value: unknown): void {
-  let frontier: unknown[] = [value];
-  for (let depth = 0; frontier.length > 0; depth++) {
-    if (depth > PAYLOAD_DEPTH_MAX) fail('', `is nested deeper than ${PAYLOAD_DEPTH_MAX} levels`);
-    const next: unknown[] = [];
-    for (const item of frontier) {
-      if (typeof item !== 'object' || item === null) continue;
-      const children = Array.isArray(item) ? item : Object.values(item);
-      if (next.length + children.length > 100_000) fail('', 'has too many nested values');
-      for (const child of children) next.push(child);
+  let budget = PAYLOAD_VALUES_MAX;
+  const visit = (item: unknown, depth: number): void => {
+    if (typeof item !== 'object' || item === null) return;
+    if (depth >= PAYLOAD_DEPTH_MAX) fail('', `is nested deeper than ${PAYLOAD_DEPTH_MAX} levels`);
+    if (Array.isArray(item)) {
+      budget -= item.length;
+      if (budget < 0) fail('', 'has too many nested values');
+      for (let i = 0; i < item.length; i++) visit(item[i], depth + 1);
+      return;
     }
-    frontier = next;
-  }
+    for (const key of Object.keys(item)) {
+      if (--budget < 0) fail('', 'has too many nested values');
+      visit((item as Record<string, unknown>)[key], depth + 1);
+    }
+  };
+  visit(value, 0);
 }
 
 function parseCommand(input: unknown): Command {
   checkDepth(input);
-  const head = object(input, '', [
-    'type',
-    'key',
-    'sku',
-    'ownerId',
-    'name',
-    'priceCents',
-    'location',
-    'safetyStock',
-    'substitutes',
-    'receiptId',
-    'lines',
-    'delta',
-    'reason',
-    'note',
-    'counted',
-    'sourceId',
-    'sourceSeq',
-    'ttlMs',
-    'orderRef',
-    'reservationId',
-    'releaseRest',
-  ]);
+  // Only the type is read here; the branch for that type checks every field.
+  const head = object(input, '', null);
   switch (head.type) {
     case 'sku.upsert': {
       const o = object(input, '', [
@@ -289,7 +281,7 @@ export function validateCommand(input: unknown): { ok: true; value: Command } | 
 
 function parseQuery(input: unknown): Query {
   checkDepth(input);
-  const head = object(input, '', ['type', 'skus', 'sinceVersion', 'reservationId', 'key']);
+  const head = object(input, '', null);
   switch (head.type) {
     case 'availability': {
       const o = object(input, '', ['type', 'skus']);

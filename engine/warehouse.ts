@@ -5,7 +5,7 @@
  * does not depend on how often the runtime ticks. Never performs I/O, never reads a clock.
  */
 import { idempotencyConflict, notFound } from './errors.ts';
-import { fingerprint } from './fingerprint.ts';
+import { commandFingerprint } from './fingerprint.ts';
 import { checkTouched } from './invariants.ts';
 import { applyCommit, applyExtend, applyRelease, applyReserve, expireDue } from './reservations.ts';
 import { availableOf, type CommandContext, WarehouseState } from './state.ts';
@@ -86,11 +86,16 @@ export class Warehouse {
     } else {
       const earlier = state.idempotency.get(cmd.key);
       if (earlier !== undefined) {
-        const same = earlier.fingerprint === fingerprint(cmd);
+        const same = earlier.fingerprint === commandFingerprint(cmd);
         result = same ? earlier.result : { ok: false, error: idempotencyConflict(cmd.key) };
       } else {
         result = this.dispatch(ctx, cmd);
-        state.idempotency.set(cmd.key, { key: cmd.key, atMs: stamped.atMs, fingerprint: fingerprint(cmd), result });
+        state.idempotency.set(cmd.key, {
+          key: cmd.key,
+          atMs: stamped.atMs,
+          fingerprint: commandFingerprint(cmd),
+          result,
+        });
       }
     }
     state.finishCommand(ctx);
