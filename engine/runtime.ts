@@ -1,28 +1,32 @@
 /**
- * The command loop of one warehouse: the single writer. It validates input at the boundary,
- * queues it, and per batch stamps time and sequence, applies every command to the core, appends
- * the batch to the command log with one fdatasync (group commit), and only then releases the
- * replies. Apply and sync happen in the same turn of the event loop, so no read ever sees a
- * command that is not yet durable. It arms the expiry timer and asks for checkpoints.
- * It performs I/O only through the injected `CommandLog` and `Checkpointer`.
+ * The command loop of one warehouse: the single writer. It validates input at the boundary, queues
+ * it, and per batch stamps time and sequence, applies every command to the core and writes the
+ * batch to the command log. One fdatasync then covers every batch written before it (group
+ * commit), and only when it returns are those batches' replies released. While a sync is in
+ * flight the loop goes on applying and writing the next batches, so applying and syncing overlap;
+ * their replies wait for the sync that covers them. It also arms the expiry timer and asks for
+ * checkpoints of what is durable. It performs I/O only through the injected `CommandLog` and
+ * `Checkpointer`.
  */
 import { unavailable } from './errors.ts';
 import type { Command, EngineEvent, LedgerEntry, Result, StampedCommand } from './types.ts';
 import { validateCommand, validateQuery } from './validate.ts';
 import type { Warehouse } from './warehouse.ts';
 
-/** Most commands applied per group commit. */
+/** Most commands applied per batch. */
 export const BATCH_COMMANDS_MAX = 4096;
 /** Most commands waiting for the loop; past it, submit answers UNAVAILABLE (backpressure). */
 export const QUEUE_COMMANDS_MAX = 200_000;
 
 /** Where the runtime makes commands durable. */
 export interface CommandLog {
+  /** Writes stamped commands (numbered without gaps) after the previous ones. Throws on failure. */
+  append(records: readonly StampedCommand[]): void;
   /**
-   * Appends the stamped commands (numbered without gaps) and fdatasyncs once. Throws if they are
-   * not durable.
+   * Makes everything appended before the call durable (one fdatasync), then calls back, with the
+   * error if it failed. The runtime never has two syncs in flight.
    */
-  appendDurable(records: readonly StampedCommand[]): void;
+  sync(done: (error?: Error) => void): void;
 }
 
 /** Writes snapshots covering the log up to a sequence number, off the command loop. */
@@ -37,7 +41,7 @@ export interface CommittedBatch {
   commands: number;
   events: EngineEvent[];
   ledger: LedgerEntry[];
-  /** Time spent in apply + append + fdatasync. */
+  /** From the start of applying the batch to its replies: apply, write, wait for the sync. */
   durationMs: number;
 }
 
@@ -67,12 +71,28 @@ interface Pending {
   resolve: (result: Result) => void;
 }
 
+/** A batch applied and written, waiting for the sync that covers it. */
+interface WrittenBatch {
+  pending: Pending[];
+  results: Result[];
+  firstSeq: number;
+  lastSeq: number;
+  events: EngineEvent[];
+  ledger: LedgerEntry[];
+  startedMs: number;
+}
+
 type RuntimeState = 'open' | 'closing' | 'closed' | 'failed';
 
 export class WarehouseRuntime {
   private queue: Pending[] = [];
   private scheduled = false;
   private status: RuntimeState = 'open';
+  private written: WrittenBatch[] = [];
+  private syncing = false;
+  /** Every command up to here is durable. */
+  private durableSeq: number;
+  private durableWaiters: { seq: number; resolve: () => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
   private tickQueued = false;
@@ -85,6 +105,7 @@ export class WarehouseRuntime {
   /** Counters for metrics and benchmarks. */
   readonly stats = {
     batches: 0,
+    syncs: 0,
     commands: 0,
     rejectedQueueFull: 0,
     checkpoints: 0,
@@ -101,9 +122,11 @@ export class WarehouseRuntime {
     this.batchMax = options.batchMax ?? BATCH_COMMANDS_MAX;
     this.queueMax = options.queueMax ?? QUEUE_COMMANDS_MAX;
     this.checkpointedSeq = options.snapshotSeq ?? 0;
+    this.durableSeq = warehouse.state.lastSeq;
     this.armTimer();
   }
 
+  /** The last command applied (possibly not yet durable). */
   get lastSeq(): number {
     return this.warehouse.state.lastSeq;
   }
@@ -117,12 +140,16 @@ export class WarehouseRuntime {
     if (this.status !== 'open') return Promise.resolve({ ok: false, error: unavailable(`warehouse ${this.status}`) });
     const validated = validateCommand(input);
     if (!validated.ok) return Promise.resolve(validated);
-    if (validated.value.type === 'tick')
+    if (validated.value.type === 'tick') {
       return Promise.resolve({ ok: false, error: unavailable('tick is issued by the runtime') });
+    }
     return this.enqueue(validated.value);
   }
 
-  /** Answers a read from memory. Never touches the log. */
+  /**
+   * Answers a read from memory at once. It may reflect commands applied but not yet durable (their
+   * replies are not out yet); use `read` where that matters.
+   */
   query(input: unknown): Result<unknown> {
     if (this.status === 'failed') return { ok: false, error: unavailable('warehouse failed') };
     const validated = validateQuery(input);
@@ -139,6 +166,22 @@ export class WarehouseRuntime {
       case 'command':
         return w.commandResult(q.key);
     }
+  }
+
+  /**
+   * Answers a read from memory, computed now and released once every command it could reflect is
+   * durable: a reader never learns of a command that a crash could still take back.
+   */
+  async read(input: unknown): Promise<Result<unknown>> {
+    const result = this.query(input);
+    await this.whenDurable(this.lastSeq);
+    return this.status === 'failed' ? { ok: false, error: unavailable('warehouse failed') } : result;
+  }
+
+  /** Resolves once every command up to `seq` is durable (or the warehouse failed). */
+  whenDurable(seq: number): Promise<void> {
+    if (seq <= this.durableSeq || this.status === 'failed') return Promise.resolve();
+    return new Promise((resolve) => this.durableWaiters.push({ seq, resolve }));
   }
 
   private enqueue(command: Command): Promise<Result> {
@@ -158,61 +201,118 @@ export class WarehouseRuntime {
     setImmediate(() => this.flush());
   }
 
-  /** One group commit: apply a batch, make it durable, then reply to all of it. */
+  /** Applies and writes one batch, then starts a sync unless one is in flight. */
   private flush(): void {
     this.scheduled = false;
     if (this.status === 'failed' || this.queue.length === 0) {
       this.notifyDrained();
       return;
     }
-    const batch = this.queue.length <= this.batchMax ? this.queue : this.queue.slice(0, this.batchMax);
-    this.queue = batch === this.queue ? [] : this.queue.slice(this.batchMax);
+    const pending = this.queue.length <= this.batchMax ? this.queue : this.queue.slice(0, this.batchMax);
+    this.queue = pending === this.queue ? [] : this.queue.slice(this.batchMax);
     const startedMs = performance.now();
+    const firstSeq = this.lastSeq + 1;
     const results: Result[] = [];
     const records: StampedCommand[] = [];
-    const firstSeq = this.lastSeq + 1;
     try {
       const atMs = Math.max(this.clock(), this.warehouse.state.lastAtMs);
-      for (const pending of batch) {
-        const stamped: StampedCommand = { seq: this.lastSeq + 1, atMs, command: pending.command };
+      for (const p of pending) {
+        const stamped: StampedCommand = { seq: this.lastSeq + 1, atMs, command: p.command };
         results.push(this.warehouse.apply(stamped));
         records.push(stamped);
       }
-      const syncStartMs = performance.now();
-      this.options.log.appendDurable(records);
-      const syncMs = performance.now() - syncStartMs;
-      this.stats.applyMs += syncStartMs - startedMs;
-      this.stats.syncMs += syncMs;
-      this.stats.syncMsMax = Math.max(this.stats.syncMsMax, syncMs);
+      this.options.log.append(records);
     } catch (error) {
       // The core is now ahead of the log (or broken): it must not answer anything again.
-      this.fail(error, batch);
+      this.fail(error, [pending]);
       return;
     }
-    this.stats.batches++;
-    this.stats.commands += batch.length;
-    for (let i = 0; i < batch.length; i++) (batch[i] as Pending).resolve(results[i] as Result);
-    this.afterCommit(firstSeq, batch.length, performance.now() - startedMs);
-    if (this.queue.length > 0) this.schedule();
-    else this.notifyDrained();
-  }
-
-  private afterCommit(firstSeq: number, commands: number, durationMs: number): void {
-    this.tickQueued = false;
     const events = this.warehouse.drainEvents();
     const ledger = this.warehouse.drainLedger();
-    this.options.onCommitted?.({ firstSeq, lastSeq: this.lastSeq, commands, events, ledger, durationMs });
+    this.written.push({ pending, results, firstSeq, lastSeq: this.lastSeq, events, ledger, startedMs });
+    this.stats.batches++;
+    this.stats.commands += pending.length;
+    this.stats.applyMs += performance.now() - startedMs;
+    this.tickQueued = false;
     this.armTimer();
-    this.maybeCheckpoint();
+    if (!this.syncing) this.startSync();
+    if (this.queue.length > 0) this.schedule();
   }
 
-  private fail(error: unknown, batch: Pending[]): void {
+  /** One fdatasync covering every batch written so far; replies to them when it returns. */
+  private startSync(): void {
+    if (this.written.length === 0) return;
+    const covering = this.written;
+    this.written = [];
+    this.syncing = true;
+    const startedMs = performance.now();
+    this.options.log.sync((error) => {
+      this.syncing = false;
+      if (error !== undefined) {
+        if (this.status !== 'failed')
+          this.fail(
+            error,
+            covering.map((b) => b.pending),
+          );
+        else this.refuse(covering.map((b) => b.pending));
+        return;
+      }
+      const syncMs = performance.now() - startedMs;
+      this.stats.syncs++;
+      this.stats.syncMs += syncMs;
+      this.stats.syncMsMax = Math.max(this.stats.syncMsMax, syncMs);
+      // Batches a sync covered are durable even if a later batch failed: their replies are true.
+      this.committed(covering);
+      if (this.written.length > 0 && this.status !== 'failed') this.startSync();
+      else this.notifyDrained();
+    });
+  }
+
+  /** The batches are durable: reply, publish, wake durable readers, maybe checkpoint. */
+  private committed(batches: WrittenBatch[]): void {
+    for (const b of batches) {
+      for (let i = 0; i < b.pending.length; i++) (b.pending[i] as Pending).resolve(b.results[i] as Result);
+    }
+    this.durableSeq = (batches[batches.length - 1] as WrittenBatch).lastSeq;
+    const now = performance.now();
+    for (const b of batches) {
+      const { firstSeq, lastSeq, events, ledger } = b;
+      this.options.onCommitted?.({
+        firstSeq,
+        lastSeq,
+        commands: b.pending.length,
+        events,
+        ledger,
+        durationMs: now - b.startedMs,
+      });
+    }
+    this.wakeDurableWaiters();
+    if (this.status !== 'failed') this.maybeCheckpoint();
+  }
+
+  private wakeDurableWaiters(): void {
+    if (this.durableWaiters.length === 0) return;
+    const waiting = this.durableWaiters;
+    this.durableWaiters = [];
+    for (const w of waiting) {
+      if (w.seq <= this.durableSeq || this.status === 'failed') w.resolve();
+      else this.durableWaiters.push(w);
+    }
+  }
+
+  private refuse(batches: Pending[][]): void {
+    const reply: Result = { ok: false, error: unavailable('warehouse failed: its log is not durable') };
+    for (const batch of batches) for (const p of batch) p.resolve(reply);
+  }
+
+  /** The log or the core failed: memory may be ahead of disk, so nothing is answered again. */
+  private fail(error: unknown, batches: Pending[][]): void {
     this.status = 'failed';
     this.clearTimer();
-    const reply: Result = { ok: false, error: unavailable('warehouse failed: its log is not durable') };
-    for (const pending of batch) pending.resolve(reply);
-    for (const pending of this.queue) pending.resolve(reply);
+    this.refuse([...batches, ...this.written.map((b) => b.pending), this.queue]);
+    this.written = [];
     this.queue = [];
+    this.wakeDurableWaiters();
     this.notifyDrained();
     this.options.onFatal?.(error);
   }
@@ -250,16 +350,18 @@ export class WarehouseRuntime {
     const { checkpointer, checkpointEveryCommands } = this.options;
     if (checkpointer === undefined || checkpointEveryCommands === undefined) return;
     if (this.checkpointInFlight !== undefined) return;
-    if (this.lastSeq - this.checkpointedSeq < checkpointEveryCommands) return;
+    if (this.durableSeq - this.checkpointedSeq < checkpointEveryCommands) return;
     void this.checkpointNow();
   }
 
-  /** Asks for a snapshot covering every command applied so far; resolves when it is durable. */
+  /** Asks for a snapshot covering every command durable so far; resolves when it is written. */
   async checkpointNow(): Promise<void> {
     const checkpointer = this.options.checkpointer;
     if (checkpointer === undefined) return;
     if (this.checkpointInFlight !== undefined) await this.checkpointInFlight;
-    const throughSeq = this.lastSeq;
+    // Only durable commands may be snapshotted: the snapshot writer reads them from the log.
+    await this.whenDurable(this.lastSeq);
+    const throughSeq = this.durableSeq;
     if (throughSeq <= this.checkpointedSeq) return;
     this.checkpointInFlight = checkpointer.checkpoint(throughSeq).then(
       () => {
@@ -275,14 +377,18 @@ export class WarehouseRuntime {
     }
   }
 
+  private isIdle(): boolean {
+    return this.queue.length === 0 && !this.scheduled && this.written.length === 0 && !this.syncing;
+  }
+
   /** Resolves once every queued command has been committed (or failed). */
   drain(): Promise<void> {
-    if (this.queue.length === 0 && !this.scheduled) return Promise.resolve();
+    if (this.isIdle() || this.status === 'failed') return Promise.resolve();
     return new Promise((resolve) => this.drained.push(resolve));
   }
 
   private notifyDrained(): void {
-    if (this.queue.length > 0 || this.scheduled) return;
+    if (!this.isIdle() && this.status !== 'failed') return;
     const waiting = this.drained;
     this.drained = [];
     for (const resolve of waiting) resolve();

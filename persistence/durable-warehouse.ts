@@ -77,9 +77,14 @@ export class DurableWarehouse {
     return this.runtime.submit(input);
   }
 
-  /** Answers a read from memory. */
+  /** Answers a read from memory at once; it may reflect commands whose sync is still in flight. */
   query(input: unknown): Result<unknown> {
     return this.runtime.query(input);
+  }
+
+  /** Answers a read from memory, released once everything it could reflect is durable. */
+  read(input: unknown): Promise<Result<unknown>> {
+    return this.runtime.read(input);
   }
 
   /** Writes a snapshot of everything applied so far and drops WAL segments no longer needed. */

@@ -74,6 +74,7 @@ export function listSegments(dir: string): Segment[] {
 export class Wal {
   private fd: number;
   private size: number;
+  private syncing = false;
   private active: Segment;
   private constructor(
     readonly dir: string,
@@ -127,10 +128,10 @@ export class Wal {
   }
 
   /**
-   * Appends stamped commands, numbered without gaps from the next sequence number, with one write
-   * and one fdatasync. Throws if that fails: the caller must then stop serving.
+   * Writes stamped commands, numbered without gaps from the next sequence number, with one write.
+   * They are durable only after the next `sync`. Throws if the write fails.
    */
-  appendDurable(records: readonly StampedCommand[]): void {
+  append(records: readonly StampedCommand[]): void {
     if (records.length === 0) return;
     const firstSeq = (records[0] as StampedCommand).seq;
     const lastSeq = (records[records.length - 1] as StampedCommand).seq;
@@ -140,15 +141,32 @@ export class Wal {
       );
     }
     const bytes = encodeFrames(records);
-    if (this.size + bytes.length > this.segmentBytesMax && this.size > 16) this.roll(firstSeq);
+    // Never roll under an fdatasync in flight on the current file: it would be closed beneath it.
+    if (this.size + bytes.length > this.segmentBytesMax && this.size > 16 && !this.syncing) this.roll(firstSeq);
     let written = 0;
     while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
-    fs.fdatasyncSync(this.fd);
     this.size += bytes.length;
     this.nextSeq += records.length;
   }
 
+  /** fdatasyncs everything written so far, off the event loop; calls back when it is durable. */
+  sync(done: (error?: Error) => void): void {
+    if (this.syncing) throw new Error('WAL sync already in flight');
+    this.syncing = true;
+    fs.fdatasync(this.fd, (error) => {
+      this.syncing = false;
+      done(error ?? undefined);
+    });
+  }
+
+  /** Writes and fdatasyncs at once (tools, tests, benchmarks set-up). Throws if not durable. */
+  appendDurable(records: readonly StampedCommand[]): void {
+    this.append(records);
+    fs.fdatasyncSync(this.fd);
+  }
+
   private roll(firstSeq: number): void {
+    fs.fdatasyncSync(this.fd);
     fs.closeSync(this.fd);
     this.active = createSegment(this.dir, firstSeq);
     this.segments.push(this.active);
