@@ -5,7 +5,9 @@
  * the same stream, so both sides see the same skew. Deterministic: a seeded PRNG, never
  * Math.random. Builds commands only; never applies them.
  */
+
 import { type Command, type QuantityLine, type ReserveCommand, validateCommand } from '../engine/index.ts';
+import { Random } from '../sim/index.ts';
 
 export const WORKLOAD_SEED = 0x5eed_da7a;
 export const WORKLOAD_SKUS = 5_000;
@@ -23,18 +25,6 @@ export const RESERVATION_TTL_MS = 15 * 60 * 1_000;
 const PICK_RING_SIZE = 1 << 16;
 /** Receipt lines per receipt command (the engine accepts up to 200). */
 const RECEIPT_LINES = 200;
-
-/** mulberry32: a tiny, fast, seeded PRNG with 32 bits of state. Returns numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export interface WorkloadOptions {
   seed?: number;
@@ -76,7 +66,8 @@ export class Workload {
   private cursor = 0;
 
   constructor(options: WorkloadOptions = {}) {
-    const random = mulberry32(options.seed ?? WORKLOAD_SEED);
+    const rng = new Random(options.seed ?? WORKLOAD_SEED);
+    const random = () => rng.next();
     const skuCount = options.skuCount ?? WORKLOAD_SKUS;
     const hotShare = options.hotShare ?? HOT_SKU_SHARE;
     this.skus = Array.from({ length: skuCount }, (_, i) => `SKU-${String(i).padStart(5, '0')}`);
