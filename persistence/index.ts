@@ -15,7 +15,14 @@ export {
   recoverWarehouse,
   warehousePaths,
 } from './recovery.ts';
-export { type LedgerTotals, SNAPSHOTS_KEPT, type SnapshotRow, SnapshotStore } from './snapshot-store.ts';
+export {
+  type LedgerTotals,
+  SNAPSHOT_BUSY_TIMEOUT_MS,
+  SNAPSHOTS_KEPT,
+  type SnapshotRow,
+  SnapshotStore,
+  SnapshotStoreBusyError,
+} from './snapshot-store.ts';
 export { type CheckpointResult, SnapshotWriter } from './snapshot-writer.ts';
 export {
   inspectDataDir,
@@ -25,5 +32,13 @@ export {
   type WarehouseInspection,
   type WarehouseVerification,
 } from './verify.ts';
-export { countRecordsAfter, listSegments, readWalRange, SEGMENT_BYTES_MAX, Wal, WalCorruptionError } from './wal.ts';
+export {
+  countRecordsAfter,
+  listSegments,
+  SEGMENT_BYTES_MAX,
+  Wal,
+  WalCorruptionError,
+  type WalOpenReport,
+} from './wal.ts';
 export * as walFormat from './wal-format.ts';
+export { readWalRange, type WalCursor, WalReader } from './wal-reader.ts';

@@ -3,13 +3,34 @@
  * checksummed msgpack blobs with the WAL position they cover, and the append-only inventory ledger.
  * A snapshot and the ledger rows up to it are written in one transaction, so either both are
  * durable or neither is (synchronous=FULL). The newest snapshots are kept, older ones pruned.
+ * Tools that only look (inspect, verify) open it read-only and never create it.
  */
+import * as fs from 'node:fs';
 import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { decode, encode, type LedgerEntry, type WarehouseSnapshot } from '../engine/index.ts';
 
 /** How many snapshots stay in the file: the newest plus fallbacks should it be damaged. */
 export const SNAPSHOTS_KEPT = 3;
+
+/**
+ * How long a statement waits for another connection's lock before failing (better-sqlite3's default
+ * is 5 s). An inline checkpoint blocks its thread for this long at most; a failed checkpoint loses
+ * nothing (the WAL keeps every record), so failing soon beats stalling the command loop.
+ */
+export const SNAPSHOT_BUSY_TIMEOUT_MS = 1_000;
+
+/** Another connection held the database's write lock past SNAPSHOT_BUSY_TIMEOUT_MS. */
+export class SnapshotStoreBusyError extends Error {
+  constructor(
+    readonly file: string,
+    readonly busyTimeoutMs: number,
+    cause: Error,
+  ) {
+    super(`${file} stayed locked by another connection for ${busyTimeoutMs} ms: ${cause.message}`, { cause });
+    this.name = 'SnapshotStoreBusyError';
+  }
+}
 
 export interface SnapshotRow {
   id: number;
@@ -62,28 +83,47 @@ const ROW_COLUMNS =
 
 export class SnapshotStore {
   private readonly db: Database.Database;
-  private readonly insertLedger: Database.Statement;
-  private readonly insertSnapshot: Database.Statement;
 
-  constructor(readonly file: string) {
-    this.db = new Database(file);
+  /** Opens (or creates) the store; with `readOnly`, opens an existing file without writing to it. */
+  constructor(
+    readonly file: string,
+    options: { readOnly?: boolean } = {},
+  ) {
+    if (options.readOnly === true) {
+      this.db = new Database(file, { readonly: true, fileMustExist: true, timeout: SNAPSHOT_BUSY_TIMEOUT_MS });
+      return;
+    }
+    this.db = new Database(file, { timeout: SNAPSHOT_BUSY_TIMEOUT_MS });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
-    this.insertLedger = this.db.prepare(
-      'INSERT OR IGNORE INTO ledger VALUES (@ledgerSeq, @seq, @atMs, @sku, @onHandDelta, @reservedDelta, @reason, @reference)',
-    );
-    this.insertSnapshot = this.db.prepare(
-      'INSERT INTO snapshots (wal_seq, at_ms, origin, sku_count, reservation_count, checksum, state) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
+  }
+
+  /**
+   * Opens an existing store read-only, or undefined when there is none: no file, or a file a crash
+   * left before its tables were created. Creates no database and writes nothing (`write` fails);
+   * SQLite may leave empty -wal and -shm files beside the file.
+   */
+  static openReadOnly(file: string): SnapshotStore | undefined {
+    if (!fs.existsSync(file)) return undefined;
+    const store = new SnapshotStore(file, { readOnly: true });
+    if (store.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'snapshots'").get()) return store;
+    store.close();
+    return undefined;
   }
 
   /** Writes the ledger rows and the snapshot in one durable transaction; prunes old snapshots. */
   write(snapshot: WarehouseSnapshot, ledger: readonly LedgerEntry[], origin = 'checkpoint'): SnapshotRow {
     const blob = Buffer.from(encode(snapshot));
+    const insertLedger = this.db.prepare(
+      'INSERT OR IGNORE INTO ledger VALUES (@ledgerSeq, @seq, @atMs, @sku, @onHandDelta, @reservedDelta, @reason, @reference)',
+    );
+    const insertSnapshot = this.db.prepare(
+      'INSERT INTO snapshots (wal_seq, at_ms, origin, sku_count, reservation_count, checksum, state) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     const write = this.db.transaction(() => {
-      for (const entry of ledger) this.insertLedger.run(entry);
-      const info = this.insertSnapshot.run(
+      for (const entry of ledger) insertLedger.run(entry);
+      const info = insertSnapshot.run(
         snapshot.lastSeq,
         snapshot.lastAtMs,
         origin,
@@ -97,7 +137,15 @@ export class SnapshotStore {
         .run(SNAPSHOTS_KEPT);
       return Number(info.lastInsertRowid);
     });
-    const id = write();
+    let id: number;
+    try {
+      id = write();
+    } catch (error) {
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_BUSY') {
+        throw new SnapshotStoreBusyError(this.file, SNAPSHOT_BUSY_TIMEOUT_MS, error);
+      }
+      throw error;
+    }
     return this.rows().find((r) => r.id === id) as SnapshotRow;
   }
 

@@ -3,7 +3,8 @@
  * snapshot of each warehouse agrees with its ledger. The ledger is append-only and can rebuild
  * stock from scratch: on hand is the sum of on-hand movements, reserved the sum of reserved ones.
  * A snapshot that disagrees (a bad bulk import, a bug) is reported per SKU and, when asked,
- * rebuilt from the ledger and stored as a new snapshot.
+ * rebuilt from the ledger and stored as a new snapshot. Both open SQLite read-only and never create
+ * a database; only a repair writes.
  */
 import * as fs from 'node:fs';
 import type { WarehouseSnapshot } from '../engine/index.ts';
@@ -67,21 +68,25 @@ function rebuild(snapshot: WarehouseSnapshot, mismatches: SkuMismatch[]): Wareho
   return { ...snapshot, skus };
 }
 
-/** Verifies one warehouse's newest snapshot against its ledger; with `repair`, rebuilds it. */
+/**
+ * Verifies one warehouse's newest snapshot against its ledger; with `repair`, rebuilds it. A
+ * warehouse without a snapshot file (none written yet, or no such warehouse) has nothing to check.
+ */
 export function verifyWarehouse(dataDir: string, warehouseId: string, repair = false): WarehouseVerification {
-  const store = new SnapshotStore(warehousePaths(dataDir, warehouseId).db);
+  const result: WarehouseVerification = {
+    warehouseId,
+    damagedSnapshots: [],
+    skusChecked: 0,
+    ledgerRows: 0,
+    ledgerComplete: true,
+    mismatches: [],
+  };
+  const file = warehousePaths(dataDir, warehouseId).db;
+  const store = repair && fs.existsSync(file) ? new SnapshotStore(file) : SnapshotStore.openReadOnly(file);
+  if (store === undefined) return result;
   try {
-    const damagedSnapshots: { id: number; reason: string }[] = [];
-    const loaded = store.loadNewest((row, reason) => damagedSnapshots.push({ id: row.id, reason }));
-    const stats = store.ledgerStats();
-    const result: WarehouseVerification = {
-      warehouseId,
-      damagedSnapshots,
-      skusChecked: 0,
-      ledgerRows: stats.rows,
-      ledgerComplete: true,
-      mismatches: [],
-    };
+    const loaded = store.loadNewest((row, reason) => result.damagedSnapshots.push({ id: row.id, reason }));
+    result.ledgerRows = store.ledgerStats().rows;
     if (loaded === undefined) return result;
     result.snapshot = loaded.row;
     result.skusChecked = loaded.snapshot.skus.length;
@@ -108,36 +113,40 @@ export interface WarehouseInspection {
   snapshots: number;
   walSegments: number;
   walBytes: number;
-  /** Records in the WAL after the newest snapshot (what recovery would replay). */
+  /** Records in the WAL after the newest snapshot (what recovery replays unless that one is damaged). */
   walRecordsAfterSnapshot: number;
+  /** SKUs and open reservations in the newest snapshot, as stored beside it (verify reads the blob). */
   skuCount: number;
   openReservations: number;
   ledgerRows: number;
 }
 
-/** What a data directory holds, per warehouse, without changing anything. */
+/**
+ * What a data directory holds, per warehouse, without changing anything: read from the snapshot
+ * rows' columns, never decoding a snapshot (`verify` checks them).
+ */
 export function inspectDataDir(dataDir: string): WarehouseInspection[] {
   return listWarehouses(dataDir).map((warehouseId) => {
     const paths = warehousePaths(dataDir, warehouseId);
-    const store = new SnapshotStore(paths.db);
+    const store = SnapshotStore.openReadOnly(paths.db);
     try {
-      const loaded = store.loadNewest();
+      const rows = store?.rows() ?? [];
+      const newest = rows[0];
       const segments = listSegments(paths.wal);
-      const afterSeq = loaded?.row.walSeq ?? 0;
       const inspection: WarehouseInspection = {
         warehouseId,
-        snapshots: store.rows().length,
+        snapshots: rows.length,
         walSegments: segments.length,
         walBytes: segments.reduce((sum, s) => sum + fs.statSync(s.file).size, 0),
-        walRecordsAfterSnapshot: countRecordsAfter(paths.wal, afterSeq),
-        skuCount: loaded?.snapshot.skus.length ?? 0,
-        openReservations: loaded?.snapshot.reservations.length ?? 0,
-        ledgerRows: store.ledgerStats().rows,
+        walRecordsAfterSnapshot: countRecordsAfter(paths.wal, newest?.walSeq ?? 0),
+        skuCount: newest?.skuCount ?? 0,
+        openReservations: newest?.reservationCount ?? 0,
+        ledgerRows: store?.ledgerStats().rows ?? 0,
       };
-      if (loaded !== undefined) inspection.snapshot = loaded.row;
+      if (newest !== undefined) inspection.snapshot = newest;
       return inspection;
     } finally {
-      store.close();
+      store?.close();
     }
   });
 }

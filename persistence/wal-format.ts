@@ -72,12 +72,82 @@ export function readFrame(bytes: Buffer, offset: number): Frame | undefined {
   return { offset, bodyStart, bodyEnd };
 }
 
-/** Whether any valid frame starts anywhere after `offset`: tells mid-log corruption from a torn tail. */
-export function validFrameAfter(bytes: Buffer, offset: number): number | undefined {
-  for (let at = offset + 1; at + FRAME_HEADER_BYTES < bytes.length; at++) {
-    if (readFrame(bytes, at) !== undefined) return at;
-  }
+/**
+ * Most bytes `validFrameAfter` checksums while it looks for a valid frame past damage; each try
+ * counts at least FRAME_SEARCH_TRY_BYTES_MIN, so a flood of tiny tries is bounded too. CRC-32 runs
+ * at gigabytes a second, so the whole budget costs tens of milliseconds. A real torn tail (part of
+ * one batch, then zeros) uses a tiny fraction of it.
+ */
+export const FRAME_SEARCH_BYTES_MAX = 256 * 1024 * 1024;
+const FRAME_SEARCH_TRY_BYTES_MIN = 1024;
+
+/** Where the first key of a msgpack map starts, from its first byte; undefined for anything else. */
+function firstKeyOffset(head: number): number | undefined {
+  if (head >= 0x81 && head <= 0x8f) return 1; // fixmap with 1 … 15 entries
+  if (head === 0xde) return 3; // map 16
+  if (head === 0xdf) return 5; // map 32
   return undefined;
+}
+
+/**
+ * Whether a body could hold a record at all, from its first bytes alone: a record is a msgpack map
+ * (a StampedCommand) whose first key is a string. An O(1) filter before a checksum, never a
+ * substitute for one.
+ */
+function looksLikeRecordBody(bytes: Buffer, bodyStart: number, length: number): boolean {
+  const keyOffset = firstKeyOffset(bytes[bodyStart] ?? 0);
+  if (keyOffset === undefined || keyOffset >= length) return false;
+  const key = bytes[bodyStart + keyOffset] ?? 0;
+  return (key >= 0xa0 && key <= 0xbf) || key === 0xd9 || key === 0xda || key === 0xdb; // fixstr, str 8/16/32
+}
+
+/** What `validFrameAfter` found. */
+export interface FrameSearch {
+  /** Where the first valid frame after the damage starts. */
+  found?: number;
+  /** The budget ran out first: whether a valid frame follows is unknown. */
+  exhausted: boolean;
+}
+
+/**
+ * Looks for a valid frame starting anywhere after `offset`: tells mid-log corruption from a torn
+ * tail. Every offset gets O(1) checks (a length that fits, a body that starts like a record); only
+ * the few that pass are checksummed, within FRAME_SEARCH_BYTES_MAX, so a large damaged segment costs
+ * one pass over its bytes rather than a checksum per byte.
+ */
+export function validFrameAfter(bytes: Buffer, offset: number): FrameSearch {
+  let budget = FRAME_SEARCH_BYTES_MAX;
+  for (let at = offset + 1; at + FRAME_HEADER_BYTES < bytes.length; at++) {
+    // Most offsets fail on the top bytes of the length alone: RECORD_BYTES_MAX is below 2^24.
+    if (bytes[at + 3] !== 0) continue;
+    const length = (bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16);
+    const bodyStart = at + FRAME_HEADER_BYTES;
+    if (length === 0 || length > RECORD_BYTES_MAX || bodyStart + length > bytes.length) continue;
+    if (!looksLikeRecordBody(bytes, bodyStart, length)) continue;
+    budget -= Math.max(length, FRAME_SEARCH_TRY_BYTES_MIN);
+    if (budget < 0) return { exhausted: true };
+    if (crc32(bytes.subarray(bodyStart, bodyStart + length)) === bytes.readUInt32LE(at + 4)) {
+      return { found: at, exhausted: false };
+    }
+  }
+  return { exhausted: false };
+}
+
+/**
+ * Counts the frames of a damaged tail that are complete in length (header and whole body inside the
+ * file) although they failed their checksum, following their length fields from `offset`. A frame
+ * cut short, zeros, or garbage whose length does not fit count as none.
+ */
+export function completeFramesFrom(bytes: Buffer, offset: number): number {
+  let count = 0;
+  let at = offset;
+  while (at + FRAME_HEADER_BYTES <= bytes.length) {
+    const length = bytes.readUInt32LE(at);
+    if (length === 0 || length > RECORD_BYTES_MAX || at + FRAME_HEADER_BYTES + length > bytes.length) break;
+    count++;
+    at += FRAME_HEADER_BYTES + length;
+  }
+  return count;
 }
 
 /** The outcome of scanning one segment's bytes. */
@@ -86,7 +156,7 @@ export interface SegmentScan {
   /** Where the valid frames end. */
   validEnd: number;
   /** Set when the bytes after `validEnd` are not a clean end of file. */
-  damage?: { offset: number; nextValidFrame?: number };
+  damage?: { offset: number; nextValidFrame?: number; searchExhausted: boolean };
 }
 
 /** Walks the frames of a segment from just after its header. */
@@ -96,9 +166,9 @@ export function scanSegment(bytes: Buffer): SegmentScan {
   while (offset < bytes.length) {
     const frame = readFrame(bytes, offset);
     if (frame === undefined) {
-      const nextValidFrame = validFrameAfter(bytes, offset);
-      const damage: SegmentScan['damage'] = { offset };
-      if (nextValidFrame !== undefined) damage.nextValidFrame = nextValidFrame;
+      const search = validFrameAfter(bytes, offset);
+      const damage: SegmentScan['damage'] = { offset, searchExhausted: search.exhausted };
+      if (search.found !== undefined) damage.nextValidFrame = search.found;
       return { frames, validEnd: offset, damage };
     }
     frames.push(frame);

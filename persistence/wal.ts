@@ -1,14 +1,24 @@
 /**
  * The write-ahead log of one warehouse: append-only segment files of framed records in `dir`.
  * Opening it scans every segment still needed, hands each record after a given sequence number to
- * the caller (recovery replays them), cuts a torn tail off the last segment and reports corruption
- * anywhere else as a `WalCorruptionError` instead of guessing. Appends are one write and one
- * fdatasync per batch; new segments and deletions are made durable with a directory fsync.
+ * the caller (recovery replays them), cuts a torn tail off the last segment (reporting what it cut)
+ * and reports corruption anywhere else, overlapping segments included, as a `WalCorruptionError`
+ * instead of guessing. Reading while the log is written is `wal-reader.ts`. A batch is appended
+ * with one write; `sync` then fdatasyncs everything written so far off the event loop, so the
+ * runtime can apply the next batches meanwhile. New segments and deletions are made durable with
+ * a directory fsync.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decode, type StampedCommand } from '../engine/index.ts';
-import { decodeSegmentHeader, encodeFrames, encodeSegmentHeader, scanSegment } from './wal-format.ts';
+import {
+  completeFramesFrom,
+  decodeSegmentHeader,
+  encodeFrames,
+  encodeSegmentHeader,
+  FRAME_SEARCH_BYTES_MAX,
+  scanSegment,
+} from './wal-format.ts';
 
 /** Roll to a new segment once the current one would pass this size. */
 export const SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
@@ -26,7 +36,7 @@ export class WalCorruptionError extends Error {
   }
 }
 
-interface Segment {
+export interface Segment {
   firstSeq: number;
   file: string;
 }
@@ -44,11 +54,19 @@ export interface WalOpenReport {
   lastSeq: number;
   /** Bytes cut off a torn tail, if any. */
   truncatedBytes: number;
+  /**
+   * Frames in the cut tail that were complete in length but failed their checksum. A crash in the
+   * middle of a write usually leaves 0 (a frame cut short, or zeros), and nothing cut was
+   * acknowledged. More means a write reached the disk with holes, or bytes changed after they were
+   * written, which can take acknowledged records with them: the count makes that cut visible.
+   */
+  truncatedRecords: number;
   segments: number;
 }
 
-function segmentName(firstSeq: number): string {
-  return `wal-${String(firstSeq).padStart(16, '0')}.log`;
+/** The path of the segment whose first record is `firstSeq`. */
+export function segmentFile(dir: string, firstSeq: number): string {
+  return path.join(dir, `wal-${String(firstSeq).padStart(16, '0')}.log`);
 }
 
 function fsyncDir(dir: string): void {
@@ -90,7 +108,13 @@ export class Wal {
   /** Opens (or creates) the WAL in `dir`, replaying records after `afterSeq` through `onRecord`. */
   static open(dir: string, options: WalOpenOptions): { wal: Wal; report: WalOpenReport } {
     fs.mkdirSync(dir, { recursive: true });
-    const report: WalOpenReport = { replayed: 0, lastSeq: options.afterSeq, truncatedBytes: 0, segments: 0 };
+    const report: WalOpenReport = {
+      replayed: 0,
+      lastSeq: options.afterSeq,
+      truncatedBytes: 0,
+      truncatedRecords: 0,
+      segments: 0,
+    };
     // Segments wholly covered by the snapshot are skipped, not deleted: older snapshots kept as
     // fallbacks still need them. `dropThrough` deletes them once no kept snapshot does.
     const all = listSegments(dir);
@@ -104,6 +128,11 @@ export class Wal {
     // The seq of the last intact record in the segments (-1 when there are none).
     let walEndSeq = -1;
     segments.forEach((segment, i) => {
+      if (i > 0 && segment.firstSeq <= walEndSeq) {
+        // Two segments claim the same records: which copy is the log is a guess, so do not replay.
+        const detail = `segment starts at seq ${segment.firstSeq}, but the one before it holds records through ${walEndSeq}`;
+        throw new WalCorruptionError(segment.file, 0, detail);
+      }
       walEndSeq = replaySegment(segment, i === segments.length - 1, options, report);
       report.lastSeq = Math.max(report.lastSeq, walEndSeq);
     });
@@ -197,7 +226,7 @@ export class Wal {
 }
 
 function createSegment(dir: string, firstSeq: number): Segment {
-  const file = path.join(dir, segmentName(firstSeq));
+  const file = segmentFile(dir, firstSeq);
   const fd = fs.openSync(file, 'wx');
   try {
     fs.writeSync(fd, encodeSegmentHeader(firstSeq));
@@ -226,12 +255,17 @@ function replaySegment(segment: Segment, last: boolean, options: WalOpenOptions,
   }
   const scan = scanSegment(bytes);
   if (scan.damage !== undefined) {
-    const { offset, nextValidFrame } = scan.damage;
-    if (!last || nextValidFrame !== undefined) {
+    const { offset, nextValidFrame, searchExhausted } = scan.damage;
+    if (nextValidFrame !== undefined || !last) {
       const where = nextValidFrame === undefined ? 'not the last segment' : `valid record at byte ${nextValidFrame}`;
       throw new WalCorruptionError(segment.file, offset, `damaged record followed by more log (${where})`);
     }
+    if (searchExhausted) {
+      const detail = `damaged record followed by ${bytes.length - offset} bytes that ${FRAME_SEARCH_BYTES_MAX} bytes of checksums could not tell from a torn tail`;
+      throw new WalCorruptionError(segment.file, offset, detail);
+    }
     report.truncatedBytes = bytes.length - offset;
+    report.truncatedRecords = completeFramesFrom(bytes, offset);
     const fd = fs.openSync(segment.file, 'r+');
     try {
       fs.ftruncateSync(fd, offset);
@@ -250,43 +284,6 @@ function replaySegment(segment: Segment, last: boolean, options: WalOpenOptions,
     options.onRecord?.(record);
     report.replayed++;
   }
-  return seq;
-}
-
-/**
- * Reads the records `afterSeq + 1 … throughSeq` from the segments in `dir` without changing them.
- * Safe while the writer appends: the records asked for are durable, and bytes past them are not
- * looked at. Throws WalCorruptionError if any asked-for record is missing or damaged.
- */
-export function readWalRange(
-  dir: string,
-  afterSeq: number,
-  throughSeq: number,
-  onRecord: (record: StampedCommand) => void,
-): number {
-  const segments = listSegments(dir);
-  let seq = afterSeq;
-  for (let i = 0; i < segments.length && seq < throughSeq; i++) {
-    const segment = segments[i] as Segment;
-    const next = segments[i + 1];
-    if (next !== undefined && next.firstSeq <= seq + 1) continue;
-    if (segment.firstSeq > seq + 1)
-      throw new WalCorruptionError(segment.file, 0, `records from ${seq + 1} are missing`);
-    const bytes = fs.readFileSync(segment.file);
-    let frameSeq = segment.firstSeq - 1;
-    for (const frame of scanSegment(bytes).frames) {
-      frameSeq++;
-      if (frameSeq <= seq) continue;
-      if (frameSeq > throughSeq) break;
-      const record = decode(bytes.subarray(frame.bodyStart, frame.bodyEnd)) as StampedCommand;
-      if (record.seq !== frameSeq) {
-        throw new WalCorruptionError(segment.file, frame.offset, `seq ${record.seq}, expected ${frameSeq}`);
-      }
-      onRecord(record);
-      seq = frameSeq;
-    }
-  }
-  if (seq < throughSeq) throw new WalCorruptionError(dir, 0, `records ${seq + 1}..${throughSeq} are missing`);
   return seq;
 }
 

@@ -5,6 +5,7 @@
  * them; a damaged newest snapshot makes recovery fall back to an older one; a failed checkpoint
  * drops nothing and loses no ledger rows; idempotency records survive restarts.
  */
+import * as fs from 'node:fs';
 import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,12 +16,14 @@ import {
   InlineCheckpointer,
   listSegments,
   readWalRange,
+  SNAPSHOT_BUSY_TIMEOUT_MS,
   SNAPSHOTS_KEPT,
   type SnapshotRow,
   SnapshotStore,
   verifyWarehouse,
   Wal,
   WorkerCheckpointer,
+  walFormat,
   warehousePaths,
 } from '../../persistence/index.ts';
 import {
@@ -137,6 +140,33 @@ describe('recovery equals the live state', () => {
   });
 });
 
+describe('the recovery report', () => {
+  it('shows a damaged last record that recovery cut as a torn tail', async () => {
+    const dir = makeTempDir('snap-cut');
+    const clock = new ManualClock();
+    const first = open(dir, clock, 'off');
+    await submitAll(first, catalogCommands('cat'));
+    await first.close({ snapshot: false });
+    const lastSeq = first.runtime.lastSeq;
+    const [segment] = listSegments(warehousePaths(dir, ID).wal);
+    if (segment === undefined) throw new Error('no segment');
+    const last = walFormat.scanSegment(fs.readFileSync(segment.file)).frames.at(-1);
+    if (last === undefined) throw new Error('no frame');
+    const fd = fs.openSync(segment.file, 'r+');
+    fs.writeSync(fd, Buffer.from([0xee]), 0, 1, last.bodyStart + 4);
+    fs.closeSync(fd);
+
+    const recovered = open(dir, clock, 'off');
+    expect(recovered.recovery.wal).toMatchObject({
+      lastSeq: lastSeq - 1,
+      truncatedBytes: last.bodyEnd - last.offset,
+      truncatedRecords: 1,
+    });
+    expect(recovered.runtime.lastSeq).toBe(lastSeq - 1);
+    await recovered.close({ snapshot: false });
+  });
+});
+
 /** A runtime over a WAL with small segments, built from the same parts DurableWarehouse uses. */
 function smallSegmentWarehouse(dir: string, clock: ManualClock, kind: 'inline' | 'worker') {
   const walDir = warehousePaths(dir, ID).wal;
@@ -205,38 +235,44 @@ describe('WAL segments and snapshot fallbacks', () => {
     },
   );
 
-  it('a checkpoint that fails (database locked) drops nothing and loses no ledger rows', async () => {
-    const dir = makeTempDir('segments-fail');
-    const clock = new ManualClock();
-    const { runtime, walDir, errors, close } = smallSegmentWarehouse(dir, clock, 'inline');
-    await submitAll(runtime, catalogCommands('cat'));
-    const mix = new CommandMix(5, 'mix');
-    await driveMix(runtime, mix, clock, 200);
-    await runtime.checkpointNow();
-    await driveMix(runtime, mix, clock, 150);
-    const segments = listSegments(walDir).map((s) => s.file);
-    // Another process holds the write lock past SQLite's busy timeout (better-sqlite3: 5 s).
-    const blocker = new Database(warehousePaths(dir, ID).db);
-    blocker.exec('BEGIN IMMEDIATE');
-    try {
+  it.each(['inline', 'worker'] as const)(
+    'a checkpoint that fails (database locked) drops nothing and loses no ledger rows (%s)',
+    async (kind) => {
+      const dir = makeTempDir('segments-fail');
+      const clock = new ManualClock();
+      const { runtime, walDir, errors, close } = smallSegmentWarehouse(dir, clock, kind);
+      await submitAll(runtime, catalogCommands('cat'));
+      const mix = new CommandMix(5, 'mix');
+      await driveMix(runtime, mix, clock, 200);
       await runtime.checkpointNow();
-    } finally {
-      blocker.exec('ROLLBACK');
-      blocker.close();
-    }
-    expect(errors.map(String)).toEqual([expect.stringMatching(/database is locked/)]);
-    expect(listSegments(walDir).map((s) => s.file)).toEqual(segments);
-    expect(snapshotRows(dir)).toHaveLength(1);
+      await driveMix(runtime, mix, clock, 150);
+      const segments = listSegments(walDir).map((s) => s.file);
+      // Another connection holds the write lock past the store's busy timeout (SNAPSHOT_BUSY_TIMEOUT_MS,
+      // not better-sqlite3's default of 5 s): the checkpoint fails with an error that says so.
+      const blocker = new Database(warehousePaths(dir, ID).db);
+      blocker.exec('BEGIN IMMEDIATE');
+      try {
+        await runtime.checkpointNow();
+      } finally {
+        blocker.exec('ROLLBACK');
+        blocker.close();
+      }
+      const locked = `locked by another connection for ${SNAPSHOT_BUSY_TIMEOUT_MS} ms: database is locked`;
+      expect(errors.map(String)).toEqual([expect.stringContaining(locked)]);
+      expect(listSegments(walDir).map((s) => s.file)).toEqual(segments);
+      expect(snapshotRows(dir)).toHaveLength(1);
 
-    await driveMix(runtime, mix, clock, 40);
-    await runtime.checkpointNow();
-    await close();
-    expect(errors).toHaveLength(1);
-    const verification = verifyWarehouse(dir, ID);
-    expect(verification.ledgerComplete).toBe(true);
-    expect(verification.mismatches).toEqual([]);
-    expect(verification.snapshot?.walSeq).toBe(runtime.lastSeq);
-  }, 30_000);
+      await driveMix(runtime, mix, clock, 40);
+      await runtime.checkpointNow();
+      await close();
+      expect(errors).toHaveLength(1);
+      const verification = verifyWarehouse(dir, ID);
+      expect(verification.ledgerComplete).toBe(true);
+      expect(verification.mismatches).toEqual([]);
+      expect(verification.snapshot?.walSeq).toBe(runtime.lastSeq);
+    },
+    30_000,
+  );
 
   it.each([
     ['bytes', /^checksum mismatch$/],

@@ -2,9 +2,12 @@
  * A snapshot damaged by a bad bulk import: its checksum holds but some SKUs' on hand is wrong.
  * `verifyWarehouse` rebuilds stock from the append-only ledger, reports exactly those SKUs with both
  * figures, and with `repair` writes a rebuilt snapshot from which recovery gives back the true
- * state. Also the `darkstore` command line as a real child process: verify (exit 1 on a mismatch,
- * 0 after --repair), inspect --json, --help and usage errors (exit 2).
+ * state. Verify and inspect only look: they create no database where there is none, and inspect
+ * reads its counts from the snapshot rows without decoding a snapshot. Also the `darkstore` command
+ * line as a real child process: verify (exit 1 on a mismatch, 0 after --repair), inspect --json,
+ * --help and usage errors (exit 2).
  */
+import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableOf, checkAll, type WarehouseState } from '../../engine/index.ts';
@@ -12,7 +15,9 @@ import {
   DurableWarehouse,
   inspectDataDir,
   SnapshotStore,
+  verifyDataDir,
   verifyWarehouse,
+  Wal,
   warehousePaths,
 } from '../../persistence/index.ts';
 import {
@@ -163,6 +168,51 @@ describe('a snapshot damaged by a bad bulk import', () => {
     expect(attempt.ledgerComplete).toBe(false);
     expect(attempt.repaired).toBeUndefined();
     expect(verifyWarehouse(dir, ID).snapshot?.origin).toBe('bulk-import');
+  });
+});
+
+describe('verify and inspect only look', () => {
+  it('create no snapshot database for a warehouse that has none, or for one that does not exist', () => {
+    const dir = makeTempDir('look-only');
+    // A warehouse whose WAL exists but which never opened its snapshot file.
+    const paths = warehousePaths(dir, 'W2');
+    const { wal } = Wal.open(paths.wal, { afterSeq: 0 });
+    wal.close();
+    expect(inspectDataDir(dir)).toEqual([expect.objectContaining({ warehouseId: 'W2', snapshots: 0, ledgerRows: 0 })]);
+    expect(verifyDataDir(dir)).toEqual([
+      { warehouseId: 'W2', damagedSnapshots: [], skusChecked: 0, ledgerRows: 0, ledgerComplete: true, mismatches: [] },
+    ]);
+    expect(fs.existsSync(paths.db)).toBe(false);
+    expect(verifyWarehouse(dir, 'nowhere')).toMatchObject({ warehouseId: 'nowhere', skusChecked: 0, mismatches: [] });
+    expect(fs.readdirSync(dir)).toEqual(['W2']);
+    // A crash right after creating the file, before its tables: nothing to read, and not an error.
+    fs.writeFileSync(paths.db, '');
+    expect(inspectDataDir(dir)).toEqual([expect.objectContaining({ warehouseId: 'W2', snapshots: 0 })]);
+    expect(verifyWarehouse(dir, 'W2')).toMatchObject({ skusChecked: 0, mismatches: [] });
+    expect(fs.statSync(paths.db).size).toBe(0);
+  });
+
+  it('inspect reads SKU and reservation counts from the snapshot row, never decoding it; verify does', async () => {
+    const dir = makeTempDir('look-counts');
+    const clock = new ManualClock();
+    const live = DurableWarehouse.open({ dataDir: dir, warehouseId: ID, checkpoint: 'inline', clock: clock.clock });
+    await submitAll(live, catalogCommands('cat'));
+    await submitAll(live, [{ type: 'reserve', key: 'r-1', lines: [{ sku: skuOf(1), quantity: 2 }], ttlMs: 600_000 }]);
+    await live.close();
+    const sqlite = new Database(warehousePaths(dir, ID).db);
+    const newest = sqlite.prepare('SELECT id FROM snapshots').get() as { id: number };
+    // Replace the blob with bytes that are not a snapshot at all: only a reader of the blob notices.
+    sqlite.prepare('UPDATE snapshots SET state = ? WHERE id = ?').run(Buffer.from([0xc1, 0xc1]), newest.id);
+    sqlite.close();
+    expect(inspectDataDir(dir)).toEqual([
+      expect.objectContaining({
+        snapshot: expect.objectContaining({ id: newest.id, skuCount: MIX_SKUS, reservationCount: 1, bytes: 2 }),
+        snapshots: 1,
+        skuCount: MIX_SKUS,
+        openReservations: 1,
+      }),
+    ]);
+    expect(verifyWarehouse(dir, ID).damagedSnapshots).toEqual([{ id: newest.id, reason: 'checksum mismatch' }]);
   });
 });
 

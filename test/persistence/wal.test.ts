@@ -1,98 +1,32 @@
 /**
  * The write-ahead log on real files: appends survive a reopen and replay in order; segments roll
  * and are dropped only when wholly covered; a torn tail (a cut frame, garbage, zeros, a flipped
- * byte in the last frame) is cut on open and the log goes on; damage anywhere else (an earlier
- * frame, a non-last segment, a missing segment) stops recovery with a WalCorruptionError naming the
- * file and byte, and leaves the files as they were. Also readWalRange and countRecordsAfter.
+ * byte in the last frames) is cut on open, reported in bytes and in complete frames that failed
+ * their checksum, and the log goes on; damage anywhere else (an earlier frame, a non-last segment, a
+ * missing or overlapping segment, damage too large to tell from a torn tail) stops recovery with a
+ * WalCorruptionError naming the file and byte, and leaves the files as they were.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StampedCommand } from '../../engine/index.ts';
-import {
-  countRecordsAfter,
-  listSegments,
-  readWalRange,
-  Wal,
-  WalCorruptionError,
-  walFormat,
-} from '../../persistence/index.ts';
+import { listSegments, recoverWarehouse, Wal, walFormat, warehousePaths } from '../../persistence/index.ts';
 import { Random } from '../../sim/index.ts';
 import { makeTempDir, removeTempDirs } from './helpers.ts';
+import {
+  append,
+  corruption,
+  flipByte,
+  framesOf,
+  range,
+  record,
+  reopen,
+  writeLog,
+  writeOverlappingSegments,
+  writeSegments,
+} from './wal-helpers.ts';
 
 afterEach(removeTempDirs);
-
-function record(seq: number): StampedCommand {
-  return {
-    seq,
-    atMs: 1_700_000_000_000 + seq,
-    command: { type: 'receipt', key: `key-${seq}`, receiptId: `rc-${seq}`, lines: [{ sku: 'sku-1', quantity: seq }] },
-  };
-}
-
-/** Appends records `from..to` in batches of `batch`, each batch one write and one fdatasync. */
-function append(wal: Wal, from: number, to: number, batch = 3): void {
-  for (let first = from; first <= to; first += batch) {
-    const last = Math.min(to, first + batch - 1);
-    const records = [];
-    for (let seq = first; seq <= last; seq++) records.push(record(seq));
-    wal.appendDurable(records);
-  }
-}
-
-/** Opens the WAL, collects the sequence numbers it replays, and closes it again. */
-function reopen(dir: string, afterSeq = 0, segmentBytesMax?: number) {
-  const seqs: number[] = [];
-  const options = { afterSeq, onRecord: (r: StampedCommand) => seqs.push(r.seq) };
-  const { wal, report } = Wal.open(dir, segmentBytesMax === undefined ? options : { ...options, segmentBytesMax });
-  wal.close();
-  return { seqs, report };
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-}
-
-/** A WAL of `count` records in one segment, closed. */
-function writeLog(count: number): { dir: string; file: string } {
-  const dir = makeTempDir('wal');
-  const { wal } = Wal.open(dir, { afterSeq: 0 });
-  append(wal, 1, count);
-  wal.close();
-  const segment = listSegments(dir)[0];
-  if (segment === undefined) throw new Error('no segment written');
-  return { dir, file: segment.file };
-}
-
-/** A WAL rolled over several small segments, closed. */
-function writeSegments(count: number): { dir: string; segments: ReturnType<typeof listSegments> } {
-  const dir = makeTempDir('wal-roll');
-  const { wal } = Wal.open(dir, { afterSeq: 0, segmentBytesMax: 400 });
-  append(wal, 1, count, 2);
-  wal.close();
-  return { dir, segments: listSegments(dir) };
-}
-
-function framesOf(file: string): walFormat.Frame[] {
-  return walFormat.scanSegment(fs.readFileSync(file)).frames;
-}
-
-function flipByte(file: string, offset: number): void {
-  const bytes = fs.readFileSync(file);
-  bytes[offset] = (bytes[offset] ?? 0) ^ 0x5a;
-  fs.writeFileSync(file, bytes);
-}
-
-/** Runs `open` and returns the WalCorruptionError it must throw. */
-function corruption(open: () => unknown): WalCorruptionError {
-  try {
-    open();
-  } catch (error) {
-    if (error instanceof WalCorruptionError) return error;
-    throw error;
-  }
-  throw new Error('expected a WalCorruptionError');
-}
 
 describe('append and replay', () => {
   it('replays every appended record in order after a reopen, and only those after afterSeq', () => {
@@ -172,12 +106,16 @@ describe('segments', () => {
   });
 });
 
-/** Ways a crash (or a bad sector at the very end) can leave the last frame. */
-const tornTails: { name: string; damage: (file: string) => void; kept: number }[] = [
+/**
+ * Ways a crash (or a bad sector at the very end) can leave the last frames: `kept` records stay,
+ * `records` frames complete in length but failing their checksum are cut with the tail.
+ */
+const tornTails: { name: string; damage: (file: string) => void; kept: number; records: number }[] = [
   {
     name: 'the last frame cut in its body',
     damage: (file) => fs.truncateSync(file, fs.statSync(file).size - 5),
     kept: 11,
+    records: 0,
   },
   {
     name: 'the last frame cut inside its header',
@@ -187,6 +125,7 @@ const tornTails: { name: string; damage: (file: string) => void; kept: number }[
       fs.truncateSync(file, last.offset + 3);
     },
     kept: 11,
+    records: 0,
   },
   {
     name: 'garbage appended',
@@ -195,8 +134,9 @@ const tornTails: { name: string; damage: (file: string) => void; kept: number }[
       fs.appendFileSync(file, Buffer.from(Array.from({ length: 700 }, () => random.int(0, 255))));
     },
     kept: 12,
+    records: 0,
   },
-  { name: 'zeros appended', damage: (file) => fs.appendFileSync(file, Buffer.alloc(4096)), kept: 12 },
+  { name: 'zeros appended', damage: (file) => fs.appendFileSync(file, Buffer.alloc(4096)), kept: 12, records: 0 },
   {
     name: 'a flipped byte in the last frame',
     damage: (file) => {
@@ -205,11 +145,20 @@ const tornTails: { name: string; damage: (file: string) => void; kept: number }[
       flipByte(file, last.bodyStart + 3);
     },
     kept: 11,
+    records: 1,
+  },
+  {
+    name: 'a flipped byte in each of the last two frames',
+    damage: (file) => {
+      for (const frame of framesOf(file).slice(-2)) flipByte(file, frame.bodyStart + 3);
+    },
+    kept: 10,
+    records: 2,
   },
 ];
 
 describe('torn tail', () => {
-  it.each(tornTails)('cuts $name on open, keeps what came before, and the log goes on', ({ damage, kept }) => {
+  it.each(tornTails)('cuts $name on open, keeps what came before, and the log goes on', ({ damage, kept, records }) => {
     const { dir, file } = writeLog(12);
     const validEnd = framesOf(file)[kept - 1]?.bodyEnd;
     damage(file);
@@ -218,12 +167,13 @@ describe('torn tail', () => {
     expect(report.lastSeq).toBe(kept);
     expect(report.truncatedBytes).toBe(damagedSize - (validEnd ?? 0));
     expect(report.truncatedBytes).toBeGreaterThan(0);
+    expect(report.truncatedRecords).toBe(records);
     expect(fs.statSync(file).size).toBe(validEnd);
     append(wal, kept + 1, kept + 5);
     wal.close();
     const again = reopen(dir);
     expect(again.seqs).toEqual(range(1, kept + 5));
-    expect(again.report.truncatedBytes).toBe(0);
+    expect(again.report).toMatchObject({ truncatedBytes: 0, truncatedRecords: 0 });
   });
 
   it('cuts a torn tail in the last of several segments only', () => {
@@ -322,46 +272,39 @@ describe('corruption before the tail', () => {
     const error = corruption(() => Wal.open(dir, { afterSeq: 0 }));
     expect([error.file, error.offset, error.detail]).toEqual([middle.file, 0, 'bad segment header']);
   });
+
+  it('stops at a segment that overlaps the one before it, in the log and in recovery', () => {
+    const dir = makeTempDir('wal-overlap');
+    const { overlapping } = writeOverlappingSegments(dir);
+    const before = fs.readFileSync(overlapping);
+    const error = corruption(() => Wal.open(dir, { afterSeq: 0 }));
+    expect([error.file, error.offset]).toEqual([overlapping, 0]);
+    expect(error.detail).toBe('segment starts at seq 15, but the one before it holds records through 20');
+    expect(fs.readFileSync(overlapping).equals(before)).toBe(true);
+    // Recovery reports it before the core ever sees seq 15 twice.
+    const dataDir = makeTempDir('wal-overlap-recovery');
+    writeOverlappingSegments(warehousePaths(dataDir, 'W1').wal);
+    expect(corruption(() => recoverWarehouse(dataDir, 'W1')).detail).toMatch(/^segment starts at seq 15/);
+  });
 });
 
-describe('readWalRange and countRecordsAfter', () => {
-  it('reads any range of durable records across segments without changing a file', () => {
-    const { dir, segments } = writeSegments(40);
-    const last = segments.at(-1);
-    if (last === undefined) throw new Error('no segment');
-    // A torn tail past the asked-for records is not looked at (the writer may be appending).
-    fs.appendFileSync(last.file, Buffer.from([9, 0, 0, 0, 1, 2]));
-    const sizes = segments.map((s) => fs.statSync(s.file).size);
-    const seqs: number[] = [];
-    expect(readWalRange(dir, 5, 33, (r) => seqs.push(r.seq))).toBe(33);
-    expect(seqs).toEqual(range(6, 33));
-    const tail: StampedCommand[] = [];
-    readWalRange(dir, 38, 40, (r) => tail.push(r));
-    expect(tail).toEqual([record(39), record(40)]);
-    expect(segments.map((s) => fs.statSync(s.file).size)).toEqual(sizes);
-  });
-
-  it('throws when records asked for are not in the log', () => {
-    const { dir, segments } = writeSegments(40);
-    expect(() => readWalRange(dir, 30, 45, () => undefined)).toThrow(/records 41\.\.45 are missing/);
-    const first = segments[0];
-    const second = segments[1];
-    if (first === undefined || second === undefined) throw new Error('expected several segments');
-    fs.rmSync(first.file);
-    const error = corruption(() => readWalRange(dir, 0, 10, () => undefined));
-    expect(error.file).toBe(second.file);
-  });
-
-  it('counts intact records after a position, across segments and past a torn tail', () => {
-    const { dir, segments } = writeSegments(40);
-    expect(countRecordsAfter(dir, 0)).toBe(40);
-    expect(countRecordsAfter(dir, 17)).toBe(23);
-    expect(countRecordsAfter(dir, 40)).toBe(0);
-    expect(countRecordsAfter(dir, 90)).toBe(0);
-    const last = segments.at(-1);
-    if (last === undefined) throw new Error('no segment');
-    fs.truncateSync(last.file, fs.statSync(last.file).size - 2);
-    expect(countRecordsAfter(dir, 17)).toBe(22);
-    expect(countRecordsAfter(makeTempDir('wal-empty'), 0)).toBe(0);
+describe('damage too large to tell from a torn tail', () => {
+  it('stops instead of cutting when the search for a valid frame after it runs out of budget', () => {
+    const { dir, file } = writeLog(12);
+    const validEnd = fs.statSync(file).size;
+    // Frame-like headers every 16 bytes: each claims a full-size body that starts like a record, so
+    // each costs a checksum of RECORD_BYTES_MAX bytes. The first is the damaged frame; the search
+    // after it finds one more of them than its budget allows.
+    const headers = Math.floor(walFormat.FRAME_SEARCH_BYTES_MAX / walFormat.RECORD_BYTES_MAX) + 2;
+    const damage = Buffer.alloc(headers * 16 + walFormat.RECORD_BYTES_MAX + walFormat.FRAME_HEADER_BYTES, 0xff);
+    for (let i = 0; i < headers; i++) {
+      damage.writeUInt32LE(walFormat.RECORD_BYTES_MAX, i * 16);
+      damage.set([0x81, 0xa1], i * 16 + walFormat.FRAME_HEADER_BYTES);
+    }
+    fs.appendFileSync(file, damage);
+    const error = corruption(() => Wal.open(dir, { afterSeq: 0 }));
+    expect([error.file, error.offset]).toEqual([file, validEnd]);
+    expect(error.detail).toMatch(/could not tell from a torn tail/);
+    expect(fs.statSync(file).size).toBe(validEnd + damage.length);
   });
 });
