@@ -65,7 +65,12 @@ function nextCommand(random: Random, run: string, n: number, open: string[]): un
 }
 
 export async function runWriter(dataDir: string, warehouseId: string, seed: number, run: string, limit: number) {
-  const warehouse = DurableWarehouse.open({ dataDir, warehouseId, checkpointEveryCommands: 2_000 });
+  const warehouse = DurableWarehouse.open({
+    dataDir,
+    warehouseId,
+    checkpointEveryCommands: 2_000,
+    checkpointIntervalMs: 0,
+  });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   for (const command of writerCatalog()) await warehouse.submit(command);
   const restock = { type: 'receipt', key: `${run}-restock`, receiptId: `${run}-restock` };

@@ -13,8 +13,13 @@ import type { Command, EngineEvent, LedgerEntry, Result, StampedCommand } from '
 import { validateCommand, validateQuery } from './validate.ts';
 import type { Warehouse } from './warehouse.ts';
 
-/** Most commands applied per batch. */
-export const BATCH_COMMANDS_MAX = 4096;
+/**
+ * Most commands applied per batch. Smaller than the number of clients a warehouse serves, so that
+ * while one batch's fdatasync is in flight the next batch is applied and written (measured with
+ * 2,048 closed-loop clients: 1,024 gave ~125k commands/s, 4,096 ~110k, where every client waits on
+ * the same sync and the loop idles).
+ */
+export const BATCH_COMMANDS_MAX = 1024;
 /** Most commands waiting for the loop; past it, submit answers UNAVAILABLE (backpressure). */
 export const QUEUE_COMMANDS_MAX = 200_000;
 
@@ -55,8 +60,14 @@ export interface RuntimeOptions {
    * after it count toward the next checkpoint, so a warehouse that restarts often still snapshots.
    */
   snapshotSeq?: number;
-  /** Ask for a checkpoint after this many commands since the last one. */
+  /** Ask for a checkpoint after this many commands since the last one... */
   checkpointEveryCommands?: number;
+  /**
+   * ...but not sooner than this long after the last one (default 0), unless ten times as many
+   * commands have come: every snapshot re-encodes the whole state, so at high rates a pure count
+   * would keep the snapshot writer busy, while the count bound still limits replay on recovery.
+   */
+  checkpointIntervalMs?: number;
   batchMax?: number;
   queueMax?: number;
   onCommitted?: (batch: CommittedBatch) => void;
@@ -97,6 +108,7 @@ export class WarehouseRuntime {
   private timerAtMs = Number.POSITIVE_INFINITY;
   private tickQueued = false;
   private checkpointedSeq: number;
+  private checkpointedAtMs: number;
   private checkpointInFlight: Promise<void> | undefined;
   private readonly clock: () => number;
   private readonly batchMax: number;
@@ -122,6 +134,7 @@ export class WarehouseRuntime {
     this.batchMax = options.batchMax ?? BATCH_COMMANDS_MAX;
     this.queueMax = options.queueMax ?? QUEUE_COMMANDS_MAX;
     this.checkpointedSeq = options.snapshotSeq ?? 0;
+    this.checkpointedAtMs = this.clock();
     this.durableSeq = warehouse.state.lastSeq;
     this.armTimer();
   }
@@ -350,7 +363,10 @@ export class WarehouseRuntime {
     const { checkpointer, checkpointEveryCommands } = this.options;
     if (checkpointer === undefined || checkpointEveryCommands === undefined) return;
     if (this.checkpointInFlight !== undefined) return;
-    if (this.durableSeq - this.checkpointedSeq < checkpointEveryCommands) return;
+    const commands = this.durableSeq - this.checkpointedSeq;
+    if (commands < checkpointEveryCommands) return;
+    const sinceMs = this.clock() - this.checkpointedAtMs;
+    if (sinceMs < (this.options.checkpointIntervalMs ?? 0) && commands < 10 * checkpointEveryCommands) return;
     void this.checkpointNow();
   }
 
@@ -366,6 +382,7 @@ export class WarehouseRuntime {
     this.checkpointInFlight = checkpointer.checkpoint(throughSeq).then(
       () => {
         this.checkpointedSeq = throughSeq;
+        this.checkpointedAtMs = this.clock();
         this.stats.checkpoints++;
       },
       (error) => this.options.onCheckpointError?.(error),

@@ -16,8 +16,9 @@ import { type RecoveryReport, recoverWarehouse } from './recovery.ts';
 import type { CheckpointResult } from './snapshot-writer.ts';
 import type { Wal } from './wal.ts';
 
-/** Default number of commands between snapshots. */
+/** Default number of commands between snapshots, and the least time between them. */
 export const CHECKPOINT_EVERY_COMMANDS = 100_000;
+export const CHECKPOINT_INTERVAL_MS = 30_000;
 
 export interface OpenWarehouseOptions extends WarehouseOptions {
   dataDir: string;
@@ -26,6 +27,7 @@ export interface OpenWarehouseOptions extends WarehouseOptions {
   /** Where snapshots are written: a worker thread (default), inline on the loop, or never. */
   checkpoint?: 'worker' | 'inline' | 'off';
   checkpointEveryCommands?: number;
+  checkpointIntervalMs?: number;
   batchMax?: number;
   queueMax?: number;
   onCommitted?: (batch: CommittedBatch) => void;
@@ -64,6 +66,7 @@ export class DurableWarehouse {
       checkpointer,
       snapshotSeq: report.snapshot?.walSeq ?? 0,
       checkpointEveryCommands: options.checkpointEveryCommands ?? CHECKPOINT_EVERY_COMMANDS,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
     });
     return new DurableWarehouse(runtime, wal, checkpointer, report);
   }

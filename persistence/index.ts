@@ -5,6 +5,7 @@
 export { type CheckpointerOptions, InlineCheckpointer, WorkerCheckpointer } from './checkpointer.ts';
 export {
   CHECKPOINT_EVERY_COMMANDS,
+  CHECKPOINT_INTERVAL_MS,
   DurableWarehouse,
   type OpenWarehouseOptions,
 } from './durable-warehouse.ts';

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkAll, type Result, type StampedCommand, WarehouseRuntime } from '../../engine/index.ts';
 import { DurableWarehouse, recoverWarehouse } from '../../persistence/index.ts';
 
@@ -217,6 +217,37 @@ describe('expiry', () => {
     expect(w.query({ type: 'availability', skus: ['hot'] })).toMatchObject({ value: { items: [{ reserved: 0 }] } });
     // The tick that expired it went through the WAL, so replay expires it at the same point.
     expect(w.wal.lastSeq).toBe(seqBefore + 1);
+    await w.close({ snapshot: false });
+  });
+});
+
+describe('checkpoint cadence', () => {
+  it('snapshots after enough commands and enough time, or after ten times the commands at once', async () => {
+    let now = 1_000_000;
+    const snapshots: number[] = [];
+    const w = DurableWarehouse.open({
+      dataDir: tempDir(),
+      warehouseId: 'W1',
+      checkpoint: 'inline',
+      clock: () => now,
+      checkpointEveryCommands: 20,
+      checkpointIntervalMs: 60_000,
+      onCheckpoint: (r) => snapshots.push(r.walSeq),
+    });
+    await w.submit(defineSku('hot'));
+    await w.submit(receive('hot', 10_000));
+    const settled = () => new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 30; i++) await w.submit(reserve(`a${i}`, 'hot'));
+    await settled();
+    expect(snapshots).toEqual([]); // enough commands, not enough time
+    now += 60_000;
+    await w.submit(reserve('b0', 'hot'));
+    await vi.waitFor(() => expect(snapshots).toEqual([33]));
+    for (let i = 0; i < 199; i++) await w.submit(reserve(`c${i}`, 'hot'));
+    await settled();
+    expect(snapshots).toEqual([33]);
+    await w.submit(reserve('c199', 'hot')); // 200 commands since: ten times the count, time or not
+    await vi.waitFor(() => expect(snapshots).toEqual([33, 233]));
     await w.close({ snapshot: false });
   });
 });

@@ -1,0 +1,43 @@
+/**
+ * The benchmark runner still works: `npm run bench -- --quick --json --suite engine` prints one
+ * JSON object with the machine and every stable row id of the engine suite. No number is judged
+ * here (numbers belong to the benchmark itself), only the shape.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+it('prints one JSON object with the engine rows', () => {
+  const stdout = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', 'bench/run.ts', '--quick', '--json', '--suite', 'engine'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 120_000,
+    },
+  );
+  const report = JSON.parse(stdout) as {
+    machine: { cpus: number; node: string };
+    rows: { id: string; value: number; unit: string }[];
+  };
+  expect(report.machine.cpus).toBeGreaterThan(0);
+  expect(report.machine.node).toMatch(/^v\d+/);
+  const ids = report.rows.map((r) => r.id);
+  for (const id of [
+    'engine.reserve.inmemory',
+    'engine.durable',
+    'baseline.sqlite.reserve',
+    'engine.replay',
+    'engine.snapshot.stall',
+  ]) {
+    expect(ids).toContain(id);
+  }
+  for (const row of report.rows) {
+    expect(Number.isFinite(row.value)).toBe(true);
+    expect(row.unit.length).toBeGreaterThan(0);
+  }
+}, 180_000);
