@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Result } from '../engine/index.ts';
 import { DurableWarehouse, verifyWarehouse } from '../persistence/index.ts';
-import { outcomeOf } from './writer.ts';
+import { onWriterLines, outcomeOf } from './writer.ts';
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -110,16 +110,9 @@ async function crashAndRecover(dataDir: string): Promise<void> {
     },
   );
   const acked = new Map<string, string>();
-  let buffer = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const lines = buffer.split('\n');
-    buffer = lines.pop() ?? '';
-    for (const line of lines) {
-      const [tag, key, outcome] = line.split(' ');
-      if (tag === 'ACK' && key !== undefined && outcome !== undefined) acked.set(key, outcome);
-      if (tag === 'READY') setTimeout(() => child.kill('SIGKILL'), 700);
-    }
+  onWriterLines(child.stdout, (line) => {
+    if (line.tag === 'ACK') acked.set(line.key, line.outcome);
+    if (line.tag === 'READY') setTimeout(() => child.kill('SIGKILL'), 700);
   });
   await new Promise((resolve) => child.on('exit', resolve));
   log(`  writer killed after ${acked.size} acknowledged commands`);
@@ -147,5 +140,5 @@ export async function runDemo(dataDirOption?: string): Promise<void> {
   log(`darkstore demo: data in ${dataDir}\n`);
   await scripted(dataDir);
   await crashAndRecover(dataDir);
-  log(`\nInspect it: darkstore inspect ${dataDir}    Verify it: darkstore verify ${dataDir}`);
+  log(`\nInspect it: ./bin/darkstore.js inspect ${dataDir}    Verify it: ./bin/darkstore.js verify ${dataDir}`);
 }

@@ -8,6 +8,7 @@
  * A line is printed only after its command is durable. The crash tests and the demo run it as a
  * child process and SIGKILL it at random moments, then check every acknowledged line survived.
  */
+import type { Readable } from 'node:stream';
 import type { Result } from '../engine/index.ts';
 import { DurableWarehouse } from '../persistence/index.ts';
 import { Random } from '../sim/index.ts';
@@ -34,12 +35,37 @@ export function writerCatalog(): unknown[] {
   }));
 }
 
+/** One line of a writer's output. */
+export type WriterLine =
+  | { tag: 'READY' }
+  | { tag: 'DONE' }
+  | { tag: 'ACK'; key: string; outcome: string; reservationId: string };
+
+/** Parses a writer's stdout line by line (a line cut by SIGKILL is never handed on). */
+export function onWriterLines(stdout: Readable, handle: (line: WriterLine) => void): void {
+  let buffer = '';
+  stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      const [tag, key, outcome, reservationId] = line.split(' ');
+      if (tag === 'READY' || tag === 'DONE') handle({ tag });
+      else if (tag === 'ACK' && key !== undefined && outcome !== undefined && reservationId !== undefined) {
+        handle({ tag, key, outcome, reservationId });
+      }
+    }
+  });
+}
+
+/** The outcome a writer prints for a result: `ok` or the error code. */
 export function outcomeOf(result: Result): string {
   if (!result.ok) return result.error.code;
   return 'ok';
 }
 
-function reservationOf(result: Result): string {
+/** The reservation id a result created, or '-' (the ACK line's last field). */
+export function reservationOf(result: Result): string {
   return result.ok && result.value.kind === 'reserved' ? result.value.reservationId : '-';
 }
 

@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { onWriterLines } from '../../cli/index.ts';
 import { checkAll, type Result } from '../../engine/index.ts';
 import {
   DurableWarehouse,
@@ -125,23 +126,11 @@ function runAndKill(round: number, plan: KillPlan, random: Random): Promise<Writ
     killAfter(CHECKPOINT_WAIT_MS_MAX);
   };
   if (plan === 'startup') killAfter(random.int(100, 900));
-  let buffer = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const lines = buffer.split('\n');
-    buffer = lines.pop() ?? '';
-    for (const line of lines) {
-      const [tag, key, outcome, reservationId] = line.split(' ');
-      if (tag === 'ACK' && key !== undefined && outcome !== undefined && reservationId !== undefined) {
-        run.acks.set(key, { outcome, reservationId });
-      } else if (tag === 'DONE') {
-        run.finished = true;
-      } else if (tag === 'READY' && plan === 'after-ready') {
-        killAfter(random.int(40, 400));
-      } else if (tag === 'READY' && plan === 'checkpoint-write') {
-        killAtCheckpointWrite();
-      }
-    }
+  onWriterLines(child.stdout, (line) => {
+    if (line.tag === 'ACK') run.acks.set(line.key, { outcome: line.outcome, reservationId: line.reservationId });
+    else if (line.tag === 'DONE') run.finished = true;
+    else if (plan === 'after-ready') killAfter(random.int(40, 400));
+    else if (plan === 'checkpoint-write') killAtCheckpointWrite();
   });
   child.stderr.on('data', (chunk: Buffer) => {
     run.stderr += chunk.toString();

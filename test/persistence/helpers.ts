@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { outcomeOf, reservationOf } from '../../cli/index.ts';
 import { decode, encode, type Result, toSnapshot, type WarehouseState } from '../../engine/index.ts';
 import { Random } from '../../sim/index.ts';
 
@@ -39,15 +40,7 @@ export class ManualClock {
   }
 }
 
-/** The ok / error code of a result, as the load writer prints it in its ACK lines. */
-export function outcomeOf(result: Result): string {
-  return result.ok ? 'ok' : result.error.code;
-}
-
-/** The reservation id a result created, or '-' (the ACK line's last field). */
-export function reservationOf(result: Result): string {
-  return result.ok && result.value.kind === 'reserved' ? result.value.reservationId : '-';
-}
+export { outcomeOf, reservationOf };
 
 /** The whole warehouse state as the bytes a snapshot would hold. */
 export function stateBytes(state: WarehouseState): Buffer {
