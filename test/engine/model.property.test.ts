@@ -119,6 +119,8 @@ class Harness implements OpContext {
   private checkState(command: Command, result: Result, replay: boolean): void {
     const state = this.warehouse.state;
     checkAll(state);
+    // Replies cross the network as msgpack: every result and event must come back unchanged.
+    same(decode(encode(result)), result, 'reply round trip');
     const available = this.warehouse.availability(SKU_NAMES);
     const bySku = (a: { sku: string }, b: { sku: string }) => a.sku.localeCompare(b.sku);
     same(available.items.sort(bySku), this.model.availability().sort(bySku), 'availability');
