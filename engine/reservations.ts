@@ -57,6 +57,8 @@ function chooseSku(
  */
 const scratchDemand = new Map<string, number>();
 const scratchNamed = new Set<string>();
+/** The records chosen for the lines of the last successful plan, in line order. */
+const scratchChosen: SkuRecord[] = [];
 
 /** Plans every line against available, without changing anything. */
 function planReserve(state: WarehouseState, cmd: ReserveCommand): ReservationLine[] | Result {
@@ -72,6 +74,7 @@ function planReserve(state: WarehouseState, cmd: ReserveCommand): ReservationLin
   demand.clear();
   named.clear();
   for (const line of cmd.lines) named.add(line.sku);
+  scratchChosen.length = 0;
   const plan: ReservationLine[] = [];
   const short: ShortLine[] = [];
   for (const line of cmd.lines) {
@@ -83,6 +86,7 @@ function planReserve(state: WarehouseState, cmd: ReserveCommand): ReservationLin
       continue;
     }
     demand.set(chosen.sku, (demand.get(chosen.sku) ?? 0) + line.quantity);
+    scratchChosen.push(chosen);
     const held: ReservationLine = { sku: chosen.sku, quantity: line.quantity, committed: 0 };
     if (chosen.sku !== line.sku) {
       held.substituteFor = line.sku;
@@ -109,8 +113,9 @@ export function applyReserve(state: WarehouseState, ctx: CommandContext, cmd: Re
     expiresAtMs: ctx.atMs + cmd.ttlMs,
   };
   if (cmd.orderRef !== undefined) reservation.orderRef = cmd.orderRef;
-  for (const line of plan) {
-    state.moveStock(ctx, state.skus.get(line.sku) as SkuRecord, 0, line.quantity, 'reserve', reservationId);
+  for (let i = 0; i < plan.length; i++) {
+    const line = plan[i] as ReservationLine;
+    state.moveStock(ctx, scratchChosen[i] as SkuRecord, 0, line.quantity, 'reserve', reservationId);
     state.addHold(line.sku, reservationId);
   }
   state.reservations.set(reservationId, reservation);
@@ -156,7 +161,8 @@ function closeReservation(
     state.removeHold(line.sku, res.reservationId);
   }
   state.reservations.delete(res.reservationId);
-  state.tombstones.set(res.reservationId, tombstoneOf(closedAs, ctx.atMs));
+  // Reservation ids are unique (r<seq>) and each closes once.
+  state.tombstones.add(res.reservationId, tombstoneOf(closedAs, ctx.atMs));
   return released;
 }
 

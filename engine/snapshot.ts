@@ -68,9 +68,9 @@ export function fromSnapshot(snapshot: WarehouseSnapshot): WarehouseState {
     for (const line of res.lines) if (line.quantity > 0) state.addHold(line.sku, res.reservationId);
     state.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, reservationId: res.reservationId });
   }
-  for (const record of s.idempotency) state.idempotency.set(record.key, record);
-  for (const [id, r] of s.receipts) state.receipts.set(id, r);
-  for (const [id, t] of s.tombstones) state.tombstones.set(id, t);
+  for (const record of s.idempotency) state.idempotency.add(record.key, record);
+  for (const [id, r] of s.receipts) state.receipts.add(id, r);
+  for (const [id, t] of s.tombstones) state.tombstones.add(id, t);
   for (const [id, watermark, seen] of s.posSources) state.posSources.set(id, { watermark, seen: new Set(seen) });
   return state;
 }

@@ -103,7 +103,7 @@ export function applyReceipt(state: WarehouseState, ctx: CommandContext, cmd: Re
     state.moveStock(ctx, record, line.quantity, 0, 'receipt', cmd.receiptId);
     movements.push({ sku: line.sku, onHandDelta: line.quantity, version: record.version });
   });
-  state.receipts.set(cmd.receiptId, { atMs: ctx.atMs, fingerprint: fingerprint(cmd.lines) });
+  state.receipts.add(cmd.receiptId, { atMs: ctx.atMs, fingerprint: fingerprint(cmd.lines) });
   return stockResult(movements, false);
 }
 

@@ -90,7 +90,7 @@ export class Warehouse {
         result = same ? earlier.result : { ok: false, error: idempotencyConflict(cmd.key) };
       } else {
         result = this.dispatch(ctx, cmd);
-        state.idempotency.set(cmd.key, {
+        state.idempotency.add(cmd.key, {
           key: cmd.key,
           atMs: stamped.atMs,
           fingerprint: commandFingerprint(cmd),
