@@ -71,7 +71,7 @@ async function durableRun(ctx: SuiteContext, workload: Workload, checkpoint: 'wo
   const note =
     `${fmt(DURABLE_CLIENTS)} clients each submitting reserve then commit (validation, apply, WAL write, fdatasync ` +
     `covering every batch written before it, replies after it), ${checkpoint === 'worker' ? 'snapshots by the worker (default cadence: 100,000 commands and 30 s)' : 'no snapshots'}; ${fmt(commands)} commands in ` +
-    `${fmt(batches)} batches and ${fmt(syncs)} fdatasyncs, ${stats.checkpoints} checkpoints; latency p50 ${fmt(latency.getValueAtPercentile(50) / 1_000, 1)} ms, ` +
+    `${fmt(batches)} batches and ${fmt(syncs)} fdatasyncs, ${w.runtime.checkpointsWritten} checkpoints; latency p50 ${fmt(latency.getValueAtPercentile(50) / 1_000, 1)} ms, ` +
     `p99 ${fmt(latency.getValueAtPercentile(99) / 1_000, 1)} ms, max ${fmt(latency.maxValue / 1_000, 1)} ms.`;
   return { perSec: (commands * 1_000) / elapsedMs, p99Ms: latency.getValueAtPercentile(99) / 1_000, note };
 }

@@ -3,6 +3,7 @@
  * and performs no I/O; the runtime (`WarehouseRuntime`) is the single-writer command loop that
  * stamps, applies, group-commits through an injected log and replies.
  */
+export { type Checkpointer, CheckpointSchedule, type CheckpointScheduleOptions } from './checkpoint-schedule.ts';
 export { decode, decodeUntrusted, encode, encodeShared } from './codec.ts';
 export * from './errors.ts';
 export { type IdempotencyRecord, sameData } from './idempotency.ts';
@@ -11,7 +12,6 @@ export * as limits from './limits.ts';
 export { RetainedMap } from './retained-map.ts';
 export {
   BATCH_COMMANDS_MAX,
-  type Checkpointer,
   type CommandLog,
   type CommittedBatch,
   QUEUE_COMMANDS_MAX,

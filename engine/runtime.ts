@@ -8,6 +8,7 @@
  * checkpoints of what is durable. It performs I/O only through the injected `CommandLog` and
  * `Checkpointer`.
  */
+import { CheckpointSchedule, type CheckpointScheduleOptions } from './checkpoint-schedule.ts';
 import { unavailable } from './errors.ts';
 import type { Command, EngineEvent, LedgerEntry, Result, StampedCommand } from './types.ts';
 import { validateCommand, validateQuery } from './validate.ts';
@@ -34,11 +35,6 @@ export interface CommandLog {
   sync(done: (error?: Error) => void): void;
 }
 
-/** Writes snapshots covering the log up to a sequence number, off the command loop. */
-export interface Checkpointer {
-  checkpoint(throughSeq: number): Promise<void>;
-}
-
 /** What one committed batch produced, for publishers and metrics. */
 export interface CommittedBatch {
   firstSeq: number;
@@ -50,31 +46,15 @@ export interface CommittedBatch {
   durationMs: number;
 }
 
-export interface RuntimeOptions {
+export interface RuntimeOptions extends CheckpointScheduleOptions {
   log: CommandLog;
   /** Milliseconds since the epoch; stamped on each batch. The runtime never goes back in time. */
   clock?: () => number;
-  checkpointer?: Checkpointer;
-  /**
-   * The sequence number the newest durable snapshot covers (0 for none). Commands recovery replayed
-   * after it count toward the next checkpoint, so a warehouse that restarts often still snapshots.
-   */
-  snapshotSeq?: number;
-  /** Ask for a checkpoint after this many commands since the last one... */
-  checkpointEveryCommands?: number;
-  /**
-   * ...but not sooner than this long after the last one (default 0), unless ten times as many
-   * commands have come: every snapshot re-encodes the whole state, so at high rates a pure count
-   * would keep the snapshot writer busy, while the count bound still limits replay on recovery.
-   */
-  checkpointIntervalMs?: number;
   batchMax?: number;
   queueMax?: number;
   onCommitted?: (batch: CommittedBatch) => void;
   /** Called once when the warehouse stops serving because its log or core failed. */
   onFatal?: (error: unknown) => void;
-  /** A checkpoint failed: nothing is lost (the log keeps everything), but the log keeps growing. */
-  onCheckpointError?: (error: unknown) => void;
 }
 
 interface Pending {
@@ -107,9 +87,7 @@ export class WarehouseRuntime {
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
   private tickQueued = false;
-  private checkpointedSeq: number;
-  private checkpointedAtMs: number;
-  private checkpointInFlight: Promise<void> | undefined;
+  private readonly checkpoints: CheckpointSchedule;
   private readonly clock: () => number;
   private readonly batchMax: number;
   private readonly queueMax: number;
@@ -120,7 +98,6 @@ export class WarehouseRuntime {
     syncs: 0,
     commands: 0,
     rejectedQueueFull: 0,
-    checkpoints: 0,
     applyMs: 0,
     syncMs: 0,
     syncMsMax: 0,
@@ -133,8 +110,7 @@ export class WarehouseRuntime {
     this.clock = options.clock ?? Date.now;
     this.batchMax = options.batchMax ?? BATCH_COMMANDS_MAX;
     this.queueMax = options.queueMax ?? QUEUE_COMMANDS_MAX;
-    this.checkpointedSeq = options.snapshotSeq ?? 0;
-    this.checkpointedAtMs = this.clock();
+    this.checkpoints = new CheckpointSchedule(options, this.clock);
     this.durableSeq = warehouse.state.lastSeq;
     this.armTimer();
   }
@@ -146,6 +122,11 @@ export class WarehouseRuntime {
 
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Snapshots written since the runtime started. */
+  get checkpointsWritten(): number {
+    return this.checkpoints.written;
   }
 
   /** Validates and queues one command; resolves with its result once it is durable. Never rejects. */
@@ -300,7 +281,7 @@ export class WarehouseRuntime {
       });
     }
     this.wakeDurableWaiters();
-    if (this.status !== 'failed') this.maybeCheckpoint();
+    if (this.status !== 'failed') this.checkpoints.maybe(this.durableSeq);
   }
 
   private wakeDurableWaiters(): void {
@@ -359,39 +340,11 @@ export class WarehouseRuntime {
     void this.enqueue({ type: 'tick' });
   }
 
-  private maybeCheckpoint(): void {
-    const { checkpointer, checkpointEveryCommands } = this.options;
-    if (checkpointer === undefined || checkpointEveryCommands === undefined) return;
-    if (this.checkpointInFlight !== undefined) return;
-    const commands = this.durableSeq - this.checkpointedSeq;
-    if (commands < checkpointEveryCommands) return;
-    const sinceMs = this.clock() - this.checkpointedAtMs;
-    if (sinceMs < (this.options.checkpointIntervalMs ?? 0) && commands < 10 * checkpointEveryCommands) return;
-    void this.checkpointNow();
-  }
-
-  /** Asks for a snapshot covering every command durable so far; resolves when it is written. */
+  /** Writes a snapshot covering every command durable so far; resolves when it is written. */
   async checkpointNow(): Promise<void> {
-    const checkpointer = this.options.checkpointer;
-    if (checkpointer === undefined) return;
-    if (this.checkpointInFlight !== undefined) await this.checkpointInFlight;
     // Only durable commands may be snapshotted: the snapshot writer reads them from the log.
     await this.whenDurable(this.lastSeq);
-    const throughSeq = this.durableSeq;
-    if (throughSeq <= this.checkpointedSeq) return;
-    this.checkpointInFlight = checkpointer.checkpoint(throughSeq).then(
-      () => {
-        this.checkpointedSeq = throughSeq;
-        this.checkpointedAtMs = this.clock();
-        this.stats.checkpoints++;
-      },
-      (error) => this.options.onCheckpointError?.(error),
-    );
-    try {
-      await this.checkpointInFlight;
-    } finally {
-      this.checkpointInFlight = undefined;
-    }
+    await this.checkpoints.run(this.durableSeq);
   }
 
   private isIdle(): boolean {
@@ -415,7 +368,7 @@ export class WarehouseRuntime {
   async close(): Promise<void> {
     if (this.status === 'open') this.status = 'closing';
     await this.drain();
-    if (this.checkpointInFlight !== undefined) await this.checkpointInFlight.catch(() => undefined);
+    await this.checkpoints.settled();
     this.clearTimer();
     if (this.status === 'closing') this.status = 'closed';
   }
