@@ -1,5 +1,15 @@
 /**
- * Public surface of the lifecycle machines (order, courier, pick task). They arrive with the order
- * lifecycle issue; the warehouse core does not depend on them.
+ * Public surface of the lifecycle machines. The order machine is here; the pick-task and courier
+ * machines, and the wiring of all three into the warehouse core, come with the rest of the order
+ * lifecycle issue.
  */
-export {};
+export {
+  ORDER_STATES,
+  type OrderContext,
+  type OrderEffect,
+  type OrderEvent,
+  type OrderEventType,
+  type OrderState,
+  orderMachine,
+  orderStateOf,
+} from './order-machine.ts';

@@ -14,9 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { engineSuite } from './engine.ts';
 import { fmt } from './measure.ts';
+import { ordersSuite } from './orders.ts';
 import { meets, type Row, type SuiteContext, SuiteRegistry, type Target } from './suite.ts';
 
-const registry = new SuiteRegistry().add(engineSuite);
+const registry = new SuiteRegistry().add(engineSuite).add(ordersSuite);
 
 const RESULTS_PATH = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');
 

@@ -1,0 +1,197 @@
+/**
+ * The order lifecycle as an XState v5 machine: the brief's states
+ * (created → reserved → picking → packed → courier_assigned → out_for_delivery → delivered, and
+ * cancelled, refunded, partially_fulfilled) and the events that move an order between them. Every
+ * transition is guarded by the state it leaves: an event the current state does not accept changes
+ * nothing. Side effects (release a reservation, void or capture a payment, restock, notify) are
+ * named actions the caller reads from `transition()`'s result and executes outside the machine;
+ * the machine itself never performs them. Its snapshots are plain data.
+ */
+import { assign, setup } from 'xstate';
+
+export const ORDER_STATES = [
+  'created',
+  'reserved',
+  'picking',
+  'packed',
+  'courier_assigned',
+  'out_for_delivery',
+  'delivered',
+  'cancelled',
+  'refunded',
+  'partially_fulfilled',
+] as const;
+
+export type OrderState = (typeof ORDER_STATES)[number];
+
+export type OrderEvent =
+  | { type: 'reservation.confirmed' }
+  | { type: 'reservation.failed' }
+  | { type: 'payment.authorized' }
+  | { type: 'payment.declined' }
+  | { type: 'pick.started' }
+  | { type: 'line.dropped' }
+  | { type: 'pack.completed' }
+  | { type: 'courier.assigned' }
+  | { type: 'courier.released' }
+  | { type: 'courier.picked_up' }
+  | { type: 'delivery.completed' }
+  | { type: 'delivery.returned' }
+  | { type: 'order.cancel' }
+  | { type: 'payment.refunded' };
+
+export type OrderEventType = OrderEvent['type'];
+
+export interface OrderContext {
+  orderId: string;
+  /** Whether the payment hold is in place (authorized, not yet captured or voided). */
+  authorized: boolean;
+  /** Lines dropped at picking (stockout without substitute): delivery ends partially_fulfilled. */
+  droppedLines: number;
+}
+
+/**
+ * The effects a transition asks for, by name. The caller executes them after the transition is
+ * durable; their outcomes come back as events.
+ */
+export type OrderEffect =
+  | 'authorizePayment'
+  | 'releaseReservation'
+  | 'voidAuthorization'
+  | 'capturePayment'
+  | 'refundPayment'
+  | 'restockPicked'
+  | 'queueForPicking'
+  | 'requestCourier'
+  | 'notify';
+
+const effect = (name: OrderEffect) => ({ type: name });
+
+export const orderMachine = setup({
+  types: {
+    context: {} as OrderContext,
+    events: {} as OrderEvent,
+    input: {} as { orderId: string },
+  },
+  actions: {
+    authorizePayment: () => {},
+    releaseReservation: () => {},
+    voidAuthorization: () => {},
+    capturePayment: () => {},
+    refundPayment: () => {},
+    restockPicked: () => {},
+    queueForPicking: () => {},
+    requestCourier: () => {},
+    notify: () => {},
+    markAuthorized: assign({ authorized: true }),
+    markHoldGone: assign({ authorized: false }),
+    countDropped: assign({ droppedLines: ({ context }) => context.droppedLines + 1 }),
+  },
+  guards: {
+    linesDropped: ({ context }) => context.droppedLines > 0,
+  },
+}).createMachine({
+  id: 'order',
+  initial: 'created',
+  context: ({ input }) => ({ orderId: input.orderId, authorized: false, droppedLines: 0 }),
+  states: {
+    created: {
+      on: {
+        'reservation.confirmed': { target: 'reserved', actions: [effect('authorizePayment')] },
+        'reservation.failed': { target: 'cancelled', actions: [effect('notify')] },
+        'order.cancel': { target: 'cancelled', actions: [effect('notify')] },
+      },
+    },
+    reserved: {
+      initial: 'authorizing',
+      states: {
+        authorizing: {
+          on: {
+            'payment.authorized': {
+              target: 'confirmed',
+              actions: ['markAuthorized', effect('queueForPicking'), effect('notify')],
+            },
+            'payment.declined': {
+              target: '#order.cancelled',
+              actions: [effect('releaseReservation'), effect('notify')],
+            },
+          },
+        },
+        confirmed: {
+          on: { 'pick.started': { target: '#order.picking' } },
+        },
+      },
+      on: {
+        'order.cancel': {
+          target: 'cancelled',
+          actions: [effect('releaseReservation'), effect('voidAuthorization'), 'markHoldGone', effect('notify')],
+        },
+      },
+    },
+    picking: {
+      on: {
+        'line.dropped': { actions: ['countDropped'] },
+        'pack.completed': { target: 'packed', actions: [effect('requestCourier'), effect('notify')] },
+        'order.cancel': {
+          target: 'cancelled',
+          actions: [
+            effect('restockPicked'),
+            effect('releaseReservation'),
+            effect('voidAuthorization'),
+            'markHoldGone',
+            effect('notify'),
+          ],
+        },
+      },
+    },
+    packed: {
+      on: {
+        'courier.assigned': { target: 'courier_assigned' },
+        'order.cancel': {
+          target: 'cancelled',
+          actions: [effect('restockPicked'), effect('voidAuthorization'), 'markHoldGone', effect('notify')],
+        },
+      },
+    },
+    courier_assigned: {
+      on: {
+        'courier.released': { target: 'packed', actions: [effect('requestCourier')] },
+        'courier.picked_up': { target: 'out_for_delivery', actions: [effect('notify')] },
+        'order.cancel': {
+          target: 'cancelled',
+          actions: [effect('restockPicked'), effect('voidAuthorization'), 'markHoldGone', effect('notify')],
+        },
+      },
+    },
+    out_for_delivery: {
+      on: {
+        'delivery.completed': [
+          {
+            guard: 'linesDropped',
+            target: 'partially_fulfilled',
+            actions: [effect('capturePayment'), 'markHoldGone', effect('notify')],
+          },
+          { target: 'delivered', actions: [effect('capturePayment'), 'markHoldGone', effect('notify')] },
+        ],
+        'delivery.returned': {
+          target: 'refunded',
+          actions: [effect('restockPicked'), effect('voidAuthorization'), 'markHoldGone', effect('notify')],
+        },
+      },
+    },
+    delivered: {
+      on: { 'payment.refunded': { target: 'refunded', actions: [effect('notify')] } },
+    },
+    partially_fulfilled: {
+      on: { 'payment.refunded': { target: 'refunded', actions: [effect('notify')] } },
+    },
+    cancelled: { type: 'final' },
+    refunded: { type: 'final' },
+  },
+});
+
+/** The brief's name of a snapshot's state (nested `reserved.*` states are all `reserved`). */
+export function orderStateOf(value: unknown): OrderState {
+  const name = typeof value === 'string' ? value : Object.keys(value as object)[0];
+  return name as OrderState;
+}
