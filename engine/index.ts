@@ -6,9 +6,20 @@
 export { type Checkpointer, CheckpointSchedule, type CheckpointScheduleOptions } from './checkpoint-schedule.ts';
 export { decode, decodeUntrusted, encode, encodeShared } from './codec.ts';
 export * from './errors.ts';
+export {
+  checkoutEtaMs,
+  ETA_BUFFER_MS,
+  type GeoPoint,
+  haversineKm,
+  ROAD_FACTOR,
+  type RoutingProvider,
+  straightLineRouting,
+  travelEtaMs,
+} from './geo.ts';
 export { type IdempotencyRecord, sameData } from './idempotency.ts';
 export { checkAll, checkTouched } from './invariants.ts';
 export * as limits from './limits.ts';
+export { applyScan, type PickLine, pickComplete, type Scan, type ScanOutcome, walkOrder } from './pick-list.ts';
 export { RetainedMap } from './retained-map.ts';
 export {
   BATCH_COMMANDS_MAX,
@@ -20,6 +31,15 @@ export {
 } from './runtime.ts';
 export { fromSnapshot, SNAPSHOT_FORMAT, toSnapshot, type WarehouseSnapshot } from './snapshot.ts';
 export { availableOf, WarehouseState } from './state.ts';
+export {
+  acceptPing,
+  bridge,
+  COURIER_SPEED_KMH_MAX,
+  GPS_GAP_MS,
+  INTERPOLATION_STEP_MS,
+  type PingOutcome,
+  type TrackPoint,
+} from './tracking.ts';
 export type * from './types.ts';
 export { validateCommand, validateQuery } from './validate.ts';
 export { Warehouse, type WarehouseOptions } from './warehouse.ts';
