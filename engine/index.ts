@@ -5,6 +5,14 @@
  */
 export { type Checkpointer, CheckpointSchedule, type CheckpointScheduleOptions } from './checkpoint-schedule.ts';
 export { decode, decodeUntrusted, encode, encodeShared } from './codec.ts';
+export {
+  type CourierCandidate,
+  type CourierScore,
+  type CourierState,
+  chooseCourier,
+  FAIRNESS_KM_PER_DELIVERY,
+  rankCouriers,
+} from './courier-choice.ts';
 export * from './errors.ts';
 export {
   checkoutEtaMs,

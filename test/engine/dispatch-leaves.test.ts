@@ -9,11 +9,13 @@ import {
   acceptPing,
   applyScan,
   checkoutEtaMs,
+  chooseCourier,
   ETA_BUFFER_MS,
   GPS_GAP_MS,
   haversineKm,
   INTERPOLATION_STEP_MS,
   type PickLine,
+  rankCouriers,
   straightLineRouting,
   travelEtaMs,
   walkOrder,
@@ -143,6 +145,58 @@ describe('pick lists and scans', () => {
         const seen = new Set<string>();
         for (const s of scans) applyScan(list, seen, s);
         for (const line of list) expect(line.picked).toBeLessThanOrEqual(line.quantity);
+      }),
+    );
+  });
+});
+
+describe('courier choice', () => {
+  const store = BERLIN;
+  const routing = straightLineRouting();
+  const near = { lat: BERLIN.lat + 0.005, lon: BERLIN.lon };
+  const far = { lat: BERLIN.lat + 0.03, lon: BERLIN.lon };
+
+  it('takes only available or returning couriers, nearer and fresher first, ties by id', () => {
+    const pick = (candidates: Parameters<typeof chooseCourier>[0]) =>
+      chooseCourier(candidates, store, routing)?.courierId;
+    expect(pick([{ courierId: 'c1', state: 'offline', position: store, deliveriesThisShift: 0 }])).toBeUndefined();
+    expect(
+      pick([
+        { courierId: 'c1', state: 'returning', position: far, deliveriesThisShift: 0 },
+        { courierId: 'c2', state: 'returning', position: near, deliveriesThisShift: 0 },
+        { courierId: 'c3', state: 'en_route_to_delivery', position: store, deliveriesThisShift: 0 },
+      ]),
+    ).toBe('c2');
+    expect(
+      pick([
+        { courierId: 'c1', state: 'available', position: store, deliveriesThisShift: 6 },
+        { courierId: 'c2', state: 'available', position: store, deliveriesThisShift: 2 },
+      ]),
+    ).toBe('c2');
+    expect(
+      pick([
+        { courierId: 'c9', state: 'available', position: store, deliveriesThisShift: 1 },
+        { courierId: 'c4', state: 'available', position: store, deliveriesThisShift: 1 },
+        { courierId: 'c1', state: 'available', position: store, deliveriesThisShift: 0, excluded: true },
+      ]),
+    ).toBe('c4');
+  });
+
+  it('ranks deterministically whatever the order of the candidates', () => {
+    const candidate = fc.record({
+      courierId: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+      state: fc.constantFrom('available', 'returning', 'offline', 'assigned') as fc.Arbitrary<
+        'available' | 'returning' | 'offline' | 'assigned'
+      >,
+      position: fc.constantFrom(store, near, far),
+      deliveriesThisShift: fc.integer({ min: 0, max: 10 }),
+    });
+    fc.assert(
+      fc.property(fc.uniqueArray(candidate, { selector: (c) => c.courierId, maxLength: 5 }), (candidates) => {
+        const forward = rankCouriers(candidates, store, routing);
+        expect(rankCouriers([...candidates].reverse(), store, routing)).toEqual(forward);
+        for (const s of forward)
+          expect(['available', 'returning']).toContain(candidates.find((c) => c.courierId === s.courierId)?.state);
       }),
     );
   });
