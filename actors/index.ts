@@ -3,7 +3,9 @@
  * machines, and the wiring of all three into the warehouse core, come with the rest of the order
  * lifecycle issue.
  */
+export { CompiledMachine, type CompiledSnapshot, type CompiledStep } from './compiled-machine.ts';
 export {
+  compiledOrderMachine,
   ORDER_STATES,
   type OrderContext,
   type OrderEffect,

@@ -8,6 +8,7 @@
  * the machine itself never performs them. Its snapshots are plain data.
  */
 import { assign, setup } from 'xstate';
+import { CompiledMachine } from './compiled-machine.ts';
 
 export const ORDER_STATES = [
   'created',
@@ -195,3 +196,9 @@ export function orderStateOf(value: unknown): OrderState {
   const name = typeof value === 'string' ? value : Object.keys(value as object)[0];
   return name as OrderState;
 }
+
+/**
+ * The order machine compiled to a lookup table: what the warehouse core runs per order event
+ * (see compiled-machine.ts for why); `orderMachine` stays the definition.
+ */
+export const compiledOrderMachine = new CompiledMachine<OrderContext, OrderEvent>(orderMachine);

@@ -6,7 +6,7 @@
  * holds open orders: `baseline.xstate.actor.memory` is the heap one live actor keeps.
  */
 import { createActor, initialTransition, transition } from 'xstate';
-import { type OrderEventType, orderMachine } from '../actors/index.ts';
+import { compiledOrderMachine, type OrderEventType, orderMachine } from '../actors/index.ts';
 import { fmt, measure } from './measure.ts';
 import type { Row, Suite, SuiteContext } from './suite.ts';
 
@@ -42,6 +42,34 @@ function pureLifecycles(): void {
   }
 }
 
+function compiledLifecycles(): void {
+  for (let i = 0; i < LIFECYCLES_PER_CALL; i++) {
+    let snapshot = compiledOrderMachine.initial({ orderId: `o${i}` });
+    for (const type of LIFECYCLE) {
+      const step = compiledOrderMachine.transition(snapshot, { type });
+      if (step === undefined) throw new Error(`${snapshot.value} refused ${type}`);
+      snapshot = step.snapshot;
+    }
+    if (snapshot.value !== 'delivered') throw new Error('lifecycle did not end delivered');
+  }
+}
+
+/** Heap bytes per stored compiled snapshot (an open order's lifecycle state), MEMORY_ACTORS at once. */
+function bytesPerCompiledSnapshot(): number {
+  globalThis.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const snapshots = Array.from({ length: MEMORY_ACTORS }, (_, i) => {
+    const step = compiledOrderMachine.transition(compiledOrderMachine.initial({ orderId: `o${i}` }), {
+      type: 'reservation.confirmed',
+    });
+    return step?.snapshot;
+  });
+  globalThis.gc?.();
+  const bytes = (process.memoryUsage().heapUsed - before) / MEMORY_ACTORS;
+  if (snapshots.length !== MEMORY_ACTORS) throw new Error('unreachable');
+  return bytes;
+}
+
 /** Heap bytes per started actor, holding MEMORY_ACTORS of them alive at once. */
 function bytesPerLiveActor(): number {
   globalThis.gc?.();
@@ -69,7 +97,13 @@ async function run(ctx: SuiteContext): Promise<Row[]> {
     timeMs,
     warmupMs,
   });
+  const compiled = await measure('order.machine.compiled', compiledLifecycles, {
+    opsPerCall: LIFECYCLES_PER_CALL,
+    timeMs,
+    warmupMs,
+  });
   const bytes = bytesPerLiveActor();
+  const snapshotBytes = bytesPerCompiledSnapshot();
   const gcNote = globalThis.gc === undefined ? ' (run without --expose-gc: includes garbage not yet collected)' : '';
   return [
     {
@@ -84,6 +118,20 @@ async function run(ctx: SuiteContext): Promise<Row[]> {
       unit: 'lifecycles/s',
       baseline: 'baseline.xstate.lifecycle',
       note: `pure initialTransition + ${LIFECYCLE.length} transition() calls on the stored snapshot.`,
+    },
+    {
+      id: 'order.machine.compiled',
+      value: compiled.opsPerSec,
+      unit: 'lifecycles/s',
+      baseline: 'baseline.xstate.lifecycle',
+      note: `the same machine compiled to a table (actors/compiled-machine.ts), on plain-data snapshots.`,
+    },
+    {
+      id: 'order.machine.snapshot.memory',
+      value: snapshotBytes,
+      unit: 'bytes',
+      baseline: 'baseline.xstate.actor.memory',
+      note: `heap per stored compiled snapshot (leaf path + context), ${fmt(MEMORY_ACTORS)} at once${gcNote}.`,
     },
     {
       id: 'baseline.xstate.actor.memory',
