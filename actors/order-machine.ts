@@ -43,6 +43,24 @@ export type OrderEvent =
 
 export type OrderEventType = OrderEvent['type'];
 
+/** Every order event type, for validation at the boundary. */
+export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
+  'reservation.confirmed',
+  'reservation.failed',
+  'payment.authorized',
+  'payment.declined',
+  'pick.started',
+  'line.dropped',
+  'pack.completed',
+  'courier.assigned',
+  'courier.released',
+  'courier.picked_up',
+  'delivery.completed',
+  'delivery.returned',
+  'order.cancel',
+  'payment.refunded',
+];
+
 export interface OrderContext {
   orderId: string;
   /** Whether the payment hold is in place (authorized, not yet captured or voided). */
@@ -191,9 +209,12 @@ export const orderMachine = setup({
   },
 });
 
-/** The brief's name of a snapshot's state (nested `reserved.*` states are all `reserved`). */
+/**
+ * The brief's name of a state: nested `reserved.*` states are all `reserved`. Takes XState's value
+ * (`'packed'`, `{ reserved: 'authorizing' }`) or a compiled snapshot's leaf path (`'reserved.authorizing'`).
+ */
 export function orderStateOf(value: unknown): OrderState {
-  const name = typeof value === 'string' ? value : Object.keys(value as object)[0];
+  const name = typeof value === 'string' ? value.split('.')[0] : Object.keys(value as object)[0];
   return name as OrderState;
 }
 

@@ -52,3 +52,9 @@ export const COMMAND_BYTES_MAX = 256 * 1024;
 export const PAYLOAD_DEPTH_MAX = 8;
 /** Most SKUs named in one availability query. */
 export const QUERY_SKUS_MAX = 10_000;
+/** Event ids remembered per order to answer repeats (the oldest are forgotten first). */
+export const ORDER_EVENTS_KEPT = 32;
+/** Most orders a warehouse holds, open or finished; past it, order.place answers LIMIT_EXCEEDED. */
+export const ORDERS_MAX = 1_000_000;
+/** How long a finished order (delivered, cancelled, refunded, partially fulfilled) is kept. */
+export const FINISHED_ORDER_RETENTION_MS = 7 * 24 * 60 * 60 * 1_000;

@@ -21,6 +21,8 @@ export class RetainedMap<V extends { atMs: number }> {
   constructor(
     readonly retentionMs: number,
     readonly max: number,
+    /** Called with each key as it is forgotten (to drop what hangs off it elsewhere). */
+    private readonly onDrop?: (key: string) => void,
   ) {}
 
   get size(): number {
@@ -60,7 +62,9 @@ export class RetainedMap<V extends { atMs: number }> {
   }
 
   private dropOldest(): void {
-    this.map.delete(this.order[this.head] as string);
+    const key = this.order[this.head] as string;
+    this.map.delete(key);
+    this.onDrop?.(key);
     this.head++;
     if (this.head >= 1_024 && this.head * 2 >= this.order.length) {
       this.order = this.order.slice(this.head);

@@ -159,6 +159,8 @@ export class WarehouseRuntime {
         return w.reservation(q.reservationId);
       case 'command':
         return w.commandResult(q.key);
+      case 'order':
+        return w.order(q.orderId);
     }
   }
 

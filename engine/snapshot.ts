@@ -6,9 +6,10 @@
  */
 import type { IdempotencyRecord } from './idempotency.ts';
 import { type ReceiptRecord, type Tombstone, WarehouseState } from './state.ts';
-import type { Reservation, SkuRecord } from './types.ts';
+import type { OrderRecord, Reservation, SkuRecord } from './types.ts';
 
-export const SNAPSHOT_FORMAT = 1;
+/** 2: adds orders. Format 1 snapshots (no orders) still load. */
+export const SNAPSHOT_FORMAT = 2;
 
 export interface WarehouseSnapshot {
   format: number;
@@ -24,6 +25,8 @@ export interface WarehouseSnapshot {
   receipts: [string, ReceiptRecord][];
   tombstones: [string, Tombstone][];
   posSources: [string, number, number[]][];
+  orders: OrderRecord[];
+  finishedOrders: [string, { atMs: number }][];
 }
 
 /**
@@ -46,6 +49,8 @@ export function toSnapshot(state: WarehouseState): WarehouseSnapshot {
     receipts: [...state.receipts.entries()],
     tombstones: [...state.tombstones.entries()],
     posSources: [...state.posSources].map(([id, s]): [string, number, number[]] => [id, s.watermark, [...s.seen]]),
+    orders: [...state.orders.values()],
+    finishedOrders: [...state.finishedOrders.entries()],
   };
 }
 
@@ -54,7 +59,9 @@ export function toSnapshot(state: WarehouseState): WarehouseSnapshot {
  * takes ownership of the snapshot's records: pass a freshly decoded snapshot, not a live one.
  */
 export function fromSnapshot(snapshot: WarehouseSnapshot): WarehouseState {
-  if (snapshot.format !== SNAPSHOT_FORMAT) throw new Error(`unknown snapshot format ${snapshot.format}`);
+  if (snapshot.format !== SNAPSHOT_FORMAT && snapshot.format !== 1) {
+    throw new Error(`unknown snapshot format ${snapshot.format}`);
+  }
   const s = snapshot;
   const state = new WarehouseState(s.warehouseId);
   state.lastSeq = s.lastSeq;
@@ -72,5 +79,7 @@ export function fromSnapshot(snapshot: WarehouseSnapshot): WarehouseState {
   for (const [id, r] of s.receipts) state.receipts.add(id, r);
   for (const [id, t] of s.tombstones) state.tombstones.add(id, t);
   for (const [id, watermark, seen] of s.posSources) state.posSources.set(id, { watermark, seen: new Set(seen) });
+  for (const order of s.orders ?? []) state.orders.set(order.orderId, order);
+  for (const [id, f] of s.finishedOrders ?? []) state.finishedOrders.add(id, f);
   return state;
 }

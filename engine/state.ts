@@ -6,7 +6,9 @@
  */
 import { type IdempotencyRecord, idempotencyStore } from './idempotency.ts';
 import {
+  FINISHED_ORDER_RETENTION_MS,
   IDEMPOTENCY_RETENTION_MS,
+  ORDERS_MAX,
   RECEIPT_RETENTION_MS,
   RECEIPTS_MAX,
   TIMER_HEAP_SLACK_FACTOR,
@@ -14,7 +16,7 @@ import {
 } from './limits.ts';
 import { RetainedMap } from './retained-map.ts';
 import { TimerHeap } from './timers.ts';
-import type { EngineEvent, LedgerEntry, LedgerReason, Reservation, SkuRecord } from './types.ts';
+import type { EngineEvent, LedgerEntry, LedgerReason, OrderRecord, Reservation, SkuRecord } from './types.ts';
 
 /** The derived number of units that can still be promised: never stored. */
 export function availableOf(record: SkuRecord): number {
@@ -60,6 +62,11 @@ export class WarehouseState {
   readonly receipts = new RetainedMap<ReceiptRecord>(RECEIPT_RETENTION_MS, RECEIPTS_MAX);
   readonly tombstones = new RetainedMap<Tombstone>(IDEMPOTENCY_RETENTION_MS, TOMBSTONES_MAX);
   readonly posSources = new Map<string, PosSource>();
+  readonly orders = new Map<string, OrderRecord>();
+  /** Finished orders by when they finished: forgetting one drops it from `orders` too. */
+  readonly finishedOrders = new RetainedMap<{ atMs: number }>(FINISHED_ORDER_RETENTION_MS, ORDERS_MAX, (orderId) =>
+    this.orders.delete(orderId),
+  );
   /** Warehouse-wide change counter; a SKU's version is its value at the SKU's last change. */
   versionCounter = 0;
   ledgerSeq = 0;
@@ -144,6 +151,7 @@ export class WarehouseState {
     this.idempotency.prune(atMs);
     this.tombstones.prune(atMs);
     this.receipts.prune(atMs);
+    this.finishedOrders.prune(atMs);
   }
 
   /** Rebuilds the expiry heap from the open reservations once stale entries dominate it. */

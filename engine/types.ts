@@ -2,6 +2,7 @@
  * The vocabulary of the warehouse core as data: commands, their results, events, ledger entries and
  * the records the core keeps. Everything here is plain data that round-trips through msgpack.
  */
+import type { CompiledSnapshot, OrderContext, OrderEventType, OrderState } from '../actors/index.ts';
 import type { EngineError } from './errors.ts';
 
 export interface ShelfLocation {
@@ -58,6 +59,8 @@ export type Command =
   | CommitCommand
   | ReleaseCommand
   | ExtendCommand
+  | OrderPlaceCommand
+  | OrderEventCommand
   | TickCommand;
 
 export interface SkuUpsertCommand {
@@ -148,6 +151,57 @@ export interface ExtendCommand {
   ttlMs: number;
 }
 
+/** Checkout: reserve every line at once and open the order, which then asks for a payment hold. */
+export interface OrderPlaceCommand {
+  type: 'order.place';
+  key: string;
+  orderId: string;
+  customerId: string;
+  address: { lat: number; lon: number };
+  lines: QuantityLine[];
+  paymentToken: string;
+  allowSubstitutes?: boolean;
+  /** How long the reservation holds while payment and picking get going. */
+  ttlMs: number;
+}
+
+/** An event in an order's life, from a picker, a courier, the payment provider or operations. */
+export interface OrderEventCommand {
+  type: 'order.event';
+  key: string;
+  orderId: string;
+  /** Unique per event: a repeat answers the first outcome and changes nothing. */
+  eventId: string;
+  /** The state the sender believes the order is in; a mismatch is INVALID_TRANSITION. */
+  expectedState: OrderState;
+  event: OrderEventType;
+  /** Facts some events carry (the authorization id of `payment.authorized`, a courier id, a reason). */
+  authorizationId?: string;
+  courierId?: string;
+  reason?: string;
+}
+
+/** An open or finished order of the warehouse. */
+export interface OrderRecord {
+  orderId: string;
+  customerId: string;
+  address: { lat: number; lon: number };
+  lines: QuantityLine[];
+  paymentToken: string;
+  amountCents: number;
+  /** The order machine's state (compiled snapshot: leaf path and context). */
+  lifecycle: CompiledSnapshot<OrderContext>;
+  reservationId: string;
+  authorizationId?: string;
+  courierId?: string;
+  /** Units already picked (committed), which a cancel puts back on the shelf. */
+  picked: QuantityLine[];
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** The latest event ids applied, with the state each left the order in (bounded). */
+  events: { eventId: string; state: OrderState }[];
+}
+
 /** Time advances: due reservations expire. The runtime issues it; its key is optional. */
 export interface TickCommand {
   type: 'tick';
@@ -173,7 +227,8 @@ export type CommandValue =
   | { kind: 'committed'; reservationId: string; lines: QuantityLine[]; closed: boolean }
   | { kind: 'released'; reservationId: string; lines: QuantityLine[] }
   | { kind: 'extended'; reservationId: string; expiresAtMs: number }
-  | { kind: 'tick'; expired: number };
+  | { kind: 'tick'; expired: number }
+  | { kind: 'order'; orderId: string; state: OrderState; reservationId: string; duplicate: boolean };
 
 /** Availability of one SKU as readers and events see it. */
 export interface Availability {
@@ -196,7 +251,17 @@ export type EngineEvent =
       reservationIds: string[];
     }
   | { type: 'reservation.expired'; reservationId: string; lines: QuantityLine[] }
-  | { type: 'pos.gap_skipped'; sourceId: string; fromSeq: number; toSeq: number };
+  | { type: 'pos.gap_skipped'; sourceId: string; fromSeq: number; toSeq: number }
+  | { type: 'order.changed'; orderId: string; state: OrderState; eventId?: string }
+  | {
+      type: 'order.effect';
+      orderId: string;
+      effect: string;
+      amountCents: number;
+      paymentToken?: string;
+      authorizationId?: string;
+    }
+  | { type: 'order.rejected'; orderId: string; eventId: string; expected: string; actual: string; event: string };
 
 export type LedgerReason =
   | 'receipt'
@@ -209,7 +274,8 @@ export type LedgerReason =
   | 'reserve'
   | 'commit'
   | 'release'
-  | 'expire';
+  | 'expire'
+  | 'restock';
 
 /** One stock movement. Summing every entry of a SKU gives its on hand and reserved. */
 export interface LedgerEntry {
@@ -229,4 +295,5 @@ export type Query =
   | { type: 'availability'; skus: string[] }
   | { type: 'changes'; sinceVersion: number }
   | { type: 'reservation'; reservationId: string }
-  | { type: 'command'; key: string };
+  | { type: 'command'; key: string }
+  | { type: 'order'; orderId: string };

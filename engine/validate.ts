@@ -4,6 +4,8 @@
  * so what reaches `apply`, the WAL and the idempotency records is exactly the canonical form.
  * Pure: never throws on any input, never touches state.
  */
+
+import { ORDER_EVENT_TYPES, ORDER_STATES, type OrderEventType, type OrderState } from '../actors/index.ts';
 import { type EngineError, validationError } from './errors.ts';
 import {
   COUNT_MAX,
@@ -65,6 +67,12 @@ function text(value: unknown, path: string): string {
 
 function int(value: unknown, path: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) fail(path, 'must be an integer');
+  if (value < min || value > max) fail(path, `must be between ${min} and ${max}`);
+  return value;
+}
+
+function finite(value: unknown, path: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, 'must be a finite number');
   if (value < min || value > max) fail(path, `must be between ${min} and ${max}`);
   return value;
 }
@@ -257,6 +265,61 @@ function parseCommand(input: unknown): Command {
         ttlMs: int(o.ttlMs, 'ttlMs', TTL_MS_MIN, TTL_MS_MAX),
       };
     }
+    case 'order.place': {
+      const o = object(input, '', [
+        'type',
+        'key',
+        'orderId',
+        'customerId',
+        'address',
+        'lines',
+        'paymentToken',
+        'allowSubstitutes',
+        'ttlMs',
+      ]);
+      const a = object(o.address, 'address', ['lat', 'lon']);
+      const cmd: Command = {
+        type: 'order.place',
+        key: key(o),
+        orderId: id(o.orderId, 'orderId'),
+        customerId: id(o.customerId, 'customerId'),
+        address: { lat: finite(a.lat, 'address.lat', -90, 90), lon: finite(a.lon, 'address.lon', -180, 180) },
+        lines: quantityLines(o.lines, 'lines'),
+        paymentToken: id(o.paymentToken, 'paymentToken'),
+        ttlMs: int(o.ttlMs, 'ttlMs', TTL_MS_MIN, TTL_MS_MAX),
+      };
+      if (o.allowSubstitutes !== undefined) cmd.allowSubstitutes = bool(o.allowSubstitutes, 'allowSubstitutes');
+      return cmd;
+    }
+    case 'order.event': {
+      const o = object(input, '', [
+        'type',
+        'key',
+        'orderId',
+        'eventId',
+        'expectedState',
+        'event',
+        'authorizationId',
+        'courierId',
+        'reason',
+      ]);
+      const expectedState = o.expectedState as OrderState;
+      if (!ORDER_STATES.includes(expectedState)) fail('expectedState', `must be one of ${ORDER_STATES.join(', ')}`);
+      const event = o.event as OrderEventType;
+      if (!ORDER_EVENT_TYPES.includes(event)) fail('event', `must be one of ${ORDER_EVENT_TYPES.join(', ')}`);
+      const cmd: Command = {
+        type: 'order.event',
+        key: key(o),
+        orderId: id(o.orderId, 'orderId'),
+        eventId: id(o.eventId, 'eventId'),
+        expectedState,
+        event,
+      };
+      if (o.authorizationId !== undefined) cmd.authorizationId = id(o.authorizationId, 'authorizationId');
+      if (o.courierId !== undefined) cmd.courierId = id(o.courierId, 'courierId');
+      if (o.reason !== undefined) cmd.reason = text(o.reason, 'reason');
+      return cmd;
+    }
     case 'tick': {
       const o = object(input, '', ['type', 'key']);
       return o.key === undefined ? { type: 'tick' } : { type: 'tick', key: key(o) };
@@ -301,6 +364,10 @@ function parseQuery(input: unknown): Query {
     case 'command': {
       const o = object(input, '', ['type', 'key']);
       return { type: 'command', key: id(o.key, 'key') };
+    }
+    case 'order': {
+      const o = object(input, '', ['type', 'orderId']);
+      return { type: 'order', orderId: id(o.orderId, 'orderId') };
     }
     default:
       return fail('type', 'is not a known query');

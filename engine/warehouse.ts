@@ -4,9 +4,12 @@
  * Before any command, due reservations expire and old idempotency records are pruned, so behaviour
  * does not depend on how often the runtime ticks. Never performs I/O, never reads a clock.
  */
+
+import { type OrderState, orderStateOf } from '../actors/index.ts';
 import { idempotencyConflict, notFound } from './errors.ts';
 import { commandFingerprint } from './fingerprint.ts';
 import { checkTouched } from './invariants.ts';
+import { applyOrderEvent, applyOrderPlace } from './orders.ts';
 import { applyCommit, applyExtend, applyRelease, applyReserve, expireDue } from './reservations.ts';
 import { availableOf, type CommandContext, WarehouseState } from './state.ts';
 import { applyAdjust, applyCount, applyPosSale, applyReceipt, applySkuUpsert } from './stock.ts';
@@ -15,6 +18,7 @@ import type {
   Command,
   EngineEvent,
   LedgerEntry,
+  OrderRecord,
   Reservation,
   Result,
   SkuRecord,
@@ -124,6 +128,10 @@ export class Warehouse {
         return applyRelease(state, ctx, cmd);
       case 'extend':
         return applyExtend(state, ctx, cmd);
+      case 'order.place':
+        return applyOrderPlace(state, ctx, cmd);
+      case 'order.event':
+        return applyOrderEvent(state, ctx, cmd);
     }
   }
 
@@ -174,6 +182,13 @@ export class Warehouse {
       ok: false,
       error: notFound('reservation', reservationId, this.state.tombstones.get(reservationId)?.closedAs),
     };
+  }
+
+  /** A copy of an order, with the brief's name of its state. */
+  order(orderId: string): Result<OrderRecord & { state: OrderState }> {
+    const order = this.state.orders.get(orderId);
+    if (order === undefined) return { ok: false, error: notFound('order', orderId) };
+    return { ok: true, value: { ...structuredClone(order), state: orderStateOf(order.lifecycle.value) } };
   }
 
   /** The stored result of the command sent under an idempotency key, while it is retained. */

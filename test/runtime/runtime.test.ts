@@ -251,3 +251,37 @@ describe('checkpoint cadence', () => {
     await w.close({ snapshot: false });
   });
 });
+
+describe('orders across restarts', () => {
+  it('recovers orders from the WAL and from a snapshot, with their lifecycle and held stock', async () => {
+    const dataDir = tempDir();
+    const w = await seeded(dataDir);
+    const placed = await w.submit({
+      type: 'order.place',
+      key: 'place-1',
+      orderId: 'o1',
+      customerId: 'c1',
+      address: { lat: 52.5, lon: 13.4 },
+      lines: [{ sku: 'hot', quantity: 3 }],
+      paymentToken: 'tok',
+      ttlMs: 600_000,
+    });
+    expect(placed).toMatchObject({ ok: true, value: { state: 'reserved' } });
+    const authorized = { type: 'order.event', key: 'ev-1', orderId: 'o1', eventId: 'e1', expectedState: 'reserved' };
+    expect(await w.submit({ ...authorized, event: 'payment.authorized', authorizationId: 'auth-9' })).toMatchObject({
+      ok: true,
+    });
+    await w.close({ snapshot: false });
+    for (const snapshot of [false, true]) {
+      const reopened = DurableWarehouse.open({ dataDir, warehouseId: 'W1', checkpoint: 'inline' });
+      expect(await reopened.read({ type: 'order', orderId: 'o1' })).toMatchObject({
+        ok: true,
+        value: { state: 'reserved', authorizationId: 'auth-9', lifecycle: { value: 'reserved.confirmed' } },
+      });
+      expect(reopened.query({ type: 'availability', skus: ['hot'] })).toMatchObject({
+        value: { items: [{ reserved: 3 }] },
+      });
+      await reopened.close({ snapshot });
+    }
+  });
+});
