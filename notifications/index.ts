@@ -1,0 +1,12 @@
+/**
+ * Public surface of notifications: the `NotificationSender` port and the notifier that turns
+ * committed order events into customer messages, once per (order, type).
+ */
+export {
+  NOTIFIED_PAIRS_MAX,
+  type Notification,
+  type NotificationSender,
+  type NotificationType,
+  Notifier,
+  notificationFor,
+} from './notifier.ts';
