@@ -70,8 +70,9 @@ export interface OrderContext {
 }
 
 /**
- * The effects a transition asks for, by name. The caller executes them after the transition is
- * durable; their outcomes come back as events.
+ * The effects a transition asks for, by name. The warehouse core runs the ones it owns
+ * (releaseReservation, restockPicked, queueForPicking); the runtime executes the others after the
+ * transition is durable, and their outcomes come back as events.
  */
 export type OrderEffect =
   | 'authorizePayment'

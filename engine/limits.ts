@@ -58,3 +58,8 @@ export const ORDER_EVENTS_KEPT = 32;
 export const ORDERS_MAX = 1_000_000;
 /** How long a finished order (delivered, cancelled, refunded, partially fulfilled) is kept. */
 export const FINISHED_ORDER_RETENTION_MS = 7 * 24 * 60 * 60 * 1_000;
+/**
+ * How long an order's reservation holds once its payment hold is in place (queued for picking): the
+ * checkout TTL only covers an abandoned checkout; a confirmed order keeps its stock until picked.
+ */
+export const ORDER_CONFIRMED_HOLD_MS = 4 * 60 * 60 * 1_000;

@@ -15,8 +15,8 @@ import {
   orderStateOf,
 } from '../actors/index.ts';
 import { type EngineError, limitExceeded, notFound } from './errors.ts';
-import { ORDER_EVENTS_KEPT, ORDERS_MAX } from './limits.ts';
-import { applyRelease, applyReserve } from './reservations.ts';
+import { ORDER_CONFIRMED_HOLD_MS, ORDER_EVENTS_KEPT, ORDERS_MAX } from './limits.ts';
+import { applyExtend, applyRelease, applyReserve } from './reservations.ts';
 import type { CommandContext, WarehouseState } from './state.ts';
 import type { OrderEventCommand, OrderPlaceCommand, OrderRecord, Result, SkuRecord } from './types.ts';
 
@@ -53,6 +53,16 @@ function runEffects(
     if (effect === 'releaseReservation') {
       if (state.reservations.has(order.reservationId)) {
         applyRelease(state, ctx, { type: 'release', key: cmdKey, reservationId: order.reservationId });
+      }
+    } else if (effect === 'queueForPicking') {
+      // Confirmed: the checkout TTL no longer applies; hold the stock until it is picked.
+      if (state.reservations.has(order.reservationId)) {
+        applyExtend(state, ctx, {
+          type: 'extend',
+          key: cmdKey,
+          reservationId: order.reservationId,
+          ttlMs: ORDER_CONFIRMED_HOLD_MS,
+        });
       }
     } else if (effect === 'restockPicked') {
       for (const line of order.picked) {

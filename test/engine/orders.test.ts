@@ -103,6 +103,20 @@ describe('orders', () => {
     expect(order).toMatchObject({ ok: true, value: { state: 'delivered', authorizationId: 'auth-1' } });
   });
 
+  it("holds a confirmed order's stock until it is picked, not just for the checkout TTL", () => {
+    const w = setup();
+    place(w, 'o1');
+    const placed = w.warehouse.order('o1');
+    const reservationId = placed.ok ? placed.value.reservationId : '';
+    event(w, 'o1', 'reserved', 'payment.authorized');
+    expect(eventsOfType(w.events, 'order.effect').map((e) => e.effect)).toEqual(['notify']);
+    const held = w.warehouse.reservation(reservationId);
+    expect(held).toMatchObject({ ok: true, value: { expiresAtMs: w.atMs + limits.ORDER_CONFIRMED_HOLD_MS } });
+    w.atMs += 600_001; // past the checkout TTL
+    w.ok({ type: 'tick' });
+    expect(w.stock('milk')).toMatchObject({ reserved: 2 });
+  });
+
   it('refuses an event sent for another state, announces it, and changes nothing', () => {
     const w = setup();
     place(w, 'o1');
