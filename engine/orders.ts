@@ -158,3 +158,22 @@ export function applyOrderEvent(state: WarehouseState, ctx: CommandContext, cmd:
   state.events.push({ type: 'order.changed', orderId: order.orderId, state: now, eventId: cmd.eventId });
   return orderResult(order, false);
 }
+
+/**
+ * An order whose reservation expired (an abandoned checkout: the payment hold never came) is
+ * cancelled, with the compensation its state calls for (a late hold is voided).
+ */
+export function cancelExpiredOrders(state: WarehouseState, ctx: CommandContext, orderIds: readonly string[]): void {
+  for (const orderId of orderIds) {
+    const order = state.orders.get(orderId);
+    if (order === undefined || state.reservations.has(order.reservationId)) continue;
+    const before = orderStateOf(order.lifecycle.value);
+    const step = compiledOrderMachine.transition(order.lifecycle, { type: 'order.cancel' });
+    if (step === undefined) continue;
+    order.lifecycle = step.snapshot;
+    order.updatedAtMs = ctx.atMs;
+    runEffects(state, ctx, order, `expire:${order.reservationId}`, step.actions);
+    if (!FINAL_STATES.has(before)) state.finishedOrders.add(order.orderId, { atMs: ctx.atMs });
+    state.events.push({ type: 'order.changed', orderId: order.orderId, state: 'cancelled' });
+  }
+}

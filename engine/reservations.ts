@@ -227,8 +227,11 @@ export function applyExtend(state: WarehouseState, ctx: CommandContext, cmd: Ext
   return { ok: true, value: { kind: 'extended', reservationId: res.reservationId, expiresAtMs: res.expiresAtMs } };
 }
 
-/** Expires every reservation whose deadline is at or before `ctx.atMs`. Returns how many expired. */
-export function expireDue(state: WarehouseState, ctx: CommandContext): number {
+/**
+ * Expires every reservation whose deadline is at or before `ctx.atMs`. Returns how many expired;
+ * the order references of the expired ones are pushed to `expiredOrders`.
+ */
+export function expireDue(state: WarehouseState, ctx: CommandContext, expiredOrders: string[] = []): number {
   let expired = 0;
   for (let top = state.timers.peek(); top !== undefined && top.deadlineMs <= ctx.atMs; top = state.timers.peek()) {
     state.timers.pop();
@@ -236,6 +239,7 @@ export function expireDue(state: WarehouseState, ctx: CommandContext): number {
     if (res === undefined || res.expiresAtMs !== top.deadlineMs) continue;
     const lines = closeReservation(state, ctx, res, 'expire', 'expired');
     state.events.push({ type: 'reservation.expired', reservationId: res.reservationId, lines });
+    if (res.orderRef !== undefined) expiredOrders.push(res.orderRef);
     expired++;
   }
   return expired;

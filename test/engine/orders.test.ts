@@ -117,6 +117,23 @@ describe('orders', () => {
     expect(w.stock('milk')).toMatchObject({ reserved: 2 });
   });
 
+  it('cancels an order whose checkout hold expired before the payment hold came', () => {
+    const w = setup();
+    place(w, 'o1');
+    w.atMs += 600_000;
+    w.ok({ type: 'tick' });
+    expect(w.warehouse.order('o1')).toMatchObject({ value: { state: 'cancelled' } });
+    expect(eventsOfType(w.events, 'order.changed')).toEqual([
+      { type: 'order.changed', orderId: 'o1', state: 'cancelled' },
+    ]);
+    expect(w.stock('milk')).toMatchObject({ reserved: 0, available: 5 });
+    // A payment hold arriving late is refused: the order is no longer waiting for it.
+    expect(errorOf(event(w, 'o1', 'reserved', 'payment.authorized'))).toMatchObject({
+      code: 'INVALID_TRANSITION',
+      actual: 'cancelled',
+    });
+  });
+
   it('refuses an event sent for another state, announces it, and changes nothing', () => {
     const w = setup();
     place(w, 'o1');
