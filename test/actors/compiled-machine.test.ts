@@ -11,27 +11,13 @@ import {
   CompiledMachine,
   type CompiledSnapshot,
   compiledOrderMachine,
+  ORDER_EVENT_TYPES,
   type OrderContext,
   type OrderEventType,
   orderMachine,
 } from '../../actors/index.ts';
 
-const EVENTS: OrderEventType[] = [
-  'reservation.confirmed',
-  'reservation.failed',
-  'payment.authorized',
-  'payment.declined',
-  'pick.started',
-  'line.dropped',
-  'pack.completed',
-  'courier.assigned',
-  'courier.released',
-  'courier.picked_up',
-  'delivery.completed',
-  'delivery.returned',
-  'order.cancel',
-  'payment.refunded',
-];
+const EVENTS: readonly OrderEventType[] = ORDER_EVENT_TYPES;
 
 /** XState's value (`'packed'` or `{ reserved: 'authorizing' }`) as a leaf path. */
 function pathOf(value: unknown): string {

@@ -7,26 +7,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
-import { type OrderEventType, type OrderState, orderMachine, orderStateOf } from '../../actors/index.ts';
+import {
+  ORDER_EVENT_TYPES,
+  type OrderEventType,
+  type OrderState,
+  orderMachine,
+  orderStateOf,
+} from '../../actors/index.ts';
 
 type Snapshot = ReturnType<typeof initialTransition<typeof orderMachine>>[0];
 
-const EVENTS: OrderEventType[] = [
-  'reservation.confirmed',
-  'reservation.failed',
-  'payment.authorized',
-  'payment.declined',
-  'pick.started',
-  'line.dropped',
-  'pack.completed',
-  'courier.assigned',
-  'courier.released',
-  'courier.picked_up',
-  'delivery.completed',
-  'delivery.returned',
-  'order.cancel',
-  'payment.refunded',
-];
+const EVENTS: readonly OrderEventType[] = ORDER_EVENT_TYPES;
 
 /** The allowed graph: state → event → next state (the brief's lifecycle, written out by hand). */
 const ALLOWED: Record<OrderState, Partial<Record<OrderEventType, OrderState>>> = {
