@@ -6,6 +6,7 @@
 export { CompiledMachine, type CompiledSnapshot, type CompiledStep } from './compiled-machine.ts';
 export {
   compiledOrderMachine,
+  DELIVERED_PATH,
   ORDER_EVENT_TYPES,
   ORDER_STATES,
   type OrderContext,

@@ -6,20 +6,12 @@
  * holds open orders: `baseline.xstate.actor.memory` is the heap one live actor keeps.
  */
 import { createActor, initialTransition, transition } from 'xstate';
-import { compiledOrderMachine, type OrderEventType, orderMachine } from '../actors/index.ts';
+import { compiledOrderMachine, DELIVERED_PATH, orderMachine } from '../actors/index.ts';
 import { fmt, measure } from './measure.ts';
 import type { Row, Suite, SuiteContext } from './suite.ts';
 
 /** The seven transitions of a delivered order. */
-const LIFECYCLE: OrderEventType[] = [
-  'reservation.confirmed',
-  'payment.authorized',
-  'pick.started',
-  'pack.completed',
-  'courier.assigned',
-  'courier.picked_up',
-  'delivery.completed',
-];
+const LIFECYCLE = DELIVERED_PATH;
 const LIFECYCLES_PER_CALL = 100;
 const MEMORY_ACTORS = 20_000;
 

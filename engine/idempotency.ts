@@ -17,25 +17,6 @@ export interface IdempotencyRecord {
   result: Result;
 }
 
-/** Structural equality of plain data (the canonical commands produced by validation). */
-export function sameData(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameData(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ak = Object.keys(a);
-  const bk = Object.keys(b);
-  if (ak.length !== bk.length) return false;
-  for (const k of ak) {
-    if (!sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
-}
-
 /** The idempotency records of a warehouse, forgotten after the retention window or past the bound. */
 export function idempotencyStore(): RetainedMap<IdempotencyRecord> {
   return new RetainedMap<IdempotencyRecord>(IDEMPOTENCY_RETENTION_MS, IDEMPOTENCY_RECORDS_MAX);

@@ -24,7 +24,7 @@ export {
   straightLineRouting,
   travelEtaMs,
 } from './geo.ts';
-export { type IdempotencyRecord, sameData } from './idempotency.ts';
+export type { IdempotencyRecord } from './idempotency.ts';
 export { checkAll, checkTouched } from './invariants.ts';
 export * as limits from './limits.ts';
 export { applyScan, type PickLine, pickComplete, type Scan, type ScanOutcome, walkOrder } from './pick-list.ts';

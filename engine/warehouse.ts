@@ -51,6 +51,8 @@ export class Warehouse {
   private readonly assertInvariants: boolean;
   /** Reused for every command: apply is synchronous and never re-entered. */
   private readonly ctx: CommandContext = { seq: 0, atMs: 0, touched: new Map() };
+  /** Orders whose reservation expired during the current command (reused: no allocation per command). */
+  private readonly expiredOrders: string[] = [];
 
   constructor(warehouseId: string, options: WarehouseOptions = {}, state?: WarehouseState) {
     this.state = state ?? new WarehouseState(warehouseId);
@@ -81,7 +83,8 @@ export class Warehouse {
     ctx.seq = stamped.seq;
     ctx.atMs = stamped.atMs;
     ctx.touched.clear();
-    const expiredOrders: string[] = [];
+    const expiredOrders = this.expiredOrders;
+    expiredOrders.length = 0;
     const expired = expireDue(state, ctx, expiredOrders);
     if (expiredOrders.length > 0) cancelExpiredOrders(state, ctx, expiredOrders);
     state.pruneRetention(stamped.atMs);

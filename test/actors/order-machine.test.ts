@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import {
+  DELIVERED_PATH,
   ORDER_EVENT_TYPES,
   type OrderEventType,
   type OrderState,
@@ -56,15 +57,7 @@ function drive(types: OrderEventType[]): Snapshot {
   return s;
 }
 
-const HAPPY: OrderEventType[] = [
-  'reservation.confirmed',
-  'payment.authorized',
-  'pick.started',
-  'pack.completed',
-  'courier.assigned',
-  'courier.picked_up',
-  'delivery.completed',
-];
+const HAPPY: OrderEventType[] = [...DELIVERED_PATH];
 
 describe('order machine', () => {
   it('walks the happy path and captures payment only on delivery', () => {
