@@ -1,12 +1,22 @@
 /**
- * Public surface of the lifecycle machines. The order machine is here; the pick-task and courier
- * machines, and the wiring of all three into the warehouse core, come with the rest of the order
- * lifecycle issue.
+ * Public surface of the lifecycle machines: order, pick task and courier, each an XState v5
+ * definition plus its compiled table (what the warehouse core runs).
  */
 export { CompiledMachine, type CompiledSnapshot, type CompiledStep } from './compiled-machine.ts';
 export {
+  COURIER_EVENT_TYPES,
+  COURIER_STATES,
+  type CourierContext,
+  type CourierEvent,
+  type CourierEventType,
+  type CourierState,
+  compiledCourierMachine,
+  courierMachine,
+} from './courier-machine.ts';
+export {
   compiledOrderMachine,
   DELIVERED_PATH,
+  INTERNAL_ORDER_EVENTS,
   ORDER_EVENT_TYPES,
   ORDER_STATES,
   type OrderContext,
@@ -17,3 +27,13 @@ export {
   orderMachine,
   orderStateOf,
 } from './order-machine.ts';
+export {
+  compiledPickTaskMachine,
+  PICK_TASK_EVENT_TYPES,
+  PICK_TASK_STATES,
+  type PickTaskContext,
+  type PickTaskEvent,
+  type PickTaskEventType,
+  type PickTaskState,
+  pickTaskMachine,
+} from './pick-task-machine.ts';

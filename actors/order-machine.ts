@@ -31,10 +31,14 @@ export type OrderEvent =
   | { type: 'payment.authorized' }
   | { type: 'payment.declined' }
   | { type: 'pick.started' }
+  | { type: 'pick.scanned' }
+  | { type: 'pick.stockout' }
   | { type: 'line.dropped' }
   | { type: 'pack.completed' }
   | { type: 'courier.assigned' }
   | { type: 'courier.released' }
+  | { type: 'courier.accepted' }
+  | { type: 'courier.declined' }
   | { type: 'courier.picked_up' }
   | { type: 'delivery.completed' }
   | { type: 'delivery.returned' }
@@ -50,16 +54,33 @@ export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
   'payment.authorized',
   'payment.declined',
   'pick.started',
+  'pick.scanned',
+  'pick.stockout',
   'line.dropped',
   'pack.completed',
   'courier.assigned',
   'courier.released',
+  'courier.accepted',
+  'courier.declined',
   'courier.picked_up',
   'delivery.completed',
   'delivery.returned',
   'order.cancel',
   'payment.refunded',
 ];
+
+/**
+ * The events the warehouse raises itself (from `order.place`, `pick.take`, dispatch and its timers);
+ * a sender may not send them as `order.event`.
+ */
+export const INTERNAL_ORDER_EVENTS: ReadonlySet<OrderEventType> = new Set([
+  'reservation.confirmed',
+  'reservation.failed',
+  'pick.started',
+  'line.dropped',
+  'courier.assigned',
+  'courier.released',
+]);
 
 /** The events that take an order from placed to delivered, in order (tests and benchmarks drive it). */
 export const DELIVERED_PATH: readonly OrderEventType[] = [
@@ -161,6 +182,9 @@ export const orderMachine = setup({
     },
     picking: {
       on: {
+        // Scans and stockout reports are accepted only while picking; the core checks their content.
+        'pick.scanned': {},
+        'pick.stockout': {},
         'line.dropped': { actions: ['countDropped'] },
         'pack.completed': { target: 'packed', actions: [effect('requestCourier'), effect('notify')] },
         'order.cancel': {
@@ -186,6 +210,8 @@ export const orderMachine = setup({
     },
     courier_assigned: {
       on: {
+        'courier.accepted': {},
+        'courier.declined': { target: 'packed', actions: [effect('requestCourier')] },
         'courier.released': { target: 'packed', actions: [effect('requestCourier')] },
         'courier.picked_up': { target: 'out_for_delivery', actions: [effect('notify')] },
         'order.cancel': {
@@ -196,6 +222,9 @@ export const orderMachine = setup({
     },
     out_for_delivery: {
       on: {
+        // A handover (the first courier broke down): the next courier answers the offer on the road.
+        'courier.accepted': {},
+        'courier.declined': {},
         'delivery.completed': [
           {
             guard: 'linesDropped',
@@ -211,10 +240,10 @@ export const orderMachine = setup({
       },
     },
     delivered: {
-      on: { 'payment.refunded': { target: 'refunded', actions: [effect('notify')] } },
+      on: { 'payment.refunded': { target: 'refunded', actions: [effect('refundPayment'), effect('notify')] } },
     },
     partially_fulfilled: {
-      on: { 'payment.refunded': { target: 'refunded', actions: [effect('notify')] } },
+      on: { 'payment.refunded': { target: 'refunded', actions: [effect('refundPayment'), effect('notify')] } },
     },
     cancelled: { type: 'final' },
     refunded: { type: 'final' },

@@ -5,15 +5,8 @@
  * per delivery already made this shift, so work spreads over the shift. The lowest score wins; ties
  * go to the smaller courier id, so the choice is a pure function of its inputs.
  */
+import type { CourierState } from '../actors/index.ts';
 import type { GeoPoint, RoutingProvider } from './geo.ts';
-
-export type CourierState =
-  | 'available'
-  | 'assigned'
-  | 'en_route_to_pickup'
-  | 'en_route_to_delivery'
-  | 'returning'
-  | 'offline';
 
 /** What one delivery already made this shift weighs, in kilometres of extra distance. */
 export const FAIRNESS_KM_PER_DELIVERY = 0.5;

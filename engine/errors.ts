@@ -20,7 +20,27 @@ export type EngineError =
   | { code: 'NOT_FOUND'; message: string; kind: string; id: string; reason?: string }
   | { code: 'LIMIT_EXCEEDED'; message: string; limit: string; max: number }
   | { code: 'NO_FULFILLMENT_CENTER'; message: string; candidates: { warehouseId: string; reason: string }[] }
-  | { code: 'UNAVAILABLE'; message: string; reason: string };
+  | { code: 'UNAVAILABLE'; message: string; reason: string }
+  | {
+      code: 'SCAN_REJECTED';
+      message: string;
+      orderId: string;
+      sku: string;
+      reason: 'wrong_sku' | 'over_quantity' | 'nothing_to_pick';
+      requested: number;
+      remaining: number;
+    }
+  | { code: 'PICK_INCOMPLETE'; message: string; orderId: string; lines: { sku: string; remaining: number }[] }
+  | { code: 'WRONG_COURIER'; message: string; orderId: string; courierId: string; assignedTo?: string }
+  | { code: 'COURIER_STATE_CONFLICT'; message: string; courierId: string; state: string; event: string }
+  | { code: 'PROOF_REJECTED'; message: string; orderId: string; distanceKm: number; radiusKm: number }
+  | {
+      code: 'PING_REJECTED';
+      message: string;
+      courierId: string;
+      reason: 'time_went_back' | 'impossible_jump';
+      speedKmh?: number;
+    };
 
 export type ErrorCode = EngineError['code'];
 
@@ -36,6 +56,12 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'LIMIT_EXCEEDED',
   'NO_FULFILLMENT_CENTER',
   'UNAVAILABLE',
+  'SCAN_REJECTED',
+  'PICK_INCOMPLETE',
+  'WRONG_COURIER',
+  'COURIER_STATE_CONFLICT',
+  'PROOF_REJECTED',
+  'PING_REJECTED',
 ];
 
 export function validationError(path: string, message: string): EngineError {
@@ -91,4 +117,73 @@ export function limitExceeded(limit: string, max: number): EngineError {
 
 export function unavailable(reason: string): EngineError {
   return { code: 'UNAVAILABLE', message: `unavailable: ${reason}`, reason };
+}
+
+export function scanRejected(
+  orderId: string,
+  sku: string,
+  reason: 'wrong_sku' | 'over_quantity' | 'nothing_to_pick',
+  requested: number,
+  remaining: number,
+): EngineError {
+  return {
+    code: 'SCAN_REJECTED',
+    message: `order ${orderId}: scan of ${requested} × ${sku} rejected (${reason}, ${remaining} left to pick)`,
+    orderId,
+    sku,
+    reason,
+    requested,
+    remaining,
+  };
+}
+
+export function pickIncomplete(orderId: string, lines: { sku: string; remaining: number }[]): EngineError {
+  const what = lines.map((l) => `${l.sku} × ${l.remaining}`).join(', ');
+  return { code: 'PICK_INCOMPLETE', message: `order ${orderId}: still to pick ${what}`, orderId, lines };
+}
+
+export function wrongCourier(orderId: string, courierId: string, assignedTo: string | undefined): EngineError {
+  const error: EngineError = {
+    code: 'WRONG_COURIER',
+    message: `order ${orderId} is not with courier ${courierId} (${assignedTo ?? 'no courier'})`,
+    orderId,
+    courierId,
+  };
+  if (assignedTo !== undefined) error.assignedTo = assignedTo;
+  return error;
+}
+
+export function courierStateConflict(courierId: string, state: string, event: string): EngineError {
+  return {
+    code: 'COURIER_STATE_CONFLICT',
+    message: `courier ${courierId} is ${state}: ${event} does not apply`,
+    courierId,
+    state,
+    event,
+  };
+}
+
+export function proofRejected(orderId: string, distanceKm: number, radiusKm: number): EngineError {
+  return {
+    code: 'PROOF_REJECTED',
+    message: `order ${orderId}: delivered ${distanceKm.toFixed(3)} km from the address (at most ${radiusKm} km)`,
+    orderId,
+    distanceKm,
+    radiusKm,
+  };
+}
+
+export function pingRejected(
+  courierId: string,
+  reason: 'time_went_back' | 'impossible_jump',
+  speedKmh?: number,
+): EngineError {
+  const error: EngineError = {
+    code: 'PING_REJECTED',
+    message: `courier ${courierId}: ping rejected (${reason})`,
+    courierId,
+    reason,
+  };
+  if (speedKmh !== undefined) error.speedKmh = speedKmh;
+  return error;
 }

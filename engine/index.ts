@@ -8,7 +8,6 @@ export { decode, decodeUntrusted, encode, encodeShared } from './codec.ts';
 export {
   type CourierCandidate,
   type CourierScore,
-  type CourierState,
   chooseCourier,
   FAIRNESS_KM_PER_DELIVERY,
   rankCouriers,

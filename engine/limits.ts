@@ -63,3 +63,29 @@ export const FINISHED_ORDER_RETENTION_MS = 7 * 24 * 60 * 60 * 1_000;
  * checkout TTL only covers an abandoned checkout; a confirmed order keeps its stock until picked.
  */
 export const ORDER_CONFIRMED_HOLD_MS = 4 * 60 * 60 * 1_000;
+
+/** Most pickers and most couriers on one warehouse's roster. */
+export const PICKERS_MAX = 2_000;
+export const COURIERS_MAX = 2_000;
+/** A courier must acknowledge an offered order within this long, or the next one is chosen. */
+export const COURIER_ACK_TIMEOUT_MS = 60_000;
+/** A courier not heard from for this long is marked offline. */
+export const COURIER_SILENCE_MS = 5 * 60_000;
+/** A returning courier this close to the store is back (available). */
+export const COURIER_ARRIVED_RADIUS_KM = 0.15;
+/** Proof of delivery: the courier's position must be this close to the address. */
+export const DELIVERY_PROOF_RADIUS_KM = 0.25;
+/** A delivery running this factor over its promised duration raises a check-in prompt. */
+export const DELIVERY_LATE_FACTOR = 1.3;
+/** An ETA update is sent when the estimate moves by at least this much. */
+export const ETA_CHANGE_MIN_MS = 30_000;
+/** Pick-pack times in the warehouse's rolling average. */
+export const PICK_PACK_WINDOW = 50;
+/** Default knobs of `warehouse.configure`. */
+export const PENDING_DISPATCH_ESCALATION_MS_DEFAULT = 5 * 60_000;
+export const PICK_PACK_SLOW_MS_DEFAULT = 10 * 60_000;
+export const COURIER_SPEED_KMH_DEFAULT = 20;
+/** The pick-pack estimate at checkout before the warehouse has measured any. */
+export const PICK_PACK_ESTIMATE_MS_DEFAULT = 6 * 60_000;
+/** Largest bag count of one order. */
+export const BAGS_PER_ORDER_MAX = 50;

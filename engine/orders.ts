@@ -1,24 +1,55 @@
 /**
- * Orders inside the warehouse's single writer. `order.place` reserves every line at once and opens
- * the order, which then asks for a payment hold; `order.event` moves an order through its
- * lifecycle (the compiled order machine), refusing an event whose sender expected another state
- * with INVALID_TRANSITION, and answering a repeated event id with its first outcome. Effects the
- * core owns (releasing the reservation, putting picked units back) happen inside the same command;
- * the others (payment, courier, notifications) go out as `order.effect` events for the runtime to
- * execute, and their outcomes come back as order events. Never performs I/O.
+ * Orders inside the warehouse's single writer. `order.place` reserves every line at once, promises
+ * a delivery time and opens the order, which then asks for a payment hold; `order.event` moves an
+ * order through its lifecycle (the compiled order machine), refusing an event whose sender
+ * expected another state with INVALID_TRANSITION, and answering a repeated event id with its first
+ * outcome. Events that carry facts (a scan, a stockout, a pack, a courier's answer, a delivery
+ * proof) are checked before the machine moves, so a refused one changes nothing. Effects the core
+ * owns (the reservation, restocking, the pick queue, dispatch) happen inside the same command; the
+ * payment calls go out as `order.effect` events for the runtime to execute. Never performs I/O.
  */
 import {
   type CompiledStep,
   compiledOrderMachine,
   type OrderContext,
+  type OrderEventType,
   type OrderState,
   orderStateOf,
 } from '../actors/index.ts';
-import { type EngineError, limitExceeded, notFound } from './errors.ts';
-import { ORDER_CONFIRMED_HOLD_MS, ORDER_EVENTS_KEPT, ORDERS_MAX } from './limits.ts';
-import { applyExtend, applyRelease, applyReserve } from './reservations.ts';
+import { courierStateOf, courierStep } from './couriers.ts';
+import { acceptOffer, checkOfferedTo, requestCourier, withdrawOffer } from './dispatch.ts';
+import { lateDeadlineMs, scheduleDue } from './due-timers.ts';
+import {
+  courierStateConflict,
+  type EngineError,
+  limitExceeded,
+  notFound,
+  proofRejected,
+  wrongCourier,
+} from './errors.ts';
+import { checkoutPromiseMs, updateEta } from './eta.ts';
+import { DELIVERY_PROOF_RADIUS_KM, ORDER_EVENTS_KEPT, ORDERS_MAX } from './limits.ts';
+import { authorizationSettled, refundOrder, requestPayment, voidHold } from './order-payment.ts';
+import {
+  cancelPickTask,
+  checkPackable,
+  checkStockout,
+  completePack,
+  queueForPicking,
+  reportStockout,
+  scanLine,
+} from './picking.ts';
+import { applyRelease, applyReserve } from './reservations.ts';
 import type { CommandContext, WarehouseState } from './state.ts';
-import type { OrderEventCommand, OrderPlaceCommand, OrderRecord, Result, SkuRecord } from './types.ts';
+import type {
+  CourierRecord,
+  OrderEventCommand,
+  OrderPlaceCommand,
+  OrderRecord,
+  PickOutcome,
+  Result,
+  SkuRecord,
+} from './types.ts';
 
 const FINAL_STATES: ReadonlySet<OrderState> = new Set(['delivered', 'cancelled', 'refunded', 'partially_fulfilled']);
 
@@ -33,55 +64,97 @@ export function invalidTransition(orderId: string, expected: string, actual: str
   };
 }
 
-function orderResult(order: OrderRecord, duplicate: boolean): Result {
-  const state = orderStateOf(order.lifecycle.value);
-  return {
-    ok: true,
-    value: { kind: 'order', orderId: order.orderId, state, reservationId: order.reservationId, duplicate },
+function orderResult(order: OrderRecord, duplicate: boolean, pick?: PickOutcome): Result {
+  const value: Extract<Result, { ok: true }>['value'] = {
+    kind: 'order',
+    orderId: order.orderId,
+    state: orderStateOf(order.lifecycle.value),
+    reservationId: order.reservationId,
+    duplicate,
+    promisedAtMs: order.promisedAtMs,
   };
+  if (pick !== undefined) value.pick = pick;
+  return { ok: true, value };
 }
 
-/** Runs the effects the core owns, and announces the rest as events. */
-function runEffects(
-  state: WarehouseState,
-  ctx: CommandContext,
-  order: OrderRecord,
-  cmdKey: string,
-  effects: string[],
-): void {
+/** Runs the effects of a transition: the core's own at once, payment calls announced as events. */
+function runEffects(state: WarehouseState, ctx: CommandContext, order: OrderRecord, cmdKey: string, effects: string[]) {
   for (const effect of effects) {
     if (effect === 'releaseReservation') {
       if (state.reservations.has(order.reservationId)) {
         applyRelease(state, ctx, { type: 'release', key: cmdKey, reservationId: order.reservationId });
       }
-    } else if (effect === 'queueForPicking') {
-      // Confirmed: the checkout TTL no longer applies; hold the stock until it is picked.
-      if (state.reservations.has(order.reservationId)) {
-        applyExtend(state, ctx, {
-          type: 'extend',
-          key: cmdKey,
-          reservationId: order.reservationId,
-          ttlMs: ORDER_CONFIRMED_HOLD_MS,
-        });
-      }
-    } else if (effect === 'restockPicked') {
+    } else if (effect === 'queueForPicking') queueForPicking(state, ctx, order, cmdKey);
+    else if (effect === 'restockPicked') {
       for (const line of order.picked) {
         const record = state.skus.get(line.sku) as SkuRecord;
         state.moveStock(ctx, record, line.quantity, 0, 'restock', order.orderId);
       }
       order.picked = [];
-    } else {
-      const event: Extract<(typeof state.events)[number], { type: 'order.effect' }> = {
-        type: 'order.effect',
-        orderId: order.orderId,
-        effect,
-        amountCents: order.amountCents,
-      };
-      if (effect === 'authorizePayment') event.paymentToken = order.paymentToken;
-      if (order.authorizationId !== undefined) event.authorizationId = order.authorizationId;
-      state.events.push(event);
-    }
+    } else if (effect === 'requestCourier') requestCourier(state, order, ctx.atMs);
+    else if (effect === 'authorizePayment') requestPayment(state, order, 'authorize');
+    else if (effect === 'capturePayment') requestPayment(state, order, 'capture');
+    else if (effect === 'voidAuthorization') voidHold(state, order);
+    else if (effect === 'refundPayment') refundOrder(state, order);
+    // 'notify': customers are told from the committed events (notifications/), nothing to do here.
   }
+}
+
+/** An order left the floor for good: its pick task, its place in the dispatch queue, its courier. */
+function detach(state: WarehouseState, order: OrderRecord, now: OrderState): void {
+  cancelPickTask(state, order);
+  state.dispatchQueue.delete(order.orderId);
+  if (now !== 'cancelled' || order.courierId === undefined) return;
+  const courier = state.couriers.get(order.courierId);
+  if (courier?.orderId === order.orderId) {
+    delete courier.orderId;
+    courierStep(state, courier, 'order.released');
+  }
+  delete order.courierId;
+  if (order.dispatch !== undefined) delete order.dispatch.offeredTo;
+}
+
+/** Commits a machine step: new snapshot, effects, retention of finished orders, `order.changed`. */
+function commitStep(
+  state: WarehouseState,
+  ctx: CommandContext,
+  order: OrderRecord,
+  step: CompiledStep<OrderContext>,
+  cmdKey: string,
+  eventId?: string,
+): void {
+  const beforeLeaf = order.lifecycle.value;
+  const before = orderStateOf(beforeLeaf);
+  order.lifecycle = step.snapshot;
+  order.updatedAtMs = ctx.atMs;
+  runEffects(state, ctx, order, cmdKey, step.actions);
+  const now = orderStateOf(order.lifecycle.value);
+  if (FINAL_STATES.has(now) && !FINAL_STATES.has(before)) {
+    detach(state, order, now);
+    state.finishedOrders.add(order.orderId, { atMs: ctx.atMs });
+  }
+  if (order.lifecycle.value === beforeLeaf) return;
+  const event: Extract<(typeof state.events)[number], { type: 'order.changed' }> = {
+    type: 'order.changed',
+    orderId: order.orderId,
+    state: now,
+  };
+  if (eventId !== undefined) event.eventId = eventId;
+  state.events.push(event);
+}
+
+/** Moves an order by an event the warehouse raises itself; false when its state refuses it. */
+export function fireOrderEvent(
+  state: WarehouseState,
+  ctx: CommandContext,
+  order: OrderRecord,
+  type: OrderEventType,
+  cmdKey: string,
+): boolean {
+  const step = compiledOrderMachine.transition(order.lifecycle, { type });
+  if (step === undefined) return false;
+  commitStep(state, ctx, order, step, cmdKey);
+  return true;
 }
 
 export function applyOrderPlace(state: WarehouseState, ctx: CommandContext, cmd: OrderPlaceCommand): Result {
@@ -90,41 +163,147 @@ export function applyOrderPlace(state: WarehouseState, ctx: CommandContext, cmd:
     return { ok: false, error: invalidTransition(cmd.orderId, 'new', orderStateOf(existing.lifecycle.value)) };
   }
   if (state.orders.size >= ORDERS_MAX) return { ok: false, error: limitExceeded('ORDERS_MAX', ORDERS_MAX) };
-  const reserveLines = cmd.lines.map((l) =>
-    cmd.allowSubstitutes === true ? { ...l, allowSubstitutes: true } : { sku: l.sku, quantity: l.quantity },
-  );
+  const allowSubstitutes = cmd.allowSubstitutes === true;
   const reserved = applyReserve(state, ctx, {
     type: 'reserve',
     key: cmd.key,
-    lines: reserveLines,
+    lines: cmd.lines.map((l) => (allowSubstitutes ? { ...l, allowSubstitutes } : { sku: l.sku, quantity: l.quantity })),
     ttlMs: cmd.ttlMs,
     orderRef: cmd.orderId,
   });
   if (!reserved.ok || reserved.value.kind !== 'reserved') return reserved;
   let amountCents = 0;
-  for (const line of reserved.value.lines)
-    amountCents += (state.skus.get(line.sku) as SkuRecord).priceCents * line.quantity;
-  const step = compiledOrderMachine.transition(compiledOrderMachine.initial({ orderId: cmd.orderId }), {
-    type: 'reservation.confirmed',
-  }) as CompiledStep<OrderContext>;
+  for (const line of reserved.value.lines) {
+    // A substitute is charged at the price of what the customer asked for.
+    const asked = state.skus.get(line.substituteFor ?? line.sku) as SkuRecord;
+    amountCents += asked.priceCents * line.quantity;
+  }
+  const promisedAtMs = ctx.atMs + checkoutPromiseMs(state, cmd.address);
   const order: OrderRecord = {
     orderId: cmd.orderId,
     customerId: cmd.customerId,
     address: { ...cmd.address },
     lines: reserved.value.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
     paymentToken: cmd.paymentToken,
+    allowSubstitutes,
     amountCents,
-    lifecycle: step.snapshot,
+    adjustmentCents: 0,
+    promisedAtMs,
+    etaAtMs: promisedAtMs,
+    lifecycle: compiledOrderMachine.initial({ orderId: cmd.orderId }),
     reservationId: reserved.value.reservationId,
     picked: [],
+    payment: { pending: [], capturedCents: 0, voided: false, refundedCents: 0, failures: 0 },
+    lateRaised: false,
     createdAtMs: ctx.atMs,
     updatedAtMs: ctx.atMs,
     events: [],
   };
   state.orders.set(order.orderId, order);
-  runEffects(state, ctx, order, cmd.key, step.actions);
-  state.events.push({ type: 'order.changed', orderId: order.orderId, state: 'reserved' });
+  scheduleDue(state, 'late', order.orderId, lateDeadlineMs(order) as number);
+  const step = compiledOrderMachine.transition(order.lifecycle, { type: 'reservation.confirmed' });
+  commitStep(state, ctx, order, step as CompiledStep<OrderContext>, cmd.key);
   return orderResult(order, false);
+}
+
+/** The courier an event names must be the order's courier (and, for an answer, the one offered it). */
+function courierOf(state: WarehouseState, order: OrderRecord, cmd: OrderEventCommand): CourierRecord | EngineError {
+  const courierId = cmd.courierId as string;
+  if (order.courierId !== courierId) return wrongCourier(order.orderId, courierId, order.courierId);
+  return state.couriers.get(courierId) as CourierRecord;
+}
+
+/**
+ * Checks an event's facts and does its domain work before the machine moves. Returns an error
+ * (nothing changed) or what to run once the transition is committed.
+ */
+function prepare(
+  state: WarehouseState,
+  ctx: CommandContext,
+  order: OrderRecord,
+  cmd: OrderEventCommand,
+): EngineError | { pick?: PickOutcome; after?: () => void; skipMachine?: boolean } {
+  switch (cmd.event) {
+    case 'pick.scanned': {
+      const outcome = scanLine(state, ctx, order, cmd.key, {
+        scanId: cmd.scanId as string,
+        sku: cmd.sku as string,
+        quantity: cmd.quantity as number,
+      });
+      return 'code' in outcome ? outcome : { pick: outcome };
+    }
+    case 'pick.stockout': {
+      const invalid = checkStockout(order, cmd.sku as string);
+      if (invalid !== undefined) return invalid;
+      const pick = reportStockout(state, ctx, order, cmd.key, cmd.sku as string);
+      if (pick.kind !== 'dropped') return { pick };
+      return { pick, after: () => fireOrderEvent(state, ctx, order, 'line.dropped', cmd.key) };
+    }
+    case 'pack.completed': {
+      const invalid = checkPackable(order);
+      if (invalid !== undefined) return invalid;
+      const pack = { bagCount: cmd.bagCount as number, stagingSlot: cmd.stagingSlot as string };
+      return { after: () => completePack(state, ctx, order, pack) };
+    }
+    case 'courier.accepted': {
+      const invalid = checkOfferedTo(order, cmd.courierId as string);
+      if (invalid !== undefined) return invalid;
+      return { after: () => acceptOffer(state, ctx, order, cmd.courierId as string) };
+    }
+    case 'courier.declined': {
+      const invalid = checkOfferedTo(order, cmd.courierId as string);
+      if (invalid !== undefined) return invalid;
+      const handover = order.dispatch?.handover === true;
+      withdrawOffer(state, order, false);
+      // A handover order stays on the road: it only waits for the next courier.
+      if (handover) requestCourier(state, order, ctx.atMs, true);
+      return {};
+    }
+    case 'courier.picked_up': {
+      const courier = courierOf(state, order, cmd);
+      if ('code' in courier) return courier;
+      if (courierStateOf(courier) !== 'en_route_to_pickup') {
+        return courierStateConflict(courier.courierId, courierStateOf(courier), cmd.event);
+      }
+      return {
+        after: () => {
+          courierStep(state, courier, 'order.picked_up');
+          order.pickedUpAtMs = ctx.atMs;
+          updateEta(state, ctx, order, courier);
+        },
+      };
+    }
+    case 'delivery.completed': {
+      const courier = courierOf(state, order, cmd);
+      if ('code' in courier) return courier;
+      const position = cmd.position as { lat: number; lon: number };
+      const distanceKm = state.routing.distanceKm(position, order.address);
+      if (distanceKm > DELIVERY_PROOF_RADIUS_KM)
+        return proofRejected(order.orderId, distanceKm, DELIVERY_PROOF_RADIUS_KM);
+      return {
+        after: () => {
+          order.delivery = { atMs: ctx.atMs, position: { ...position }, distanceKm, safeDrop: cmd.safeDrop === true };
+          delete courier.orderId;
+          if (courierStep(state, courier, 'order.delivered')) courier.deliveriesThisShift++;
+        },
+      };
+    }
+    case 'delivery.returned': {
+      const courier = courierOf(state, order, cmd);
+      if ('code' in courier) return courier;
+      return {
+        after: () => {
+          delete courier.orderId;
+          courierStep(state, courier, 'order.returned');
+        },
+      };
+    }
+    case 'payment.authorized':
+    case 'payment.declined':
+      return { after: () => authorizationSettled(order, cmd.authorizationId) };
+    default:
+      return {};
+  }
 }
 
 export function applyOrderEvent(state: WarehouseState, ctx: CommandContext, cmd: OrderEventCommand): Result {
@@ -146,17 +325,16 @@ export function applyOrderEvent(state: WarehouseState, ctx: CommandContext, cmd:
     });
     return { ok: false, error: invalidTransition(order.orderId, cmd.expectedState, actual, cmd.event) };
   }
-  if (cmd.authorizationId !== undefined) order.authorizationId = cmd.authorizationId;
-  if (cmd.courierId !== undefined) order.courierId = cmd.courierId;
-  order.lifecycle = step.snapshot;
-  order.updatedAtMs = ctx.atMs;
-  runEffects(state, ctx, order, cmd.key, step.actions);
-  const now = orderStateOf(order.lifecycle.value);
-  order.events.push({ eventId: cmd.eventId, state: now });
+  const prepared = prepare(state, ctx, order, cmd);
+  if ('code' in prepared) return { ok: false, error: prepared };
+  if (prepared.pick?.kind !== 'duplicate_scan') {
+    if (cmd.authorizationId !== undefined) order.authorizationId = cmd.authorizationId;
+    commitStep(state, ctx, order, step, cmd.key, cmd.eventId);
+    prepared.after?.();
+  }
+  order.events.push({ eventId: cmd.eventId, state: orderStateOf(order.lifecycle.value) });
   if (order.events.length > ORDER_EVENTS_KEPT) order.events.shift();
-  if (FINAL_STATES.has(now) && !FINAL_STATES.has(actual)) state.finishedOrders.add(order.orderId, { atMs: ctx.atMs });
-  state.events.push({ type: 'order.changed', orderId: order.orderId, state: now, eventId: cmd.eventId });
-  return orderResult(order, false);
+  return orderResult(order, false, prepared.pick);
 }
 
 /**
@@ -167,13 +345,6 @@ export function cancelExpiredOrders(state: WarehouseState, ctx: CommandContext, 
   for (const orderId of orderIds) {
     const order = state.orders.get(orderId);
     if (order === undefined || state.reservations.has(order.reservationId)) continue;
-    const before = orderStateOf(order.lifecycle.value);
-    const step = compiledOrderMachine.transition(order.lifecycle, { type: 'order.cancel' });
-    if (step === undefined) continue;
-    order.lifecycle = step.snapshot;
-    order.updatedAtMs = ctx.atMs;
-    runEffects(state, ctx, order, `expire:${order.reservationId}`, step.actions);
-    if (!FINAL_STATES.has(before)) state.finishedOrders.add(order.orderId, { atMs: ctx.atMs });
-    state.events.push({ type: 'order.changed', orderId: order.orderId, state: 'cancelled' });
+    fireOrderEvent(state, ctx, order, 'order.cancel', `expire:${order.reservationId}`);
   }
 }

@@ -119,7 +119,7 @@ export function applyReserve(state: WarehouseState, ctx: CommandContext, cmd: Re
     state.addHold(line.sku, reservationId);
   }
   state.reservations.set(reservationId, reservation);
-  state.timers.push({ deadlineMs: reservation.expiresAtMs, order: ctx.seq, reservationId });
+  state.timers.push({ deadlineMs: reservation.expiresAtMs, order: ctx.seq, id: reservationId });
   state.compactTimers();
   return {
     ok: true,
@@ -222,7 +222,7 @@ export function applyExtend(state: WarehouseState, ctx: CommandContext, cmd: Ext
     return { ok: true, value: { kind: 'extended', reservationId: res.reservationId, expiresAtMs } };
   }
   res.expiresAtMs = expiresAtMs;
-  state.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, reservationId: res.reservationId });
+  state.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, id: res.reservationId });
   state.compactTimers();
   return { ok: true, value: { kind: 'extended', reservationId: res.reservationId, expiresAtMs: res.expiresAtMs } };
 }
@@ -235,7 +235,7 @@ export function expireDue(state: WarehouseState, ctx: CommandContext, expiredOrd
   let expired = 0;
   for (let top = state.timers.peek(); top !== undefined && top.deadlineMs <= ctx.atMs; top = state.timers.peek()) {
     state.timers.pop();
-    const res = state.reservations.get(top.reservationId);
+    const res = state.reservations.get(top.id);
     if (res === undefined || res.expiresAtMs !== top.deadlineMs) continue;
     const lines = closeReservation(state, ctx, res, 'expire', 'expired');
     state.events.push({ type: 'reservation.expired', reservationId: res.reservationId, lines });
@@ -243,4 +243,39 @@ export function expireDue(state: WarehouseState, ctx: CommandContext, expiredOrd
     expired++;
   }
   return expired;
+}
+
+/**
+ * Gives back what one line of an open reservation still holds (a stockout at picking), keeping the
+ * rest of the reservation; closes the reservation when nothing is held any more. Returns the units.
+ */
+export function releaseLineRemainder(
+  state: WarehouseState,
+  ctx: CommandContext,
+  res: Reservation,
+  sku: string,
+): number {
+  const line = res.lines.find((l) => l.sku === sku);
+  const quantity = line?.quantity ?? 0;
+  if (line !== undefined && quantity > 0) {
+    state.moveStock(ctx, state.skus.get(sku) as SkuRecord, 0, -quantity, 'release', res.reservationId);
+    line.quantity = 0;
+    state.removeHold(sku, res.reservationId);
+  }
+  if (!res.lines.some((l) => l.quantity > 0)) closeReservation(state, ctx, res, 'release', 'committed');
+  return quantity;
+}
+
+/** Adds a held line to an open reservation (a substitute found at picking). The caller checked it fits. */
+export function addReservationLine(
+  state: WarehouseState,
+  ctx: CommandContext,
+  res: Reservation,
+  sku: string,
+  quantity: number,
+  substituteFor: string,
+): void {
+  state.moveStock(ctx, state.skus.get(sku) as SkuRecord, 0, quantity, 'reserve', res.reservationId);
+  res.lines.push({ sku, quantity, committed: 0, substituteFor });
+  state.addHold(sku, res.reservationId);
 }

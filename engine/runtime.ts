@@ -161,6 +161,8 @@ export class WarehouseRuntime {
         return w.commandResult(q.key);
       case 'order':
         return w.order(q.orderId);
+      case 'fulfillment':
+        return { ok: true, value: w.fulfillment() };
     }
   }
 

@@ -4,12 +4,14 @@
  * iterates exactly like the live one; derived structures (hold index, timers) are rebuilt, never
  * stored. Never performs I/O.
  */
+
+import { rebuildDueTimers } from './due-timers.ts';
 import type { IdempotencyRecord } from './idempotency.ts';
 import { type ReceiptRecord, type Tombstone, WarehouseState } from './state.ts';
-import type { OrderRecord, Reservation, SkuRecord } from './types.ts';
+import type { CourierRecord, OrderRecord, PickerRecord, Reservation, SkuRecord, WarehouseConfig } from './types.ts';
 
-/** 2: adds orders. Format 1 snapshots (no orders) still load. */
-export const SNAPSHOT_FORMAT = 2;
+/** 3: adds the fulfilment floor (config, pickers, couriers, queues). Formats 1 and 2 still load. */
+export const SNAPSHOT_FORMAT = 3;
 
 export interface WarehouseSnapshot {
   format: number;
@@ -27,6 +29,13 @@ export interface WarehouseSnapshot {
   posSources: [string, number, number[]][];
   orders: OrderRecord[];
   finishedOrders: [string, { atMs: number }][];
+  config?: WarehouseConfig;
+  pickers?: PickerRecord[];
+  pickQueue?: string[];
+  couriers?: CourierRecord[];
+  dispatchQueue?: string[];
+  pickPackRecentMs?: number[];
+  pickPackSlow?: boolean;
 }
 
 /**
@@ -51,6 +60,27 @@ export function toSnapshot(state: WarehouseState): WarehouseSnapshot {
     posSources: [...state.posSources].map(([id, s]): [string, number, number[]] => [id, s.watermark, [...s.seen]]),
     orders: [...state.orders.values()],
     finishedOrders: [...state.finishedOrders.entries()],
+    config: state.config,
+    pickers: [...state.pickers.values()],
+    pickQueue: [...state.pickQueue],
+    couriers: [...state.couriers.values()],
+    dispatchQueue: [...state.dispatchQueue],
+    pickPackRecentMs: state.pickPackRecentMs,
+    pickPackSlow: state.pickPackSlow,
+  };
+}
+
+/** Fills in what format 2 orders did not keep (before picking, dispatch and payment tracking). */
+function upgradeOrder(order: OrderRecord): OrderRecord {
+  if (order.payment !== undefined) return order;
+  return {
+    ...order,
+    allowSubstitutes: false,
+    adjustmentCents: 0,
+    promisedAtMs: order.createdAtMs,
+    etaAtMs: order.createdAtMs,
+    payment: { pending: [], capturedCents: 0, voided: false, refundedCents: 0, failures: 0 },
+    lateRaised: true,
   };
 }
 
@@ -59,7 +89,7 @@ export function toSnapshot(state: WarehouseState): WarehouseSnapshot {
  * takes ownership of the snapshot's records: pass a freshly decoded snapshot, not a live one.
  */
 export function fromSnapshot(snapshot: WarehouseSnapshot): WarehouseState {
-  if (snapshot.format !== SNAPSHOT_FORMAT && snapshot.format !== 1) {
+  if (snapshot.format !== SNAPSHOT_FORMAT && snapshot.format !== 1 && snapshot.format !== 2) {
     throw new Error(`unknown snapshot format ${snapshot.format}`);
   }
   const s = snapshot;
@@ -73,13 +103,21 @@ export function fromSnapshot(snapshot: WarehouseSnapshot): WarehouseState {
   for (const res of s.reservations) {
     state.reservations.set(res.reservationId, res);
     for (const line of res.lines) if (line.quantity > 0) state.addHold(line.sku, res.reservationId);
-    state.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, reservationId: res.reservationId });
+    state.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, id: res.reservationId });
   }
   for (const record of s.idempotency) state.idempotency.add(record.key, record);
   for (const [id, r] of s.receipts) state.receipts.add(id, r);
   for (const [id, t] of s.tombstones) state.tombstones.add(id, t);
   for (const [id, watermark, seen] of s.posSources) state.posSources.set(id, { watermark, seen: new Set(seen) });
-  for (const order of s.orders ?? []) state.orders.set(order.orderId, order);
+  for (const order of s.orders ?? []) state.orders.set(order.orderId, upgradeOrder(order));
   for (const [id, f] of s.finishedOrders ?? []) state.finishedOrders.add(id, f);
+  if (s.config !== undefined) state.config = s.config;
+  for (const picker of s.pickers ?? []) state.pickers.set(picker.pickerId, picker);
+  state.pickQueue = new Set(s.pickQueue ?? []);
+  for (const courier of s.couriers ?? []) state.couriers.set(courier.courierId, courier);
+  for (const id of s.dispatchQueue ?? []) state.dispatchQueue.add(id);
+  state.pickPackRecentMs = s.pickPackRecentMs ?? [];
+  state.pickPackSlow = s.pickPackSlow ?? false;
+  rebuildDueTimers(state);
   return state;
 }

@@ -4,11 +4,15 @@
  * SKU so one availability event per command is emitted. Owned by exactly one command loop.
  * Never performs I/O, never reads a clock.
  */
+import { type RoutingProvider, straightLineRouting } from './geo.ts';
 import { type IdempotencyRecord, idempotencyStore } from './idempotency.ts';
 import {
+  COURIER_SPEED_KMH_DEFAULT,
   FINISHED_ORDER_RETENTION_MS,
   IDEMPOTENCY_RETENTION_MS,
   ORDERS_MAX,
+  PENDING_DISPATCH_ESCALATION_MS_DEFAULT,
+  PICK_PACK_SLOW_MS_DEFAULT,
   RECEIPT_RETENTION_MS,
   RECEIPTS_MAX,
   TIMER_HEAP_SLACK_FACTOR,
@@ -16,7 +20,27 @@ import {
 } from './limits.ts';
 import { RetainedMap } from './retained-map.ts';
 import { TimerHeap } from './timers.ts';
-import type { EngineEvent, LedgerEntry, LedgerReason, OrderRecord, Reservation, SkuRecord } from './types.ts';
+import type {
+  CourierRecord,
+  EngineEvent,
+  LedgerEntry,
+  LedgerReason,
+  OrderRecord,
+  PickerRecord,
+  Reservation,
+  SkuRecord,
+  WarehouseConfig,
+} from './types.ts';
+
+/** A warehouse's configuration until `warehouse.configure` sets it (the store at 0,0 until told). */
+export function defaultConfig(): WarehouseConfig {
+  return {
+    location: { lat: 0, lon: 0 },
+    pendingDispatchEscalationMs: PENDING_DISPATCH_ESCALATION_MS_DEFAULT,
+    pickPackSlowMs: PICK_PACK_SLOW_MS_DEFAULT,
+    courierSpeedKmh: COURIER_SPEED_KMH_DEFAULT,
+  };
+}
 
 /** The derived number of units that can still be promised: never stored. */
 export function availableOf(record: SkuRecord): number {
@@ -67,6 +91,22 @@ export class WarehouseState {
   readonly finishedOrders = new RetainedMap<{ atMs: number }>(FINISHED_ORDER_RETENTION_MS, ORDERS_MAX, (orderId) =>
     this.orders.delete(orderId),
   );
+  config: WarehouseConfig = defaultConfig();
+  /** Road distances (not state: injected, deterministic). */
+  routing: RoutingProvider = straightLineRouting();
+  readonly pickers = new Map<string, PickerRecord>();
+  /** Orders whose pick task waits for a picker, oldest first. */
+  pickQueue = new Set<string>();
+  readonly couriers = new Map<string, CourierRecord>();
+  /** Packed (or handed-over) orders waiting for a courier to accept them. */
+  readonly dispatchQueue = new Set<string>();
+  /** The latest pick-pack times (rolling window) and whether their average is over the threshold. */
+  pickPackRecentMs: number[] = [];
+  pickPackSlow = false;
+  /** Derived fulfilment deadlines (acknowledgement, silence, escalation, lateness). Rebuilt on load. */
+  readonly dueTimers = new TimerHeap();
+  /** Something changed that may let a waiting order get a courier: dispatch runs before the command ends. */
+  dispatchDirty = false;
   /** Warehouse-wide change counter; a SKU's version is its value at the SKU's last change. */
   versionCounter = 0;
   ledgerSeq = 0;
@@ -159,7 +199,7 @@ export class WarehouseState {
     if (this.timers.size <= TIMER_HEAP_SLACK_FACTOR * this.reservations.size + 1_024) return;
     this.timers.clear();
     for (const res of this.reservations.values()) {
-      this.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, reservationId: res.reservationId });
+      this.timers.push({ deadlineMs: res.expiresAtMs, order: res.createdSeq, id: res.reservationId });
     }
   }
 

@@ -1,20 +1,24 @@
 /**
- * The expiry timer of a warehouse: a binary min-heap of (deadline, reservation) entries, so that
- * finding due reservations costs O(log n) per expiry instead of a scan of every reservation.
- * Entries are never removed in place: an entry whose reservation closed or moved its deadline is
- * stale and skipped when it surfaces (lazy deletion). Ties break on the creating sequence number,
- * so the pop order is a function of the entries alone and replay expires in the same order.
+ * The timers of a warehouse: a binary min-heap of (deadline, subject) entries, so that finding
+ * what is due costs O(log n) per firing instead of a scan. Used for reservation expiry (subject: a
+ * reservation) and for fulfilment deadlines (subject: an order or a courier). Entries are never
+ * removed in place: an entry whose subject closed or moved its deadline is stale and skipped when it
+ * surfaces (lazy deletion). Ties break on `order`, then on the id, so the pop order is a function
+ * of the entries alone and replay fires them in the same order.
  */
 
 export interface TimerEntry {
   deadlineMs: number;
-  /** Tie-breaker: the sequence number of the command that created the reservation. */
+  /** Tie-breaker: for a reservation, the sequence number of the command that created it. */
   order: number;
-  reservationId: string;
+  /** The subject: a reservation id, or a fulfilment timer's `kind|id`. */
+  id: string;
 }
 
 function before(a: TimerEntry, b: TimerEntry): boolean {
-  return a.deadlineMs < b.deadlineMs || (a.deadlineMs === b.deadlineMs && a.order < b.order);
+  if (a.deadlineMs !== b.deadlineMs) return a.deadlineMs < b.deadlineMs;
+  if (a.order !== b.order) return a.order < b.order;
+  return a.id < b.id;
 }
 
 export class TimerHeap {

@@ -2,8 +2,18 @@
  * The vocabulary of the warehouse core as data: commands, their results, events, ledger entries and
  * the records the core keeps. Everything here is plain data that round-trips through msgpack.
  */
-import type { CompiledSnapshot, OrderContext, OrderEventType, OrderState } from '../actors/index.ts';
+import type {
+  CompiledSnapshot,
+  CourierContext,
+  CourierState,
+  OrderContext,
+  OrderEventType,
+  OrderState,
+  PickTaskContext,
+} from '../actors/index.ts';
 import type { EngineError } from './errors.ts';
+import type { GeoPoint } from './geo.ts';
+import type { PickLine } from './pick-list.ts';
 
 export interface ShelfLocation {
   zone: string;
@@ -61,6 +71,13 @@ export type Command =
   | ExtendCommand
   | OrderPlaceCommand
   | OrderEventCommand
+  | PaymentOutcomeCommand
+  | WarehouseConfigureCommand
+  | PickerShiftCommand
+  | PickTakeCommand
+  | CourierCheckInCommand
+  | CourierShiftCommand
+  | CourierPingCommand
   | TickCommand;
 
 export interface SkuUpsertCommand {
@@ -179,6 +196,149 @@ export interface OrderEventCommand {
   authorizationId?: string;
   courierId?: string;
   reason?: string;
+  /** `pick.scanned`: the scan (its id makes a repeat harmless), the SKU's barcode and the units. */
+  scanId?: string;
+  sku?: string;
+  quantity?: number;
+  /** `pack.completed`: how many bags and where they wait for the courier. */
+  bagCount?: number;
+  stagingSlot?: string;
+  /** `delivery.completed`: where the courier handed over (proof: near the address). */
+  position?: GeoPoint;
+  /** `delivery.completed`: left at the door, the customer being unavailable. */
+  safeDrop?: boolean;
+}
+
+export type PaymentOperation = 'authorize' | 'capture' | 'void' | 'refund';
+
+/**
+ * What the payment provider answered for an effect the warehouse asked for. Sent by the runtime's
+ * effect executor; `unavailable` means the provider could not be reached after the retries.
+ */
+export interface PaymentOutcomeCommand {
+  type: 'payment.outcome';
+  key: string;
+  orderId: string;
+  operation: PaymentOperation;
+  outcome: 'succeeded' | 'declined' | 'unavailable';
+  authorizationId?: string;
+  amountCents?: number;
+  message?: string;
+}
+
+/** Where the store is and the knobs of its fulfilment. Omitted knobs keep their current value. */
+export interface WarehouseConfigureCommand {
+  type: 'warehouse.configure';
+  key: string;
+  location: GeoPoint;
+  /** How long a packed order may wait for a courier before operations are alerted. */
+  pendingDispatchEscalationMs?: number;
+  /** Rolling pick-pack average above which the warehouse is flagged slow. */
+  pickPackSlowMs?: number;
+  /** Average courier speed used for ETAs, in km/h. */
+  courierSpeedKmh?: number;
+}
+
+export interface PickerShiftCommand {
+  type: 'picker.check_in' | 'picker.check_out';
+  key: string;
+  pickerId: string;
+}
+
+/** A picker asks for the next pick task; the oldest queued order is theirs. */
+export interface PickTakeCommand {
+  type: 'pick.take';
+  key: string;
+  pickerId: string;
+}
+
+export interface CourierCheckInCommand {
+  type: 'courier.check_in';
+  key: string;
+  courierId: string;
+  position: GeoPoint;
+}
+
+/** A courier ends the shift, or reports a breakdown of the vehicle (its order is reassigned). */
+export interface CourierShiftCommand {
+  type: 'courier.check_out' | 'courier.breakdown';
+  key: string;
+  courierId: string;
+}
+
+export interface CourierPingCommand {
+  type: 'courier.ping';
+  key: string;
+  courierId: string;
+  position: GeoPoint;
+  /** The device's clock: orders the track; the warehouse's own time decides silence. */
+  deviceTimeMs: number;
+}
+
+/** The warehouse's configuration, with defaults until `warehouse.configure` says otherwise. */
+export interface WarehouseConfig {
+  location: GeoPoint;
+  pendingDispatchEscalationMs: number;
+  pickPackSlowMs: number;
+  courierSpeedKmh: number;
+}
+
+export interface PickerRecord {
+  pickerId: string;
+  /** The order being picked, if any. */
+  orderId?: string;
+  checkedInAtMs: number;
+  picksThisShift: number;
+}
+
+/** An order's pick task: its lifecycle, the walk-ordered list and what was scanned or dropped. */
+export interface PickTask {
+  lifecycle: CompiledSnapshot<PickTaskContext>;
+  pickerId?: string;
+  queuedAtMs: number;
+  startedAtMs?: number;
+  lines: (PickLine & { substituteFor?: string })[];
+  /** Accepted scan ids (bounded by the units on the list). */
+  scanIds: string[];
+  dropped: { sku: string; quantity: number; adjustmentCents: number }[];
+}
+
+export interface CourierRecord {
+  courierId: string;
+  lifecycle: CompiledSnapshot<CourierContext>;
+  position: GeoPoint;
+  /** Device time of the last accepted ping (the track's clock). */
+  lastPingAtMs: number;
+  /** Warehouse time the courier was last heard from: silence is measured from here. */
+  lastSeenAtMs: number;
+  deliveriesThisShift: number;
+  orderId?: string;
+  /** Missed an acknowledgement: not offered orders until heard from again. */
+  unresponsive: boolean;
+  offlineReason?: 'checked_out' | 'silent' | 'breakdown';
+}
+
+/** Where an order stands with couriers: waiting, or offered to one who has to acknowledge. */
+export interface DispatchState {
+  /** Since when the order has been waiting for a courier (undefined once one accepted). */
+  waitingSinceMs?: number;
+  offeredTo?: string;
+  offerDeadlineMs?: number;
+  /** Couriers that declined or missed the acknowledgement for this order. */
+  passedBy: string[];
+  escalated: boolean;
+  /** The order is already on the road: a new courier takes it over from a broken-down one. */
+  handover: boolean;
+}
+
+export interface PaymentState {
+  /** Operations asked of the provider whose outcome has not come back (resumed after a crash). */
+  pending: PaymentOperation[];
+  capturedCents: number;
+  voided: boolean;
+  refundedCents: number;
+  /** Answers of `unavailable` so far (the executor keeps retrying). */
+  failures: number;
 }
 
 /** An open or finished order of the warehouse. */
@@ -188,7 +348,14 @@ export interface OrderRecord {
   address: { lat: number; lon: number };
   lines: QuantityLine[];
   paymentToken: string;
+  allowSubstitutes: boolean;
   amountCents: number;
+  /** Taken off the amount for lines dropped at picking. */
+  adjustmentCents: number;
+  /** When delivery was promised at checkout (queue wait + pick-pack + travel + buffer). */
+  promisedAtMs: number;
+  /** The latest ETA sent to the customer. */
+  etaAtMs: number;
   /** The order machine's state (compiled snapshot: leaf path and context). */
   lifecycle: CompiledSnapshot<OrderContext>;
   reservationId: string;
@@ -196,6 +363,14 @@ export interface OrderRecord {
   courierId?: string;
   /** Units already picked (committed), which a cancel puts back on the shelf. */
   picked: QuantityLine[];
+  payment: PaymentState;
+  pick?: PickTask;
+  pack?: { bagCount: number; stagingSlot: string; packedAtMs: number; pickPackMs: number };
+  dispatch?: DispatchState;
+  pickedUpAtMs?: number;
+  delivery?: { atMs: number; position: GeoPoint; distanceKm: number; safeDrop: boolean };
+  /** The late check-in prompt was raised. */
+  lateRaised: boolean;
   createdAtMs: number;
   updatedAtMs: number;
   /** The latest event ids applied, with the state each left the order in (bounded). */
@@ -228,7 +403,29 @@ export type CommandValue =
   | { kind: 'released'; reservationId: string; lines: QuantityLine[] }
   | { kind: 'extended'; reservationId: string; expiresAtMs: number }
   | { kind: 'tick'; expired: number }
-  | { kind: 'order'; orderId: string; state: OrderState; reservationId: string; duplicate: boolean };
+  | {
+      kind: 'order';
+      orderId: string;
+      state: OrderState;
+      reservationId: string;
+      duplicate: boolean;
+      promisedAtMs: number;
+      /** What a scan or stockout report did, for the picker's handheld. */
+      pick?: PickOutcome;
+    }
+  | { kind: 'configured'; config: WarehouseConfig }
+  | { kind: 'picker'; pickerId: string; onShift: boolean }
+  | { kind: 'pick_task'; pickerId: string; task?: { orderId: string; lines: PickLine[] } }
+  | { kind: 'courier'; courierId: string; state: CourierState; orderId?: string; etaAtMs?: number }
+  | { kind: 'payment'; orderId: string; operation: PaymentOperation; applied: boolean };
+
+export type PickOutcome =
+  | { kind: 'scanned'; sku: string; remaining: number; complete: boolean }
+  | { kind: 'duplicate_scan' }
+  | { kind: 'substituted'; sku: string; substitute: string; quantity: number }
+  | { kind: 'dropped'; sku: string; quantity: number; adjustmentCents: number };
+
+export type EscalationKind = 'no_courier' | 'courier_offline_on_road' | 'pick_pack_slow' | 'payment_refused';
 
 /** Availability of one SKU as readers and events see it. */
 export interface Availability {
@@ -261,7 +458,24 @@ export type EngineEvent =
       paymentToken?: string;
       authorizationId?: string;
     }
-  | { type: 'order.rejected'; orderId: string; eventId: string; expected: string; actual: string; event: string };
+  | { type: 'order.rejected'; orderId: string; eventId: string; expected: string; actual: string; event: string }
+  | { type: 'order.line_dropped'; orderId: string; sku: string; quantity: number; adjustmentCents: number }
+  | { type: 'order.substituted'; orderId: string; sku: string; substitute: string; quantity: number }
+  | { type: 'order.eta'; orderId: string; etaAtMs: number }
+  | { type: 'order.late'; orderId: string; courierId?: string; promisedAtMs: number; state: OrderState }
+  | { type: 'pick.queued'; orderId: string; queueLength: number }
+  | { type: 'pick_pack.recorded'; orderId: string; pickPackMs: number; averageMs: number; slow: boolean }
+  | { type: 'courier.changed'; courierId: string; state: CourierState; orderId?: string }
+  | { type: 'courier.moved'; courierId: string; position: GeoPoint; atMs: number; interpolated: boolean }
+  | { type: 'dispatch.offered'; orderId: string; courierId: string; deadlineMs: number }
+  | { type: 'dispatch.waiting'; orderId: string; queueLength: number }
+  | {
+      type: 'escalation.raised';
+      kind: EscalationKind;
+      orderId?: string;
+      courierId?: string;
+      detail: string;
+    };
 
 export type LedgerReason =
   | 'receipt'
@@ -296,4 +510,5 @@ export type Query =
   | { type: 'changes'; sinceVersion: number }
   | { type: 'reservation'; reservationId: string }
   | { type: 'command'; key: string }
-  | { type: 'order'; orderId: string };
+  | { type: 'order'; orderId: string }
+  | { type: 'fulfillment' };

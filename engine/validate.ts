@@ -5,137 +5,35 @@
  * Pure: never throws on any input, never touches state.
  */
 
-import { ORDER_EVENT_TYPES, ORDER_STATES, type OrderEventType, type OrderState } from '../actors/index.ts';
 import { type EngineError, validationError } from './errors.ts';
 import {
   COUNT_MAX,
-  ID_LENGTH_MAX,
-  LINES_PER_COMMAND_MAX,
   PAYLOAD_DEPTH_MAX,
   PRICE_CENTS_MAX,
   QUANTITY_MAX,
   QUERY_SKUS_MAX,
   SUBSTITUTES_PER_SKU_MAX,
-  TEXT_LENGTH_MAX,
   TTL_MS_MAX,
   TTL_MS_MIN,
 } from './limits.ts';
-import type { AdjustmentReason, Command, QuantityLine, Query, ReserveLine, ShelfLocation } from './types.ts';
-
-/** Thrown only inside this module and caught by `validateCommand`: carries the path. */
-class Invalid {
-  constructor(readonly error: EngineError) {}
-}
-
-const ID_PATTERN = /^[A-Za-z0-9._:#@/+-]+$/;
-const ADJUSTMENT_REASONS: readonly AdjustmentReason[] = ['shrinkage', 'damage', 'found', 'correction'];
-
-function fail(path: string, message: string): never {
-  throw new Invalid(validationError(path, message));
-}
-
-type Obj = Record<string, unknown>;
-
-/** A plain object whose keys are all in `allowed` (any keys when `allowed` is null). */
-function object(value: unknown, path: string, allowed: readonly string[] | null): Obj {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be an object');
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) fail(path, 'must be a plain object');
-  if (allowed === null) return value as Obj;
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) fail(path === '' ? key : `${path}.${key}`, 'is not a known field');
-  }
-  return value as Obj;
-}
-
-function id(value: unknown, path: string): string {
-  if (typeof value !== 'string') fail(path, 'must be a string');
-  if (value.length === 0 || value.length > ID_LENGTH_MAX) fail(path, `must have 1 to ${ID_LENGTH_MAX} characters`);
-  if (!ID_PATTERN.test(value)) fail(path, 'may hold only letters, digits and . _ : # @ / + -');
-  return value;
-}
-
-/** A lone UTF-16 surrogate: msgpack writes it as U+FFFD, so it would not survive the WAL unchanged. */
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-
-function text(value: unknown, path: string): string {
-  if (typeof value !== 'string') fail(path, 'must be a string');
-  if (value.length > TEXT_LENGTH_MAX) fail(path, `must have at most ${TEXT_LENGTH_MAX} characters`);
-  if (LONE_SURROGATE.test(value)) fail(path, 'must be well-formed Unicode');
-  return value;
-}
-
-function int(value: unknown, path: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) fail(path, 'must be an integer');
-  if (value < min || value > max) fail(path, `must be between ${min} and ${max}`);
-  return value;
-}
-
-function finite(value: unknown, path: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, 'must be a finite number');
-  if (value < min || value > max) fail(path, `must be between ${min} and ${max}`);
-  return value;
-}
-
-function bool(value: unknown, path: string): boolean {
-  if (typeof value !== 'boolean') fail(path, 'must be a boolean');
-  return value;
-}
-
-function array(value: unknown, path: string, min: number, max: number): unknown[] {
-  if (!Array.isArray(value)) fail(path, 'must be an array');
-  if (value.length < min || value.length > max) fail(path, `must have ${min} to ${max} items`);
-  // Copy by index: a sparse array's holes become undefined and fail item validation, where
-  // `map` would skip them and let a hole through into the canonical command.
-  const items: unknown[] = [];
-  for (let i = 0; i < value.length; i++) items.push(value[i]);
-  return items;
-}
-
-function quantityLines(value: unknown, path: string): QuantityLine[] {
-  const items = array(value, path, 1, LINES_PER_COMMAND_MAX);
-  const seen = new Set<string>();
-  return items.map((item, i) => {
-    const p = `${path}[${i}]`;
-    const o = object(item, p, ['sku', 'quantity']);
-    const sku = id(o.sku, `${p}.sku`);
-    if (seen.has(sku)) fail(`${p}.sku`, 'names a SKU already listed');
-    seen.add(sku);
-    return { sku, quantity: int(o.quantity, `${p}.quantity`, 1, QUANTITY_MAX) };
-  });
-}
-
-function reserveLines(value: unknown, path: string): ReserveLine[] {
-  const items = array(value, path, 1, LINES_PER_COMMAND_MAX);
-  const seen = new Set<string>();
-  return items.map((item, i) => {
-    const p = `${path}[${i}]`;
-    const o = object(item, p, ['sku', 'quantity', 'expectedVersion', 'allowSubstitutes']);
-    const sku = id(o.sku, `${p}.sku`);
-    if (seen.has(sku)) fail(`${p}.sku`, 'names a SKU already listed');
-    seen.add(sku);
-    const line: ReserveLine = { sku, quantity: int(o.quantity, `${p}.quantity`, 1, QUANTITY_MAX) };
-    if (o.expectedVersion !== undefined) {
-      line.expectedVersion = int(o.expectedVersion, `${p}.expectedVersion`, 0, Number.MAX_SAFE_INTEGER);
-    }
-    if (o.allowSubstitutes !== undefined) line.allowSubstitutes = bool(o.allowSubstitutes, `${p}.allowSubstitutes`);
-    return line;
-  });
-}
-
-function location(value: unknown, path: string): ShelfLocation {
-  const o = object(value, path, ['zone', 'aisle', 'bay', 'level']);
-  return {
-    zone: id(o.zone, `${path}.zone`),
-    aisle: int(o.aisle, `${path}.aisle`, 0, 10_000),
-    bay: int(o.bay, `${path}.bay`, 0, 10_000),
-    level: int(o.level, `${path}.level`, 0, 100),
-  };
-}
-
-function key(o: Obj): string {
-  return id(o.key, 'key');
-}
+import type { AdjustmentReason, Command, Query } from './types.ts';
+import {
+  ADJUSTMENT_REASONS,
+  array,
+  bool,
+  fail,
+  finite,
+  Invalid,
+  id,
+  int,
+  key,
+  location,
+  object,
+  quantityLines,
+  reserveLines,
+  text,
+} from './validate-fields.ts';
+import { fulfillmentCommand, orderEvent } from './validate-fulfillment.ts';
 
 /** Most values a payload may hold in all, at any depth. */
 const PAYLOAD_VALUES_MAX = 100_000;
@@ -291,41 +189,14 @@ function parseCommand(input: unknown): Command {
       if (o.allowSubstitutes !== undefined) cmd.allowSubstitutes = bool(o.allowSubstitutes, 'allowSubstitutes');
       return cmd;
     }
-    case 'order.event': {
-      const o = object(input, '', [
-        'type',
-        'key',
-        'orderId',
-        'eventId',
-        'expectedState',
-        'event',
-        'authorizationId',
-        'courierId',
-        'reason',
-      ]);
-      const expectedState = o.expectedState as OrderState;
-      if (!ORDER_STATES.includes(expectedState)) fail('expectedState', `must be one of ${ORDER_STATES.join(', ')}`);
-      const event = o.event as OrderEventType;
-      if (!ORDER_EVENT_TYPES.includes(event)) fail('event', `must be one of ${ORDER_EVENT_TYPES.join(', ')}`);
-      const cmd: Command = {
-        type: 'order.event',
-        key: key(o),
-        orderId: id(o.orderId, 'orderId'),
-        eventId: id(o.eventId, 'eventId'),
-        expectedState,
-        event,
-      };
-      if (o.authorizationId !== undefined) cmd.authorizationId = id(o.authorizationId, 'authorizationId');
-      if (o.courierId !== undefined) cmd.courierId = id(o.courierId, 'courierId');
-      if (o.reason !== undefined) cmd.reason = text(o.reason, 'reason');
-      return cmd;
-    }
+    case 'order.event':
+      return orderEvent(input);
     case 'tick': {
       const o = object(input, '', ['type', 'key']);
       return o.key === undefined ? { type: 'tick' } : { type: 'tick', key: key(o) };
     }
     default:
-      return fail('type', 'is not a known command');
+      return fulfillmentCommand(input, head.type);
   }
 }
 

@@ -5,11 +5,18 @@
  * does not depend on how often the runtime ticks. Never performs I/O, never reads a clock.
  */
 
-import { type OrderState, orderStateOf } from '../actors/index.ts';
+import { type CourierState, type OrderState, orderStateOf } from '../actors/index.ts';
+import { applyCourierCheckIn, applyCourierPing, applyCourierShift, courierStateOf } from './couriers.ts';
+import { dispatchWaiting } from './dispatch.ts';
+import { fireDueTimers, rebuildDueTimers } from './due-timers.ts';
 import { idempotencyConflict, notFound } from './errors.ts';
+import { pickPackAverageMs } from './eta.ts';
 import { commandFingerprint } from './fingerprint.ts';
+import type { GeoPoint, RoutingProvider } from './geo.ts';
 import { checkTouched } from './invariants.ts';
-import { applyOrderEvent, applyOrderPlace, cancelExpiredOrders } from './orders.ts';
+import { applyPaymentOutcome } from './order-payment.ts';
+import { applyOrderEvent, applyOrderPlace, cancelExpiredOrders, fireOrderEvent } from './orders.ts';
+import { applyPickerShift, applyPickTake } from './picking.ts';
 import { applyCommit, applyExtend, applyRelease, applyReserve, expireDue } from './reservations.ts';
 import { availableOf, type CommandContext, WarehouseState } from './state.ts';
 import { applyAdjust, applyCount, applyPosSale, applyReceipt, applySkuUpsert } from './stock.ts';
@@ -23,6 +30,7 @@ import type {
   Result,
   SkuRecord,
   StampedCommand,
+  WarehouseConfig,
 } from './types.ts';
 
 export interface WarehouseOptions {
@@ -33,6 +41,27 @@ export interface WarehouseOptions {
    * the snapshot writer, replaying the same commands, is the one that stores the ledger.
    */
   recordLedger?: boolean;
+  /** Road distances for dispatch and ETAs (default: straight line × road factor). Must be deterministic. */
+  routing?: RoutingProvider;
+}
+
+/** What the fulfilment floor looks like now: pickers, couriers and both queues. */
+export interface FulfillmentView {
+  config: WarehouseConfig;
+  pickers: { pickerId: string; orderId?: string; picksThisShift: number }[];
+  pickQueue: string[];
+  couriers: {
+    courierId: string;
+    state: CourierState;
+    position: GeoPoint;
+    lastSeenAtMs: number;
+    deliveriesThisShift: number;
+    orderId?: string;
+    unresponsive: boolean;
+  }[];
+  dispatchQueue: string[];
+  pickPackAverageMs: number;
+  pickPackSlow: boolean;
 }
 
 function availabilityOf(record: SkuRecord): Availability {
@@ -57,6 +86,7 @@ export class Warehouse {
   constructor(warehouseId: string, options: WarehouseOptions = {}, state?: WarehouseState) {
     this.state = state ?? new WarehouseState(warehouseId);
     this.state.recordLedger = options.recordLedger !== false;
+    if (options.routing !== undefined) this.state.routing = options.routing;
     this.assertInvariants = options.assertInvariants === true;
   }
 
@@ -64,9 +94,12 @@ export class Warehouse {
     return this.state.warehouseId;
   }
 
-  /** The earliest reservation deadline, if any: when the runtime should next tick. */
+  /** The earliest reservation or fulfilment deadline, if any: when the runtime should next tick. */
   nextDeadlineMs(): number | undefined {
-    return this.state.timers.peek()?.deadlineMs;
+    const expiry = this.state.timers.peek()?.deadlineMs;
+    const due = this.state.dueTimers.peek()?.deadlineMs;
+    if (expiry === undefined) return due;
+    return due === undefined ? expiry : Math.min(expiry, due);
   }
 
   /**
@@ -87,6 +120,7 @@ export class Warehouse {
     expiredOrders.length = 0;
     const expired = expireDue(state, ctx, expiredOrders);
     if (expiredOrders.length > 0) cancelExpiredOrders(state, ctx, expiredOrders);
+    fireDueTimers(state, ctx);
     state.pruneRetention(stamped.atMs);
     const cmd = stamped.command;
     let result: Result;
@@ -107,6 +141,8 @@ export class Warehouse {
         });
       }
     }
+    // Whatever freed a courier or queued an order (this command or a deadline): offer waiting orders.
+    if (state.dispatchDirty) dispatchWaiting(state, ctx);
     state.finishCommand(ctx);
     if (this.assertInvariants) checkTouched(state, ctx.touched.keys());
     return result;
@@ -137,7 +173,69 @@ export class Warehouse {
         return applyOrderPlace(state, ctx, cmd);
       case 'order.event':
         return applyOrderEvent(state, ctx, cmd);
+      case 'payment.outcome':
+        return applyPaymentOutcome(state, ctx, cmd, (order, type) => {
+          fireOrderEvent(state, ctx, order, type, cmd.key);
+        });
+      case 'warehouse.configure':
+        return this.configure(cmd);
+      case 'picker.check_in':
+      case 'picker.check_out':
+        return applyPickerShift(state, ctx, cmd);
+      case 'pick.take':
+        return applyPickTake(state, ctx, cmd, (order) => {
+          fireOrderEvent(state, ctx, order, 'pick.started', cmd.key);
+        });
+      case 'courier.check_in':
+        return applyCourierCheckIn(state, ctx, cmd);
+      case 'courier.check_out':
+      case 'courier.breakdown':
+        return applyCourierShift(state, ctx, cmd);
+      case 'courier.ping':
+        return applyCourierPing(state, ctx, cmd);
     }
+  }
+
+  private configure(cmd: Extract<Command, { type: 'warehouse.configure' }>): Result {
+    const config = this.state.config;
+    config.location = { ...cmd.location };
+    if (cmd.pendingDispatchEscalationMs !== undefined)
+      config.pendingDispatchEscalationMs = cmd.pendingDispatchEscalationMs;
+    if (cmd.pickPackSlowMs !== undefined) config.pickPackSlowMs = cmd.pickPackSlowMs;
+    if (cmd.courierSpeedKmh !== undefined) config.courierSpeedKmh = cmd.courierSpeedKmh;
+    // A shorter escalation window may make a deadline earlier than the one already scheduled.
+    rebuildDueTimers(this.state);
+    this.state.dispatchDirty = true;
+    return { ok: true, value: { kind: 'configured', config: { ...config, location: { ...config.location } } } };
+  }
+
+  /** Pickers, couriers and queues, as plain data. */
+  fulfillment(): FulfillmentView {
+    const state = this.state;
+    return {
+      config: structuredClone(state.config),
+      pickers: [...state.pickers.values()].map((p) => {
+        const view: FulfillmentView['pickers'][number] = { pickerId: p.pickerId, picksThisShift: p.picksThisShift };
+        if (p.orderId !== undefined) view.orderId = p.orderId;
+        return view;
+      }),
+      pickQueue: [...state.pickQueue],
+      couriers: [...state.couriers.values()].map((c) => {
+        const view: FulfillmentView['couriers'][number] = {
+          courierId: c.courierId,
+          state: courierStateOf(c),
+          position: { ...c.position },
+          lastSeenAtMs: c.lastSeenAtMs,
+          deliveriesThisShift: c.deliveriesThisShift,
+          unresponsive: c.unresponsive,
+        };
+        if (c.orderId !== undefined) view.orderId = c.orderId;
+        return view;
+      }),
+      dispatchQueue: [...state.dispatchQueue],
+      pickPackAverageMs: pickPackAverageMs(state),
+      pickPackSlow: state.pickPackSlow,
+    };
   }
 
   /** Takes the events produced since the last drain. */

@@ -282,9 +282,9 @@ export class WarehouseModel {
           value: { kind: 'extended', reservationId: res.reservationId, expiresAtMs: res.expiresAtMs },
         };
       }
-      case 'order.place':
-      case 'order.event':
-        // Orders have their own tests (test/engine/orders.test.ts); the generator never sends them.
+      default:
+        // Orders and fulfilment have their own tests (test/engine/orders*.test.ts, test/flows); the
+        // generator never sends them.
         throw new Error(`the stock model does not cover ${cmd.type}`);
     }
   }

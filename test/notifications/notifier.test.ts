@@ -1,7 +1,9 @@
 /**
- * The notifier: order state changes map to the customer messages the issue lists; at-least-once
- * delivery of events never notifies twice; push falls back to SMS for the courier's arrival; a
- * failed send is not remembered, so the event's redelivery tries again.
+ * The notifier: committed events map to the customer messages the issue lists (confirmation when the
+ * order joins the pick queue, the partial notice when a line is dropped, the delay notice when the
+ * order runs late, and the state changes); at-least-once or concurrent delivery of events never
+ * notifies twice; push falls back to SMS for the courier's arrival; a failed send is not
+ * remembered, so the event's redelivery tries again.
  */
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../engine/index.ts';
@@ -29,10 +31,61 @@ const changed = (state: string, eventId?: string): EngineEvent =>
 describe('notifier', () => {
   it('maps state changes to notifications', () => {
     expect(notificationFor(changed('reserved'))).toBeUndefined(); // placed, hold not yet in place
-    expect(notificationFor(changed('reserved', 'e1'))).toEqual({ orderId: 'o1', type: 'confirmed' });
+    expect(notificationFor(changed('reserved', 'e1'))).toBeUndefined(); // confirmation comes from pick.queued
     expect(notificationFor(changed('packed', 'e2'))).toEqual({ orderId: 'o1', type: 'packed' });
     expect(notificationFor(changed('picking', 'e3'))).toBeUndefined();
+    expect(notificationFor(changed('out_for_delivery', 'e4'))).toEqual({ orderId: 'o1', type: 'out_for_delivery' });
+    expect(notificationFor(changed('delivered', 'e5'))).toEqual({ orderId: 'o1', type: 'delivered' });
+    // Delivered with lines missing: the partial notice went out at drop time; this one says it arrived.
+    expect(notificationFor(changed('partially_fulfilled', 'e5'))).toEqual({ orderId: 'o1', type: 'delivered' });
+    expect(notificationFor(changed('cancelled', 'e6'))).toEqual({ orderId: 'o1', type: 'cancelled' });
+    expect(notificationFor(changed('refunded', 'e7'))).toBeUndefined();
     expect(notificationFor({ type: 'availability.changed', sku: 'a', available: 1, version: 1 })).toBeUndefined();
+  });
+
+  it('confirms when the order joins the pick queue, and maps dropped lines and lateness', () => {
+    expect(notificationFor({ type: 'pick.queued', orderId: 'o1', queueLength: 3 })).toEqual({
+      orderId: 'o1',
+      type: 'confirmed',
+    });
+    const dropped: EngineEvent = {
+      type: 'order.line_dropped',
+      orderId: 'o1',
+      sku: 'milk',
+      quantity: 1,
+      adjustmentCents: 99,
+    };
+    expect(notificationFor(dropped)).toEqual({ orderId: 'o1', type: 'partially_fulfilled' });
+    const late: EngineEvent = {
+      type: 'order.late',
+      orderId: 'o1',
+      courierId: 'c1',
+      promisedAtMs: 1_000,
+      state: 'out_for_delivery',
+    };
+    expect(notificationFor(late)).toEqual({ orderId: 'o1', type: 'delayed' });
+    expect(notificationFor({ type: 'order.eta', orderId: 'o1', etaAtMs: 2_000 })).toBeUndefined();
+    expect(
+      notificationFor({ type: 'order.effect', orderId: 'o1', effect: 'notify', amountCents: 100 }),
+    ).toBeUndefined();
+  });
+
+  it('sends one partial notice however many lines are dropped', async () => {
+    const sender = new TestSender();
+    const notifier = new Notifier(sender);
+    for (const sku of ['milk', 'eggs']) {
+      await notifier.handle({ type: 'order.line_dropped', orderId: 'o1', sku, quantity: 1, adjustmentCents: 50 });
+    }
+    expect(sender.out).toEqual(['push o1 partially_fulfilled']);
+  });
+
+  it('sends once when the same event is handled concurrently', async () => {
+    const sender = new TestSender();
+    const notifier = new Notifier(sender);
+    const sent = await Promise.all([1, 2, 3].map(() => notifier.handle(changed('packed', 'e2'))));
+    expect(sent.filter(Boolean)).toHaveLength(1);
+    expect(sender.out).toEqual(['push o1 packed']);
+    expect(notifier.stats).toMatchObject({ sent: 1, duplicates: 2 });
   });
 
   it('sends once per order and type, however often the event is delivered', async () => {

@@ -1,0 +1,164 @@
+/**
+ * The courier pool of a warehouse: check in and out, GPS pings (believed or rejected by
+ * tracking.ts, gaps bridged), silence and breakdowns. A courier's state is its compiled courier
+ * machine; every change is announced as `courier.changed`, and a courier that becomes free marks
+ * dispatch as due. What happens to a courier's order when the courier is lost lives in dispatch.ts.
+ * Never performs I/O, never reads a clock.
+ */
+import { type CourierEventType, type CourierState, compiledCourierMachine } from '../actors/index.ts';
+import { courierLost } from './dispatch.ts';
+import { scheduleDue, silenceDeadlineMs } from './due-timers.ts';
+import { courierStateConflict, limitExceeded, notFound, pingRejected } from './errors.ts';
+import { updateEta } from './eta.ts';
+import { COURIER_ARRIVED_RADIUS_KM, COURIERS_MAX } from './limits.ts';
+import type { CommandContext, WarehouseState } from './state.ts';
+import { acceptPing } from './tracking.ts';
+import type {
+  CourierCheckInCommand,
+  CourierPingCommand,
+  CourierRecord,
+  CourierShiftCommand,
+  OrderRecord,
+  Result,
+} from './types.ts';
+
+export function courierStateOf(courier: CourierRecord): CourierState {
+  return courier.lifecycle.value as CourierState;
+}
+
+/** Moves a courier through its machine; false (and nothing changed) when its state refuses the event. */
+export function courierStep(state: WarehouseState, courier: CourierRecord, type: CourierEventType): boolean {
+  const step = compiledCourierMachine.transition(courier.lifecycle, { type });
+  if (step === undefined) return false;
+  const before = courier.lifecycle.value;
+  courier.lifecycle = step.snapshot;
+  if (step.snapshot.value !== before) {
+    const now = courierStateOf(courier);
+    const event: Extract<(typeof state.events)[number], { type: 'courier.changed' }> = {
+      type: 'courier.changed',
+      courierId: courier.courierId,
+      state: now,
+    };
+    if (courier.orderId !== undefined) event.orderId = courier.orderId;
+    state.events.push(event);
+    if (now === 'available' || now === 'returning') state.dispatchDirty = true;
+  }
+  return true;
+}
+
+function courierResult(state: WarehouseState, courier: CourierRecord): Result {
+  const value: Extract<Result, { ok: true }>['value'] = {
+    kind: 'courier',
+    courierId: courier.courierId,
+    state: courierStateOf(courier),
+  };
+  if (courier.orderId !== undefined) {
+    value.orderId = courier.orderId;
+    const order = state.orders.get(courier.orderId);
+    if (order !== undefined) value.etaAtMs = order.etaAtMs;
+  }
+  return { ok: true, value };
+}
+
+export function applyCourierCheckIn(state: WarehouseState, ctx: CommandContext, cmd: CourierCheckInCommand): Result {
+  let courier = state.couriers.get(cmd.courierId);
+  if (courier === undefined) {
+    if (state.couriers.size >= COURIERS_MAX) return { ok: false, error: limitExceeded('COURIERS_MAX', COURIERS_MAX) };
+    courier = {
+      courierId: cmd.courierId,
+      lifecycle: compiledCourierMachine.initial({ courierId: cmd.courierId }),
+      position: { ...cmd.position },
+      lastPingAtMs: 0,
+      lastSeenAtMs: ctx.atMs,
+      deliveriesThisShift: 0,
+      unresponsive: false,
+    };
+    state.couriers.set(courier.courierId, courier);
+  }
+  // Already on shift: checking in again only says the courier is there.
+  courier.lastSeenAtMs = ctx.atMs;
+  courier.unresponsive = false;
+  if (courierStateOf(courier) === 'offline') {
+    courier.position = { ...cmd.position };
+    courier.lastPingAtMs = 0;
+    courier.deliveriesThisShift = 0;
+    delete courier.offlineReason;
+    courierStep(state, courier, 'courier.checked_in');
+  }
+  state.dispatchDirty = true;
+  scheduleDue(state, 'silence', courier.courierId, silenceDeadlineMs(courier) as number);
+  return courierResult(state, courier);
+}
+
+/** Takes a courier off shift: its order, if any, goes to another courier or to operations. */
+function takeOffline(
+  state: WarehouseState,
+  ctx: CommandContext,
+  courier: CourierRecord,
+  reason: 'silent' | 'breakdown',
+): void {
+  const orderId = courier.orderId;
+  courierStep(state, courier, reason === 'silent' ? 'courier.silent' : 'courier.broke_down');
+  courier.offlineReason = reason;
+  delete courier.orderId;
+  const order = orderId === undefined ? undefined : state.orders.get(orderId);
+  if (order !== undefined) courierLost(state, ctx, order, courier.courierId, reason);
+}
+
+export function applyCourierShift(state: WarehouseState, ctx: CommandContext, cmd: CourierShiftCommand): Result {
+  const courier = state.couriers.get(cmd.courierId);
+  if (courier === undefined) return { ok: false, error: notFound('courier', cmd.courierId) };
+  const current = courierStateOf(courier);
+  if (cmd.type === 'courier.check_out') {
+    if (!courierStep(state, courier, 'courier.checked_out')) {
+      return { ok: false, error: courierStateConflict(courier.courierId, current, cmd.type) };
+    }
+    courier.offlineReason = 'checked_out';
+    return courierResult(state, courier);
+  }
+  if (current === 'offline') return { ok: false, error: courierStateConflict(courier.courierId, current, cmd.type) };
+  takeOffline(state, ctx, courier, 'breakdown');
+  return courierResult(state, courier);
+}
+
+/** The silence deadline passed: the courier is offline. */
+export function courierSilent(state: WarehouseState, ctx: CommandContext, courier: CourierRecord): void {
+  takeOffline(state, ctx, courier, 'silent');
+}
+
+export function applyCourierPing(state: WarehouseState, ctx: CommandContext, cmd: CourierPingCommand): Result {
+  const courier = state.couriers.get(cmd.courierId);
+  if (courier === undefined) return { ok: false, error: notFound('courier', cmd.courierId) };
+  const last =
+    courier.lastPingAtMs > 0
+      ? { position: courier.position, atMs: courier.lastPingAtMs, interpolated: false }
+      : undefined;
+  const outcome = acceptPing(last, cmd.position, cmd.deviceTimeMs);
+  if (!outcome.ok) return { ok: false, error: pingRejected(courier.courierId, outcome.reason, outcome.speedKmh) };
+  for (const point of [...outcome.bridged, outcome.point]) {
+    state.events.push({
+      type: 'courier.moved',
+      courierId: courier.courierId,
+      position: point.position,
+      atMs: point.atMs,
+      interpolated: point.interpolated,
+    });
+  }
+  courier.position = { ...cmd.position };
+  courier.lastPingAtMs = cmd.deviceTimeMs;
+  courier.lastSeenAtMs = ctx.atMs;
+  if (courier.unresponsive) {
+    courier.unresponsive = false;
+    state.dispatchDirty = true;
+  }
+  const current = courierStateOf(courier);
+  if (
+    current === 'returning' &&
+    state.routing.distanceKm(courier.position, state.config.location) <= COURIER_ARRIVED_RADIUS_KM
+  ) {
+    courierStep(state, courier, 'courier.arrived');
+  }
+  const order = courier.orderId === undefined ? undefined : state.orders.get(courier.orderId);
+  if (order !== undefined) updateEta(state, ctx, order as OrderRecord, courier);
+  return courierResult(state, courier);
+}

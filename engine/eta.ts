@@ -1,0 +1,55 @@
+/**
+ * Delivery ETAs inside the warehouse: the promise at checkout (wait in the pick queue, pick and
+ * pack, travel, buffer) and the live estimate while a courier is on the way, sent as `order.eta`
+ * when it moves by ETA_CHANGE_MIN_MS or more. Conservative by design: distances come from the
+ * `RoutingProvider` (straight line × road factor by default) and every estimate carries the buffer.
+ * Never performs I/O, never reads a clock.
+ */
+import { checkoutEtaMs, type GeoPoint, travelEtaMs } from './geo.ts';
+import { ETA_CHANGE_MIN_MS, PICK_PACK_ESTIMATE_MS_DEFAULT } from './limits.ts';
+import type { CommandContext, WarehouseState } from './state.ts';
+import type { CourierRecord, OrderRecord } from './types.ts';
+
+/** The warehouse's rolling pick-pack average, or the default before it has measured any. */
+export function pickPackAverageMs(state: WarehouseState): number {
+  const recent = state.pickPackRecentMs;
+  if (recent.length === 0) return PICK_PACK_ESTIMATE_MS_DEFAULT;
+  let sum = 0;
+  for (const ms of recent) sum += ms;
+  return Math.round(sum / recent.length);
+}
+
+/** How long from now until an order placed now reaches `address`, in milliseconds. */
+export function checkoutPromiseMs(state: WarehouseState, address: GeoPoint): number {
+  const pickPackMs = pickPackAverageMs(state);
+  const pickers = Math.max(1, state.pickers.size);
+  return checkoutEtaMs({
+    queueWaitMs: Math.round((state.pickQueue.size * pickPackMs) / pickers),
+    pickPackMs,
+    distanceKm: state.routing.distanceKm(state.config.location, address),
+    averageSpeedKmh: state.config.courierSpeedKmh,
+  });
+}
+
+/** Remaining travel for the order's courier: to the store first if the bag is not yet picked up. */
+function remainingKm(state: WarehouseState, order: OrderRecord, courier: CourierRecord): number {
+  const routing = state.routing;
+  if (courier.lifecycle.value === 'en_route_to_delivery') return routing.distanceKm(courier.position, order.address);
+  return (
+    routing.distanceKm(courier.position, state.config.location) +
+    routing.distanceKm(state.config.location, order.address)
+  );
+}
+
+/** Re-estimates the arrival from the courier's position; announces it when it moved enough. */
+export function updateEta(
+  state: WarehouseState,
+  ctx: CommandContext,
+  order: OrderRecord,
+  courier: CourierRecord,
+): void {
+  const etaAtMs = ctx.atMs + travelEtaMs(remainingKm(state, order, courier), state.config.courierSpeedKmh);
+  if (Math.abs(etaAtMs - order.etaAtMs) < ETA_CHANGE_MIN_MS) return;
+  order.etaAtMs = etaAtMs;
+  state.events.push({ type: 'order.eta', orderId: order.orderId, etaAtMs });
+}
