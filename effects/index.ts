@@ -16,3 +16,4 @@ export {
 export { NOTIFICATIONS_IN_FLIGHT_MAX, NotificationFeed } from './notification-feed.ts';
 export { opOfEvent, opsOfOrder, outcomeKey, type PaymentOp, providerKey, type ResumableOrder } from './payment-ops.ts';
 export { type Scheduler, systemScheduler } from './scheduler.ts';
+export { type HostOptions, openWarehouseHost, type WarehouseHost } from './host.ts';

@@ -59,6 +59,10 @@ class ReserveLike {
 const cyclic: Record<string, unknown> = { type: 'tick' };
 cyclic.self = cyclic;
 
+function orderEvent(expectedState: string, event: string, facts: Record<string, unknown> = {}) {
+  return { type: 'order.event', key: 'k', orderId: 'o-1', eventId: 'e-1', expectedState, event, ...facts };
+}
+
 /** [what, input, expected path]. */
 const invalid: [string, unknown, string][] = [
   ['null', null, ''],
@@ -136,6 +140,43 @@ const invalid: [string, unknown, string][] = [
   ['a negative count', { type: 'count', key: 'k', sku: 'A', counted: -1 }, 'counted'],
   ['a POS sequence of 0', { type: 'pos.sale', key: 'k', sourceId: 's', sourceSeq: 0, lines: [] }, 'sourceSeq'],
   ['releaseRest as a number', { type: 'commit', key: 'k', reservationId: 'r1', releaseRest: 1 }, 'releaseRest'],
+  ['an event the warehouse raises itself', orderEvent('reserved', 'pick.started'), 'event'],
+  ['a scan without its scan id', orderEvent('picking', 'pick.scanned', { sku: 'A', quantity: 1 }), 'scanId'],
+  ['a scan of zero units', orderEvent('picking', 'pick.scanned', { scanId: 's', sku: 'A', quantity: 0 }), 'quantity'],
+  ['a pack of zero bags', orderEvent('picking', 'pack.completed', { bagCount: 0, stagingSlot: 'S' }), 'bagCount'],
+  [
+    'a pack of too many bags',
+    orderEvent('picking', 'pack.completed', { bagCount: limits.BAGS_PER_ORDER_MAX + 1, stagingSlot: 'S' }),
+    'bagCount',
+  ],
+  ['a delivery without proof', orderEvent('out_for_delivery', 'delivery.completed', { courierId: 'c' }), 'position'],
+  ['an acceptance without a courier', orderEvent('courier_assigned', 'courier.accepted'), 'courierId'],
+  [
+    'a ping off the map',
+    { type: 'courier.ping', key: 'k', courierId: 'c', position: { lat: 91, lon: 0 }, deviceTimeMs: 1.7e12 },
+    'position.lat',
+  ],
+  [
+    'a ping from 1970',
+    { type: 'courier.ping', key: 'k', courierId: 'c', position: { lat: 1, lon: 0 }, deviceTimeMs: 5 },
+    'deviceTimeMs',
+  ],
+  [
+    'an authorization without its id',
+    { type: 'payment.outcome', key: 'k', orderId: 'o', operation: 'authorize', outcome: 'succeeded' },
+    'authorizationId',
+  ],
+  [
+    'an unknown payment operation',
+    { type: 'payment.outcome', key: 'k', orderId: 'o', operation: 'steal', outcome: 'succeeded' },
+    'operation',
+  ],
+  [
+    'a courier speed of zero',
+    { type: 'warehouse.configure', key: 'k', location: { lat: 0, lon: 0 }, courierSpeedKmh: 0 },
+    'courierSpeedKmh',
+  ],
+  ['a picker without an id', { type: 'pick.take', key: 'k' }, 'pickerId'],
 ];
 
 describe('validateCommand and apply on bad input', () => {
@@ -272,6 +313,19 @@ describe('arbitrary junk', () => {
       { type: 'commit', key: 'k', reservationId: 'r5', lines: [{ sku: 'A', quantity: 1 }], releaseRest: true },
       { type: 'release', key: 'k', reservationId: 'r5' },
       { type: 'extend', key: 'k', reservationId: 'r5', ttlMs: 5_000 },
+      orderEvent('picking', 'pick.scanned', { scanId: 's-1', sku: 'A', quantity: 1 }),
+      orderEvent('picking', 'pack.completed', { bagCount: 2, stagingSlot: 'S-1' }),
+      orderEvent('out_for_delivery', 'delivery.completed', {
+        courierId: 'c',
+        position: { lat: 1, lon: 2 },
+        safeDrop: true,
+      }),
+      { type: 'payment.outcome', key: 'k', orderId: 'o-1', operation: 'capture', outcome: 'succeeded', amountCents: 5 },
+      { type: 'warehouse.configure', key: 'k', location: { lat: 1, lon: 2 }, pendingDispatchEscalationMs: 60_000 },
+      { type: 'pick.take', key: 'k', pickerId: 'p-1' },
+      { type: 'courier.check_in', key: 'k', courierId: 'c', position: { lat: 1, lon: 2 } },
+      { type: 'courier.ping', key: 'k', courierId: 'c', position: { lat: 1, lon: 2 }, deviceTimeMs: 1.7e12 },
+      { type: 'courier.breakdown', key: 'k', courierId: 'c' },
     ];
     const field = fc.constantFrom(
       'type',
@@ -291,6 +345,22 @@ describe('arbitrary junk', () => {
       'name',
       'note',
       'orderRef',
+      'orderId',
+      'eventId',
+      'expectedState',
+      'event',
+      'scanId',
+      'bagCount',
+      'stagingSlot',
+      'position',
+      'safeDrop',
+      'operation',
+      'outcome',
+      'amountCents',
+      'pickerId',
+      'courierId',
+      'deviceTimeMs',
+      'pendingDispatchEscalationMs',
     );
     // Any UTF-16 code units, lone surrogates included, at lengths on both sides of msgpack's
     // switch from its own UTF-8 encoder to TextEncoder.
