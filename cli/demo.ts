@@ -1,7 +1,8 @@
 /**
  * `darkstore demo` (what `npm start` runs until the simulator replaces it): a scripted warehouse on
  * the embedded engine. It receives stock, reserves and commits orders, shows all-or-nothing
- * rejection, POS duplicates and a cycle count, then starts a real load-writer process, kills it
+ * rejection, POS duplicates and a cycle count, runs one order from checkout to the door
+ * (cli/demo-order.ts), then starts a real load-writer process, kills it
  * with SIGKILL mid-load, recovers the warehouse from its WAL and snapshots, checks that every
  * acknowledged command survived, and verifies stock against the ledger. It prints what it did.
  */
@@ -12,6 +13,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Result } from '../engine/index.ts';
 import { DurableWarehouse, verifyWarehouse } from '../persistence/index.ts';
+import { orderDemo } from './demo-order.ts';
 import { onWriterLines, outcomeOf } from './writer.ts';
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
@@ -100,7 +102,7 @@ async function scripted(dataDir: string): Promise<void> {
 }
 
 async function crashAndRecover(dataDir: string): Promise<void> {
-  log('\n2. A load writer process, killed with SIGKILL mid-load');
+  log('\n3. A load writer process, killed with SIGKILL mid-load');
   const bin = fileURLToPath(new URL('../bin/darkstore.js', import.meta.url));
   const child = spawn(
     process.execPath,
@@ -139,6 +141,7 @@ export async function runDemo(dataDirOption?: string): Promise<void> {
   const dataDir = dataDirOption ?? fs.mkdtempSync(path.join(os.tmpdir(), 'darkstore-demo-'));
   log(`darkstore demo: data in ${dataDir}\n`);
   await scripted(dataDir);
+  await orderDemo(dataDir);
   await crashAndRecover(dataDir);
   log(`\nInspect it: ./bin/darkstore.js inspect ${dataDir}    Verify it: ./bin/darkstore.js verify ${dataDir}`);
 }

@@ -19,16 +19,53 @@ export function pickPackAverageMs(state: WarehouseState): number {
   return Math.round(sum / recent.length);
 }
 
-/** How long from now until an order placed now reaches `address`, in milliseconds. */
-export function checkoutPromiseMs(state: WarehouseState, address: GeoPoint): number {
+/** The parts of a checkout promise, for the checkout page and for choosing a warehouse. */
+export interface CheckoutQuote {
+  /** Everything together: how long from now until an order placed now arrives. */
+  promisedInMs: number;
+  queueWaitMs: number;
+  pickPackMs: number;
+  /** Travel from the store to the address, buffer included. */
+  travelMs: number;
+  distanceKm: number;
+  pickQueueLength: number;
+  pickersOnShift: number;
+  /** Couriers that could take an order now (available or returning, not unresponsive). */
+  couriersFree: number;
+}
+
+/** What the warehouse can promise an order placed now for `address`. Pure. */
+export function checkoutQuote(state: WarehouseState, address: GeoPoint): CheckoutQuote {
   const pickPackMs = pickPackAverageMs(state);
-  const pickers = Math.max(1, state.pickers.size);
-  return checkoutEtaMs({
-    queueWaitMs: Math.round((state.pickQueue.size * pickPackMs) / pickers),
+  const pickersOnShift = state.pickers.size;
+  const queueWaitMs = Math.round((state.pickQueue.size * pickPackMs) / Math.max(1, pickersOnShift));
+  const distanceKm = state.routing.distanceKm(state.config.location, address);
+  const promisedInMs = checkoutEtaMs({
+    queueWaitMs,
     pickPackMs,
-    distanceKm: state.routing.distanceKm(state.config.location, address),
+    distanceKm,
     averageSpeedKmh: state.config.courierSpeedKmh,
   });
+  let couriersFree = 0;
+  for (const c of state.couriers.values()) {
+    const s = c.lifecycle.value;
+    if ((s === 'available' || s === 'returning') && !c.unresponsive) couriersFree++;
+  }
+  return {
+    promisedInMs,
+    queueWaitMs,
+    pickPackMs,
+    travelMs: travelEtaMs(distanceKm, state.config.courierSpeedKmh),
+    distanceKm,
+    pickQueueLength: state.pickQueue.size,
+    pickersOnShift,
+    couriersFree,
+  };
+}
+
+/** How long from now until an order placed now reaches `address`, in milliseconds. */
+export function checkoutPromiseMs(state: WarehouseState, address: GeoPoint): number {
+  return checkoutQuote(state, address).promisedInMs;
 }
 
 /** Remaining travel for the order's courier: to the store first if the bag is not yet picked up. */

@@ -13,6 +13,7 @@ export {
   rankCouriers,
 } from './courier-choice.ts';
 export * from './errors.ts';
+export type { CheckoutQuote } from './eta.ts';
 export {
   checkoutEtaMs,
   ETA_BUFFER_MS,
@@ -49,4 +50,4 @@ export {
 } from './tracking.ts';
 export type * from './types.ts';
 export { validateCommand, validateQuery } from './validate.ts';
-export { Warehouse, type WarehouseOptions } from './warehouse.ts';
+export { type FulfillmentView, Warehouse, type WarehouseOptions } from './warehouse.ts';

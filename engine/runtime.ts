@@ -163,6 +163,8 @@ export class WarehouseRuntime {
         return w.order(q.orderId);
       case 'fulfillment':
         return { ok: true, value: w.fulfillment() };
+      case 'eta':
+        return { ok: true, value: w.quote(q.address) };
     }
   }
 

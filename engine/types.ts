@@ -511,4 +511,6 @@ export type Query =
   | { type: 'reservation'; reservationId: string }
   | { type: 'command'; key: string }
   | { type: 'order'; orderId: string }
-  | { type: 'fulfillment' };
+  | { type: 'fulfillment' }
+  /** What the warehouse would promise an order for this address if it were placed now. */
+  | { type: 'eta'; address: GeoPoint };

@@ -23,6 +23,7 @@ import {
   bool,
   fail,
   finite,
+  geoPoint,
   Invalid,
   id,
   int,
@@ -239,6 +240,13 @@ function parseQuery(input: unknown): Query {
     case 'order': {
       const o = object(input, '', ['type', 'orderId']);
       return { type: 'order', orderId: id(o.orderId, 'orderId') };
+    }
+    case 'fulfillment':
+      object(input, '', ['type']);
+      return { type: 'fulfillment' };
+    case 'eta': {
+      const o = object(input, '', ['type', 'address']);
+      return { type: 'eta', address: geoPoint(o.address, 'address') };
     }
     default:
       return fail('type', 'is not a known query');

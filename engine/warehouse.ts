@@ -10,7 +10,7 @@ import { applyCourierCheckIn, applyCourierPing, applyCourierShift, courierStateO
 import { dispatchWaiting } from './dispatch.ts';
 import { fireDueTimers, rebuildDueTimers } from './due-timers.ts';
 import { idempotencyConflict, notFound } from './errors.ts';
-import { pickPackAverageMs } from './eta.ts';
+import { type CheckoutQuote, checkoutQuote, pickPackAverageMs } from './eta.ts';
 import { commandFingerprint } from './fingerprint.ts';
 import type { GeoPoint, RoutingProvider } from './geo.ts';
 import { checkTouched } from './invariants.ts';
@@ -207,6 +207,11 @@ export class Warehouse {
     rebuildDueTimers(this.state);
     this.state.dispatchDirty = true;
     return { ok: true, value: { kind: 'configured', config: { ...config, location: { ...config.location } } } };
+  }
+
+  /** What an order placed now for `address` would be promised, with its parts. */
+  quote(address: GeoPoint): CheckoutQuote {
+    return checkoutQuote(this.state, address);
   }
 
   /** Pickers, couriers and queues, as plain data. */

@@ -1,23 +1,57 @@
 /**
- * The compiled order machine answers exactly as XState's `transition()` does: same next state,
+ * The compiled machines (order, courier, pick task) answer exactly as XState's `transition()` does: same next state,
  * same context, same actions in the same order, for random event sequences from every state; an
  * event XState ignores is one the table refuses. And machines using features the compiler does not
  * support are refused when compiling.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createMachine, initialTransition, transition } from 'xstate';
+import { type AnyStateMachine, createMachine, initialTransition, transition } from 'xstate';
 import {
+  COURIER_EVENT_TYPES,
   CompiledMachine,
   type CompiledSnapshot,
+  compiledCourierMachine,
   compiledOrderMachine,
+  compiledPickTaskMachine,
+  courierMachine,
   ORDER_EVENT_TYPES,
-  type OrderContext,
-  type OrderEventType,
   orderMachine,
+  PICK_TASK_EVENT_TYPES,
+  pickTaskMachine,
 } from '../../actors/index.ts';
 
-const EVENTS: readonly OrderEventType[] = ORDER_EVENT_TYPES;
+interface Case {
+  name: string;
+  machine: AnyStateMachine;
+  compiled: CompiledMachine<object, { type: string }>;
+  events: readonly string[];
+  input: Record<string, string>;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'order',
+    machine: orderMachine,
+    compiled: compiledOrderMachine as never,
+    events: ORDER_EVENT_TYPES,
+    input: { orderId: 'o-7' },
+  },
+  {
+    name: 'courier',
+    machine: courierMachine,
+    compiled: compiledCourierMachine as never,
+    events: COURIER_EVENT_TYPES,
+    input: { courierId: 'c-7' },
+  },
+  {
+    name: 'pick task',
+    machine: pickTaskMachine,
+    compiled: compiledPickTaskMachine as never,
+    events: PICK_TASK_EVENT_TYPES,
+    input: { orderId: 'o-7' },
+  },
+];
 
 /** XState's value (`'packed'` or `{ reserved: 'authorizing' }`) as a leaf path. */
 function pathOf(value: unknown): string {
@@ -26,17 +60,17 @@ function pathOf(value: unknown): string {
   return `${key}.${pathOf(child)}`;
 }
 
-describe('compiled order machine', () => {
-  it('agrees with XState transition() on every step of random event sequences', () => {
+describe('compiled machines', () => {
+  it.each(CASES)('$name: agrees with XState transition() on every step of random event sequences', (c) => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom(...EVENTS), { maxLength: 40 }), (types) => {
-        let [reference] = initialTransition(orderMachine, { orderId: 'o-7' });
-        let compiled: CompiledSnapshot<OrderContext> = compiledOrderMachine.initial({ orderId: 'o-7' });
+      fc.property(fc.array(fc.constantFrom(...c.events), { maxLength: 40 }), (types) => {
+        let [reference] = initialTransition(c.machine, c.input);
+        let compiled: CompiledSnapshot<object> = c.compiled.initial(c.input);
         expect(compiled.value).toBe(pathOf(reference.value));
         expect(compiled.context).toEqual(reference.context);
         for (const type of types) {
-          const [next, actions] = transition(orderMachine, reference, { type });
-          const step = compiledOrderMachine.transition(compiled, { type });
+          const [next, actions] = transition(c.machine, reference, { type });
+          const step = c.compiled.transition(compiled, { type });
           if (step === undefined) {
             // Refused by the table: XState must have ignored it too.
             expect(pathOf(next.value)).toBe(pathOf(reference.value));
@@ -51,7 +85,7 @@ describe('compiled order machine', () => {
           reference = next;
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 

@@ -1,15 +1,19 @@
 /** The happy path end to end in virtual time: place → authorize → pick with scans → pack → dispatch → deliver. */
 import { describe, expect, it } from 'vitest';
-import { Floor } from './floor.ts';
+import { Floor, HOME } from './floor.ts';
 
 describe('order flow: happy path', () => {
   it('delivers an order, capturing the payment once, and replays exactly', () => {
     const f = Floor.open();
+    const quote = f.warehouse.quote(HOME);
+    expect(quote).toMatchObject({ pickQueueLength: 0, pickersOnShift: 1, couriersFree: 1 });
+    // Nothing waits: pick-pack estimate + travel at 20 km/h + the buffer.
+    expect(quote.promisedInMs).toBe(quote.pickPackMs + quote.travelMs);
     const placed = f.place('o1', [
       { sku: 'milk', quantity: 2 },
       { sku: 'bread', quantity: 1 },
     ]);
-    expect(placed.ok).toBe(true);
+    expect(placed).toMatchObject({ ok: true, value: { promisedAtMs: f.atMs + quote.promisedInMs } });
     expect(f.stateOf('o1')).toBe('reserved');
     expect(f.events('order.effect').map((e) => e.effect)).toEqual(['authorizePayment']);
     expect(f.payment('o1', 'authorize').ok).toBe(true);
