@@ -31,6 +31,7 @@ export function requestCourier(state: WarehouseState, order: OrderRecord, atMs: 
   };
   state.dispatchQueue.add(order.orderId);
   state.dispatchDirty = true;
+  state.events.push({ type: 'dispatch.waiting', orderId: order.orderId, queueLength: state.dispatchQueue.size });
   const deadline = escalateDeadlineMs(state, order);
   if (deadline !== undefined) scheduleDue(state, 'escalate', order.orderId, deadline);
 }
@@ -155,12 +156,17 @@ export function courierLost(
 ): void {
   const current = orderStateOf(order.lifecycle.value);
   const dispatch = order.dispatch;
+  // The courier only held an offer for a handover: the bag is still with nobody; offer it again.
+  const heldHandoverOffer = dispatch?.handover === true && dispatch.offeredTo === courierId;
   if (dispatch !== undefined) {
     dispatch.passedBy.push(courierId);
     delete dispatch.offeredTo;
     delete dispatch.offerDeadlineMs;
   }
-  if (current === 'courier_assigned') {
+  if (heldHandoverOffer) {
+    delete order.courierId;
+    requestCourier(state, order, ctx.atMs, true);
+  } else if (current === 'courier_assigned') {
     // Not picked up yet: the order is still at the store; another courier takes it.
     delete order.courierId;
     fireOrderEvent(state, ctx, order, 'courier.released', `courier-lost:${courierId}:${order.orderId}`);

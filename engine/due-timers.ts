@@ -37,6 +37,7 @@ export function silenceDeadlineMs(courier: CourierRecord): number | undefined {
 export function escalateDeadlineMs(state: WarehouseState, order: OrderRecord): number | undefined {
   const d = order.dispatch;
   if (d === undefined || d.escalated || d.waitingSinceMs === undefined) return undefined;
+  if (DONE_STATES.has(orderStateOf(order.lifecycle.value))) return undefined;
   return d.waitingSinceMs + state.config.pendingDispatchEscalationMs;
 }
 

@@ -104,6 +104,11 @@ function runEffects(state: WarehouseState, ctx: CommandContext, order: OrderReco
 function detach(state: WarehouseState, order: OrderRecord, now: OrderState): void {
   cancelPickTask(state, order);
   state.dispatchQueue.delete(order.orderId);
+  if (order.dispatch !== undefined) {
+    // Nothing waits for a courier any more: no escalation, no acknowledgement deadline.
+    delete order.dispatch.waitingSinceMs;
+    if (now !== 'cancelled') delete order.dispatch.offeredTo;
+  }
   if (now !== 'cancelled' || order.courierId === undefined) return;
   const courier = state.couriers.get(order.courierId);
   if (courier?.orderId === order.orderId) {

@@ -223,7 +223,8 @@ export function reportStockout(
     state.events.push({ type: 'order.substituted', orderId: order.orderId, sku, substitute, quantity: remaining });
     return { kind: 'substituted', sku, substitute, quantity: remaining };
   }
-  const adjustmentCents = (state.skus.get(sku) as SkuRecord).priceCents * remaining;
+  // The customer was charged the price of what they asked for, substitute or not.
+  const adjustmentCents = (state.skus.get(line.substituteFor ?? sku) as SkuRecord).priceCents * remaining;
   order.adjustmentCents += adjustmentCents;
   task.dropped.push({ sku, quantity: remaining, adjustmentCents });
   state.events.push({ type: 'order.line_dropped', orderId: order.orderId, sku, quantity: remaining, adjustmentCents });

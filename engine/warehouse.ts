@@ -142,7 +142,10 @@ export class Warehouse {
       }
     }
     // Whatever freed a courier or queued an order (this command or a deadline): offer waiting orders.
-    if (state.dispatchDirty) dispatchWaiting(state, ctx);
+    if (state.dispatchDirty) {
+      dispatchWaiting(state, ctx);
+      this.refreshAfterDispatch(result);
+    }
     state.finishCommand(ctx);
     if (this.assertInvariants) checkTouched(state, ctx.touched.keys());
     return result;
@@ -193,6 +196,24 @@ export class Warehouse {
         return applyCourierShift(state, ctx, cmd);
       case 'courier.ping':
         return applyCourierPing(state, ctx, cmd);
+    }
+  }
+
+  /**
+   * Dispatch runs after the command's own work: a pack or a check-in may have handed out an order
+   * in the same command, and the reply says where things stand when the command is done.
+   */
+  private refreshAfterDispatch(result: Result): void {
+    if (!result.ok) return;
+    const value = result.value;
+    if (value.kind === 'order' && !value.duplicate) {
+      const order = this.state.orders.get(value.orderId);
+      if (order !== undefined) value.state = orderStateOf(order.lifecycle.value);
+    } else if (value.kind === 'courier') {
+      const courier = this.state.couriers.get(value.courierId);
+      if (courier === undefined) return;
+      value.state = courierStateOf(courier);
+      if (courier.orderId !== undefined) value.orderId = courier.orderId;
     }
   }
 

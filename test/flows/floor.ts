@@ -176,6 +176,14 @@ export class Floor {
     return this.event(orderId, 'picking', 'pick.scanned', { scanId, sku, quantity });
   }
 
+  /** The picker's current task (taking the next one if free), or undefined when the queue is empty. */
+  takeTask(
+    pickerId = 'p1',
+  ): { orderId: string; lines: { sku: string; quantity: number; picked: number }[] } | undefined {
+    const taken = this.take(pickerId);
+    return taken.kind === 'pick_task' ? taken.task : undefined;
+  }
+
   /** Takes the next task and scans every line in full. */
   pickAll(pickerId = 'p1'): string {
     const taken = this.take(pickerId);

@@ -331,33 +331,35 @@ function progress(
 /** What the runs reached: order states, event types and error codes, for the coverage check. */
 const reached = new Set<string>();
 
+/** One random run: every op, the floor's checks after each, what it reached, and the exact replay. */
+const floorProperty = fc.property(fc.array(fc.tuple(opArb, fc.boolean()), { minLength: 20, maxLength: 150 }), (ops) => {
+  const f = Floor.open({ pickers: PICKERS, couriers: COURIERS, stock: { milk: 6, bread: 30, eggs: 5, oat: 3 } });
+  const orders: string[] = [];
+  for (const [op, twice] of ops) {
+    const before = f.commands.length;
+    run(f, op, orders, twice);
+    checkFloor(f.warehouse.state);
+    for (const c of f.commands.slice(before)) {
+      const result = f.warehouse.commandResult(c.command.type === 'tick' ? '' : c.command.key);
+      if (result.ok && !result.value.ok) reached.add(result.value.error.code);
+    }
+  }
+  for (const order of f.warehouse.state.orders.values()) reached.add(orderStateOf(order.lifecycle.value));
+  for (const event of f.log) {
+    reached.add(event.type === 'escalation.raised' ? `escalation:${event.kind}` : event.type);
+    if (event.type === 'order.changed') reached.add(event.state);
+  }
+  f.replayMatches();
+});
+
 describe('fulfilment floor under random traffic', () => {
   it('keeps every cross-reference and invariant, answers repeats the same, and replays exactly', () => {
-    fc.assert(
-      fc.property(fc.array(fc.tuple(opArb, fc.boolean()), { minLength: 20, maxLength: 150 }), (ops) => {
-        const f = Floor.open({ pickers: PICKERS, couriers: COURIERS, stock: { milk: 6, bread: 30, eggs: 5, oat: 3 } });
-        const orders: string[] = [];
-        for (const [op, twice] of ops) {
-          const before = f.commands.length;
-          run(f, op, orders, twice);
-          checkFloor(f.warehouse.state);
-          for (const c of f.commands.slice(before)) {
-            const result = f.warehouse.commandResult(c.command.type === 'tick' ? '' : c.command.key);
-            if (result.ok && !result.value.ok) reached.add(result.value.error.code);
-          }
-        }
-        for (const order of f.warehouse.state.orders.values()) reached.add(orderStateOf(order.lifecycle.value));
-        for (const event of f.log) {
-          reached.add(event.type === 'escalation.raised' ? `escalation:${event.kind}` : event.type);
-          if (event.type === 'order.changed') reached.add(event.state);
-        }
-        f.replayMatches();
-      }),
-      { numRuns: 250 },
-    );
+    fc.assert(floorProperty, { numRuns: 150 });
   });
 
-  it('exercises the paths the properties are about', () => {
+  it('exercises the paths the properties are about (a fixed seed, so the check is stable)', () => {
+    reached.clear();
+    fc.assert(floorProperty, { numRuns: 250, seed: 20_261_121 });
     for (const what of [
       'delivered',
       'partially_fulfilled',
