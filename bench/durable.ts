@@ -5,11 +5,11 @@
  * is written (`engine.snapshot.stall`, by the worker checkpointer; the inline checkpointer beside it
  * shows what the worker saves). All files live in the runner's temp dirs.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import type { Result, StampedCommand } from '../engine/index.ts';
 import { CHECKPOINT_EVERY_COMMANDS, DurableWarehouse, recoverWarehouse } from '../persistence/index.ts';
 import { fmt } from './measure.ts';
+import { idleStall, longestStall } from './stall.ts';
 import type { Row, SuiteContext } from './suite.ts';
 import type { Workload } from './workload.ts';
 
@@ -162,29 +162,6 @@ export async function replayRows(ctx: SuiteContext, workload: Workload): Promise
   ];
 }
 
-/** Longest event-loop delay (ms) while `during` runs and a light command stream keeps the loop busy. */
-async function longestStall(w: DurableWarehouse, workload: Workload, during: () => Promise<void>): Promise<number> {
-  const monitor = monitorEventLoopDelay({ resolution: 1 });
-  let running = true;
-  let key = 0;
-  const client = async () => {
-    while (running) {
-      await w.submit({ type: 'reserve', key: `s${++key}`, lines: [workload.nextLine()], ttlMs: 900_000 });
-    }
-  };
-  const clients = Array.from({ length: 16 }, client);
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
-  monitor.enable();
-  await settle();
-  await during();
-  // A blocked loop is recorded when the monitor's timer finally runs: give it the chance.
-  await settle();
-  monitor.disable();
-  running = false;
-  await Promise.all(clients);
-  return monitor.max / 1e6;
-}
-
 /** `engine.snapshot.stall`: a snapshot of 5,000 SKUs and 100,000 open reservations under load. */
 export async function snapshotStallRows(ctx: SuiteContext, workload: Workload): Promise<Row[]> {
   const rows: Row[] = [];
@@ -198,9 +175,12 @@ export async function snapshotStallRows(ctx: SuiteContext, workload: Workload): 
       pending.push(w.submit({ type: 'reserve', key: `o${i}`, lines: [workload.nextLine()], ttlMs: 3_600_000 }));
     }
     await Promise.all(pending);
-    const idleMs = await longestStall(w, workload, () => new Promise((resolve) => setTimeout(resolve, 300)));
+    // One key sequence for both watches: a reused key would be answered from its idempotency record.
+    let key = 0;
+    const reserve = () => w.submit({ type: 'reserve', key: `s${++key}`, lines: [workload.nextLine()], ttlMs: 900_000 });
+    const idleMs = await idleStall(reserve);
     let snapshotMs = 0;
-    const stallMs = await longestStall(w, workload, async () => {
+    const stallMs = await longestStall(reserve, async () => {
       const t0 = performance.now();
       await w.checkpointNow();
       snapshotMs = performance.now() - t0;

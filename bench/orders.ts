@@ -1,19 +1,33 @@
 /**
- * The `orders` suite, first rows: what XState itself costs for the order machine, measured the two
- * ways the core could drive it: a live actor per order (`send`), and the pure `transition()` on a
- * stored snapshot. These are the baselines the full order lifecycle (`order.lifecycle`, with the
- * warehouse, picking and dispatch around it) will be compared with, and they decide how the core
- * holds open orders: `baseline.xstate.actor.memory` is the heap one live actor keeps.
+ * The `orders` suite: what XState itself costs for the order machine, measured the two ways the
+ * core could drive it (a live actor per order with `send`, the pure `transition()` on a stored
+ * snapshot) and the compiled table the core runs; then whole orders through the warehouse core
+ * (`order.lifecycle`, with picking, dispatch, couriers and payments around the machine) beside the
+ * live-actor baseline, the heap an open order keeps (`order.memory`) beside the heap of one live
+ * actor, and the command-loop stall while a warehouse full of open orders is snapshotted.
  */
 import { createActor, initialTransition, transition } from 'xstate';
 import { compiledOrderMachine, DELIVERED_PATH, orderMachine } from '../actors/index.ts';
+import { COURIERS, LifecycleFloor, ORDERS_PER_STEP, PICKERS, STEP_MS } from './lifecycle.ts';
 import { fmt, measure } from './measure.ts';
+import { orderMemoryRows, orderSnapshotStallRows } from './open-orders.ts';
 import type { Row, Suite, SuiteContext } from './suite.ts';
+import { Workload } from './workload.ts';
 
 /** The seven transitions of a delivered order. */
 const LIFECYCLE = DELIVERED_PATH;
 const LIFECYCLES_PER_CALL = 100;
 const MEMORY_ACTORS = 20_000;
+/** The issue's bar for whole orders through the core: at least half the bare live actor's lifecycles. */
+export const LIFECYCLE_VS_XSTATE_TARGET = 0.5;
+/** Steps of the order floor per tinybench call: 100 orders placed, as many delivered. */
+const LIFECYCLE_STEPS_PER_CALL = LIFECYCLES_PER_CALL / ORDERS_PER_STEP;
+/**
+ * Orders one benchmark warehouse takes before it is replaced (outside the timed window): a week
+ * of a busy store at the floor's pace, the time a finished order is kept, with every idempotency
+ * record of the last 24 h of command time.
+ */
+const ORDERS_PER_WAREHOUSE = 7 * 1_800;
 
 function liveActorLifecycles(): void {
   for (let i = 0; i < LIFECYCLES_PER_CALL; i++) {
@@ -76,6 +90,45 @@ function bytesPerLiveActor(): number {
   return bytes;
 }
 
+/** `order.lifecycle`: whole orders through the core, place → delivered and paid, in a pipeline. */
+async function lifecycleRows(ctx: SuiteContext): Promise<Row[]> {
+  const floor = new LifecycleFloor(new Workload(), ORDERS_PER_WAREHOUSE);
+  const m = await measure(
+    'order.lifecycle',
+    () => {
+      for (let i = 0; i < LIFECYCLE_STEPS_PER_CALL; i++) floor.step(true);
+    },
+    {
+      opsPerCall: LIFECYCLE_STEPS_PER_CALL * ORDERS_PER_STEP,
+      timeMs: ctx.quick ? 300 : 3_000,
+      warmupMs: ctx.quick ? 100 : 500,
+      beforeEach: () => floor.recycle(),
+    },
+  );
+  floor.finish();
+  const c = floor.counts;
+  const per = (n: number) => fmt(n / c.placed, 1);
+  const stepMin = STEP_MS / 60_000;
+  return [
+    {
+      id: 'order.lifecycle',
+      value: m.opsPerSec,
+      unit: 'orders/s',
+      baseline: 'baseline.xstate.lifecycle',
+      ratioTarget: { op: '>=', value: LIFECYCLE_VS_XSTATE_TARGET },
+      note:
+        `whole orders through validateCommand and Warehouse.apply in virtual time: place, authorize, pick.take, ` +
+        `a scan per line (2–3 lines), pack, offer, accept, pick-up, delivery with proof, capture; ${PICKERS} pickers ` +
+        `and ${COURIERS} couriers (pinging every ${stepMin} min, back to the store after each delivery), ` +
+        `${ORDERS_PER_STEP} new orders every ${stepMin} min, events drained and answered after every phase. ` +
+        `${fmt(c.placed)} orders, all delivered and paid, in ${c.warehouses} warehouse(s); per order ` +
+        `${per(c.commands)} commands (${per(c.pings)} pings) and ${per(c.events)} events (${per(c.trackPoints)} of ` +
+        `them track points the core interpolates between pings); mean ${fmt(m.opMeanUs, 1)} µs/order; GC paused ` +
+        `the thread ${fmt((100 * m.gcMs) / m.wallMs)}% of the run.`,
+    },
+  ];
+}
+
 async function run(ctx: SuiteContext): Promise<Row[]> {
   const timeMs = ctx.quick ? 300 : 2_000;
   const warmupMs = ctx.quick ? 100 : 300;
@@ -94,8 +147,13 @@ async function run(ctx: SuiteContext): Promise<Row[]> {
     timeMs,
     warmupMs,
   });
+  const lifecycle = await lifecycleRows(ctx);
   const bytes = bytesPerLiveActor();
   const snapshotBytes = bytesPerCompiledSnapshot();
+  ctx.log('orders: open orders in memory');
+  const memory = orderMemoryRows(ctx, new Workload());
+  ctx.log('orders: snapshot stall with open orders');
+  const stall = await orderSnapshotStallRows(ctx, new Workload());
   const gcNote = globalThis.gc === undefined ? ' (run without --expose-gc: includes garbage not yet collected)' : '';
   return [
     {
@@ -131,6 +189,9 @@ async function run(ctx: SuiteContext): Promise<Row[]> {
       unit: 'bytes',
       note: `heap per started order actor, ${fmt(MEMORY_ACTORS)} alive at once${gcNote}.`,
     },
+    ...lifecycle,
+    ...memory,
+    ...stall,
   ];
 }
 

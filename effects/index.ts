@@ -13,7 +13,7 @@ export {
   RETRY_DELAY_MAX_MS,
   RETRY_DELAY_MS,
 } from './executor.ts';
+export { type HostOptions, openWarehouseHost, type WarehouseHost } from './host.ts';
 export { NOTIFICATIONS_IN_FLIGHT_MAX, NotificationFeed } from './notification-feed.ts';
 export { opOfEvent, opsOfOrder, outcomeKey, type PaymentOp, providerKey, type ResumableOrder } from './payment-ops.ts';
 export { type Scheduler, systemScheduler } from './scheduler.ts';
-export { type HostOptions, openWarehouseHost, type WarehouseHost } from './host.ts';

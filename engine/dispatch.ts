@@ -66,21 +66,23 @@ export function dispatchWaiting(state: WarehouseState, ctx: CommandContext): voi
     }
   }
   if (free.length === 0) return;
+  // Rank the free couriers once; each waiting order takes the best one not taken and not passing it by.
+  const ranked = rankCouriers(free, state.config.location, state.routing);
   const waiting = [...state.dispatchQueue].map((id) => state.orders.get(id) as OrderRecord);
-  waiting.sort(
-    (a, b) => (a.dispatch?.waitingSinceMs ?? 0) - (b.dispatch?.waitingSinceMs ?? 0) || (a.orderId < b.orderId ? -1 : 1),
-  );
+  if (waiting.length > 1) {
+    waiting.sort(
+      (a, b) =>
+        (a.dispatch?.waitingSinceMs ?? 0) - (b.dispatch?.waitingSinceMs ?? 0) || (a.orderId < b.orderId ? -1 : 1),
+    );
+  }
+  let left = ranked.length;
   for (const order of waiting) {
     const passedBy = order.dispatch?.passedBy ?? [];
-    const candidates = free.map((c) => ({ ...c, excluded: passedBy.includes(c.courierId) }));
-    const best = rankCouriers(candidates, state.config.location, state.routing)[0];
+    const best = ranked.find((c) => c.score >= 0 && !passedBy.includes(c.courierId));
     if (best === undefined) continue;
     offer(state, ctx, order, state.couriers.get(best.courierId) as CourierRecord);
-    free.splice(
-      free.findIndex((c) => c.courierId === best.courierId),
-      1,
-    );
-    if (free.length === 0) return;
+    best.score = -1; // taken
+    if (--left === 0) return;
   }
 }
 

@@ -46,6 +46,7 @@ export {
   GPS_GAP_MS,
   INTERPOLATION_STEP_MS,
   type PingOutcome,
+  STATIONARY_KM,
   type TrackPoint,
 } from './tracking.ts';
 export type * from './types.ts';

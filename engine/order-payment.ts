@@ -58,10 +58,36 @@ export function voidHold(state: WarehouseState, order: OrderRecord): void {
   }
 }
 
-/** Money goes back: refund what was captured, or void a hold whose capture never happened. */
+/**
+ * Money goes back: refund what was captured; while the capture is still owed (in flight or being
+ * retried), wait for its outcome, since the provider may take the money yet; otherwise void the hold.
+ */
 export function refundOrder(state: WarehouseState, order: OrderRecord): void {
   if (order.payment.capturedCents > 0) requestPayment(state, order, 'refund');
+  else if (order.payment.pending.includes('capture')) order.payment.refundOnCapture = true;
   else voidHold(state, order);
+}
+
+/** A capture's outcome: record the money taken, or hand back what a refund asked for meanwhile. */
+function settleCapture(state: WarehouseState, order: OrderRecord, cmd: PaymentOutcomeCommand): void {
+  const refund = order.payment.refundOnCapture;
+  order.payment.refundOnCapture = false;
+  if (cmd.outcome === 'succeeded') {
+    order.payment.capturedCents = cmd.amountCents ?? chargeCents(order);
+    if (refund) requestPayment(state, order, 'refund');
+  } else if (refund) {
+    // Refused, and refunded meanwhile: nothing was taken; let the hold go.
+    voidHold(state, order);
+  } else refused(state, order, cmd);
+}
+
+function refused(state: WarehouseState, order: OrderRecord, cmd: PaymentOutcomeCommand): void {
+  state.events.push({
+    type: 'escalation.raised',
+    kind: 'payment_refused',
+    orderId: order.orderId,
+    detail: `the provider refused to ${cmd.operation}: ${cmd.message ?? 'no reason given'}`,
+  });
 }
 
 /** The authorization id arrived some other way (an `order.event payment.authorized`). */
@@ -105,14 +131,8 @@ export function applyPaymentOutcome(
   }
   removePending(order, cmd.operation);
   if (cmd.operation === 'authorize') settleAuthorize(state, order, cmd, fire);
-  else if (cmd.outcome === 'declined') {
-    state.events.push({
-      type: 'escalation.raised',
-      kind: 'payment_refused',
-      orderId: order.orderId,
-      detail: `the provider refused to ${cmd.operation}: ${cmd.message ?? 'no reason given'}`,
-    });
-  } else if (cmd.operation === 'capture') order.payment.capturedCents = cmd.amountCents ?? chargeCents(order);
+  else if (cmd.operation === 'capture') settleCapture(state, order, cmd);
+  else if (cmd.outcome === 'declined') refused(state, order, cmd);
   else if (cmd.operation === 'void') order.payment.voided = true;
   else order.payment.refundedCents = cmd.amountCents ?? order.payment.capturedCents;
   return result(true);

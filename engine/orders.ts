@@ -198,7 +198,7 @@ export function applyOrderPlace(state: WarehouseState, ctx: CommandContext, cmd:
     lifecycle: compiledOrderMachine.initial({ orderId: cmd.orderId }),
     reservationId: reserved.value.reservationId,
     picked: [],
-    payment: { pending: [], capturedCents: 0, voided: false, refundedCents: 0, failures: 0 },
+    payment: { pending: [], capturedCents: 0, voided: false, refundedCents: 0, failures: 0, refundOnCapture: false },
     lateRaised: false,
     createdAtMs: ctx.atMs,
     updatedAtMs: ctx.atMs,

@@ -79,7 +79,7 @@ function upgradeOrder(order: OrderRecord): OrderRecord {
     adjustmentCents: 0,
     promisedAtMs: order.createdAtMs,
     etaAtMs: order.createdAtMs,
-    payment: { pending: [], capturedCents: 0, voided: false, refundedCents: 0, failures: 0 },
+    payment: { pending: [], capturedCents: 0, voided: false, refundedCents: 0, failures: 0, refundOnCapture: false },
     lateRaised: true,
   };
 }

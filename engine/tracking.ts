@@ -1,8 +1,8 @@
 /**
  * Courier GPS tracking: which pings to believe and how to bridge gaps. A ping whose device time
  * goes back, or that implies a speed no courier reaches, is rejected with its reason; after a gap
- * of GPS_GAP_MS or more, the track is bridged with interpolated points every
- * INTERPOLATION_STEP_MS, so consumers never see a courier jump. Pure functions of the last
+ * of GPS_GAP_MS or more in which the courier moved, the track is bridged with interpolated points every
+ * INTERPOLATION_STEP_MS, so consumers never see a courier jump (one that stood still needs none). Pure functions of the last
  * accepted point and the ping; time is the device's, carried in the ping.
  */
 import { type GeoPoint, haversineKm } from './geo.ts';
@@ -11,6 +11,8 @@ import { type GeoPoint, haversineKm } from './geo.ts';
 export const COURIER_SPEED_KMH_MAX = 90;
 /** A silence this long or longer between two pings is bridged by interpolation. */
 export const GPS_GAP_MS = 30_000;
+/** A courier that moved less than this over a gap stood still: there is nothing to bridge. */
+export const STATIONARY_KM = 0.02;
 /** Spacing of interpolated points. */
 export const INTERPOLATION_STEP_MS = 5_000;
 
@@ -31,9 +33,11 @@ export function acceptPing(last: TrackPoint | undefined, position: GeoPoint, dev
   if (last === undefined) return { ok: true, point, bridged: [], speedKmh: 0 };
   const elapsedMs = deviceTimeMs - last.atMs;
   if (elapsedMs <= 0) return { ok: false, reason: 'time_went_back' };
-  const speedKmh = haversineKm(last.position, position) / (elapsedMs / 3_600_000);
+  const distanceKm = haversineKm(last.position, position);
+  const speedKmh = distanceKm / (elapsedMs / 3_600_000);
   if (speedKmh > COURIER_SPEED_KMH_MAX) return { ok: false, reason: 'impossible_jump', speedKmh };
-  return { ok: true, point, bridged: elapsedMs >= GPS_GAP_MS ? bridge(last, point) : [], speedKmh };
+  const gap = elapsedMs >= GPS_GAP_MS && distanceKm >= STATIONARY_KM;
+  return { ok: true, point, bridged: gap ? bridge(last, point) : [], speedKmh };
 }
 
 /** Straight-line points every INTERPOLATION_STEP_MS strictly between two points. */

@@ -339,6 +339,11 @@ export interface PaymentState {
   refundedCents: number;
   /** Answers of `unavailable` so far (the executor keeps retrying). */
   failures: number;
+  /**
+   * A refund was asked for while the capture was still owed: the capture's outcome decides (money
+   * taken is refunded at once; a capture refused leaves a hold to void).
+   */
+  refundOnCapture: boolean;
 }
 
 /** An open or finished order of the warehouse. */

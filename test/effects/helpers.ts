@@ -195,6 +195,6 @@ export function recoveredOrder(
     amountCents: 1_000,
     adjustmentCents: 0,
     ...rest,
-    payment: { pending, capturedCents, voided: false, refundedCents: 0, failures },
+    payment: { pending, capturedCents, voided: false, refundedCents: 0, failures, refundOnCapture: false },
   };
 }

@@ -16,6 +16,7 @@ import {
   INTERPOLATION_STEP_MS,
   type PickLine,
   rankCouriers,
+  STATIONARY_KM,
   straightLineRouting,
   travelEtaMs,
   walkOrder,
@@ -78,12 +79,19 @@ describe('GPS pings', () => {
     expect(acceptPing(start, east(0.1), start.atMs + GPS_GAP_MS - 1)).toMatchObject({ ok: true, bridged: [] });
   });
 
+  it('does not bridge a courier that stood still through a gap: there is no jump to hide', () => {
+    const outcome = acceptPing(start, start.position, start.atMs + 4 * 60_000);
+    expect(outcome).toMatchObject({ ok: true, bridged: [] });
+  });
+
   it('never bridges with more than one point per step, and never outside the gap', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 600_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (gapMs, km) => {
         const outcome = acceptPing(start, east(km), start.atMs + gapMs);
         if (!outcome.ok) return;
-        expect(outcome.bridged.length).toBe(gapMs >= GPS_GAP_MS ? Math.ceil(gapMs / INTERPOLATION_STEP_MS) - 1 : 0);
+        const moved = haversineKm(start.position, east(km)) >= STATIONARY_KM;
+        const expected = gapMs >= GPS_GAP_MS && moved ? Math.ceil(gapMs / INTERPOLATION_STEP_MS) - 1 : 0;
+        expect(outcome.bridged.length).toBe(expected);
         for (const p of outcome.bridged) expect(p.atMs > start.atMs && p.atMs < start.atMs + gapMs).toBe(true);
       }),
     );
