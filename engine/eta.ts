@@ -34,8 +34,8 @@ export interface CheckoutQuote {
   couriersFree: number;
 }
 
-/** What the warehouse can promise an order placed now for `address`. Pure. */
-export function checkoutQuote(state: WarehouseState, address: GeoPoint): CheckoutQuote {
+/** The promise's parts without the courier count (what every checkout needs). */
+function promiseParts(state: WarehouseState, address: GeoPoint): Omit<CheckoutQuote, 'couriersFree'> {
   const pickPackMs = pickPackAverageMs(state);
   const pickersOnShift = state.pickers.size;
   const queueWaitMs = Math.round((state.pickQueue.size * pickPackMs) / Math.max(1, pickersOnShift));
@@ -46,11 +46,6 @@ export function checkoutQuote(state: WarehouseState, address: GeoPoint): Checkou
     distanceKm,
     averageSpeedKmh: state.config.courierSpeedKmh,
   });
-  let couriersFree = 0;
-  for (const c of state.couriers.values()) {
-    const s = c.lifecycle.value;
-    if ((s === 'available' || s === 'returning') && !c.unresponsive) couriersFree++;
-  }
   return {
     promisedInMs,
     queueWaitMs,
@@ -59,13 +54,22 @@ export function checkoutQuote(state: WarehouseState, address: GeoPoint): Checkou
     distanceKm,
     pickQueueLength: state.pickQueue.size,
     pickersOnShift,
-    couriersFree,
   };
+}
+
+/** What the warehouse can promise an order placed now for `address`, and how many couriers are free. Pure. */
+export function checkoutQuote(state: WarehouseState, address: GeoPoint): CheckoutQuote {
+  let couriersFree = 0;
+  for (const c of state.couriers.values()) {
+    const s = c.lifecycle.value;
+    if ((s === 'available' || s === 'returning') && !c.unresponsive) couriersFree++;
+  }
+  return { ...promiseParts(state, address), couriersFree };
 }
 
 /** How long from now until an order placed now reaches `address`, in milliseconds. */
 export function checkoutPromiseMs(state: WarehouseState, address: GeoPoint): number {
-  return checkoutQuote(state, address).promisedInMs;
+  return promiseParts(state, address).promisedInMs;
 }
 
 /** Remaining travel for the order's courier: to the store first if the bag is not yet picked up. */

@@ -44,6 +44,7 @@ export {
   bridge,
   COURIER_SPEED_KMH_MAX,
   GPS_GAP_MS,
+  INTERPOLATED_POINTS_MAX,
   INTERPOLATION_STEP_MS,
   type PingOutcome,
   STATIONARY_KM,

@@ -28,6 +28,7 @@ import {
   wrongCourier,
 } from './errors.ts';
 import { checkoutPromiseMs, updateEta } from './eta.ts';
+import type { GeoPoint } from './geo.ts';
 import { DELIVERY_PROOF_RADIUS_KM, ORDER_EVENTS_KEPT, ORDERS_MAX } from './limits.ts';
 import { authorizationSettled, refundOrder, requestPayment, voidHold } from './order-payment.ts';
 import {
@@ -218,16 +219,24 @@ function courierOf(state: WarehouseState, order: OrderRecord, cmd: OrderEventCom
   return state.couriers.get(courierId) as CourierRecord;
 }
 
+/** What an event checked by `prepare` still has to do once the transition is committed. */
+interface Prepared {
+  pick?: PickOutcome;
+  /** The courier the event named (checked against the order). */
+  courier?: CourierRecord;
+  distanceKm?: number;
+}
+
 /**
- * Checks an event's facts and does its domain work before the machine moves. Returns an error
- * (nothing changed) or what to run once the transition is committed.
+ * Checks an event's facts and does the domain work that must come before the machine moves.
+ * Returns an error (nothing changed) or what `finish` needs once the transition is committed.
  */
 function prepare(
   state: WarehouseState,
   ctx: CommandContext,
   order: OrderRecord,
   cmd: OrderEventCommand,
-): EngineError | { pick?: PickOutcome; after?: () => void; skipMachine?: boolean } {
+): EngineError | Prepared {
   switch (cmd.event) {
     case 'pick.scanned': {
       const outcome = scanLine(state, ctx, order, cmd.key, {
@@ -237,24 +246,16 @@ function prepare(
       });
       return 'code' in outcome ? outcome : { pick: outcome };
     }
-    case 'pick.stockout': {
-      const invalid = checkStockout(order, cmd.sku as string);
-      if (invalid !== undefined) return invalid;
-      const pick = reportStockout(state, ctx, order, cmd.key, cmd.sku as string);
-      if (pick.kind !== 'dropped') return { pick };
-      return { pick, after: () => fireOrderEvent(state, ctx, order, 'line.dropped', cmd.key) };
-    }
-    case 'pack.completed': {
-      const invalid = checkPackable(order);
-      if (invalid !== undefined) return invalid;
-      const pack = { bagCount: cmd.bagCount as number, stagingSlot: cmd.stagingSlot as string };
-      return { after: () => completePack(state, ctx, order, pack) };
-    }
-    case 'courier.accepted': {
-      const invalid = checkOfferedTo(order, cmd.courierId as string);
-      if (invalid !== undefined) return invalid;
-      return { after: () => acceptOffer(state, ctx, order, cmd.courierId as string) };
-    }
+    case 'pick.stockout':
+      return (
+        checkStockout(order, cmd.sku as string) ?? {
+          pick: reportStockout(state, ctx, order, cmd.key, cmd.sku as string),
+        }
+      );
+    case 'pack.completed':
+      return checkPackable(order) ?? {};
+    case 'courier.accepted':
+      return checkOfferedTo(order, cmd.courierId as string) ?? {};
     case 'courier.declined': {
       const invalid = checkOfferedTo(order, cmd.courierId as string);
       if (invalid !== undefined) return invalid;
@@ -270,44 +271,62 @@ function prepare(
       if (courierStateOf(courier) !== 'en_route_to_pickup') {
         return courierStateConflict(courier.courierId, courierStateOf(courier), cmd.event);
       }
-      return {
-        after: () => {
-          courierStep(state, courier, 'order.picked_up');
-          order.pickedUpAtMs = ctx.atMs;
-          updateEta(state, ctx, order, courier);
-        },
-      };
+      return { courier };
     }
     case 'delivery.completed': {
       const courier = courierOf(state, order, cmd);
       if ('code' in courier) return courier;
-      const position = cmd.position as { lat: number; lon: number };
-      const distanceKm = state.routing.distanceKm(position, order.address);
+      const distanceKm = state.routing.distanceKm(cmd.position as GeoPoint, order.address);
       if (distanceKm > DELIVERY_PROOF_RADIUS_KM)
         return proofRejected(order.orderId, distanceKm, DELIVERY_PROOF_RADIUS_KM);
-      return {
-        after: () => {
-          order.delivery = { atMs: ctx.atMs, position: { ...position }, distanceKm, safeDrop: cmd.safeDrop === true };
-          delete courier.orderId;
-          if (courierStep(state, courier, 'order.delivered')) courier.deliveriesThisShift++;
-        },
-      };
+      return { courier, distanceKm };
     }
     case 'delivery.returned': {
       const courier = courierOf(state, order, cmd);
-      if ('code' in courier) return courier;
-      return {
-        after: () => {
-          delete courier.orderId;
-          courierStep(state, courier, 'order.returned');
-        },
-      };
+      return 'code' in courier ? courier : { courier };
     }
-    case 'payment.authorized':
-    case 'payment.declined':
-      return { after: () => authorizationSettled(order, cmd.authorizationId) };
     default:
       return {};
+  }
+}
+
+/** The work of an event that follows its committed transition. */
+function finish(state: WarehouseState, ctx: CommandContext, order: OrderRecord, cmd: OrderEventCommand, p: Prepared) {
+  const courier = p.courier as CourierRecord;
+  switch (cmd.event) {
+    case 'pick.stockout':
+      if (p.pick?.kind === 'dropped') fireOrderEvent(state, ctx, order, 'line.dropped', cmd.key);
+      return;
+    case 'pack.completed':
+      completePack(state, ctx, order, { bagCount: cmd.bagCount as number, stagingSlot: cmd.stagingSlot as string });
+      return;
+    case 'courier.accepted':
+      acceptOffer(state, ctx, order, cmd.courierId as string);
+      return;
+    case 'courier.picked_up':
+      courierStep(state, courier, 'order.picked_up');
+      order.pickedUpAtMs = ctx.atMs;
+      updateEta(state, ctx, order, courier);
+      return;
+    case 'delivery.completed':
+      order.delivery = {
+        atMs: ctx.atMs,
+        position: { ...(cmd.position as GeoPoint) },
+        distanceKm: p.distanceKm as number,
+        safeDrop: cmd.safeDrop === true,
+      };
+      delete courier.orderId;
+      if (courierStep(state, courier, 'order.delivered')) courier.deliveriesThisShift++;
+      return;
+    case 'delivery.returned':
+      delete courier.orderId;
+      courierStep(state, courier, 'order.returned');
+      return;
+    case 'payment.authorized':
+    case 'payment.declined':
+      authorizationSettled(order, cmd.authorizationId);
+      return;
+    default:
   }
 }
 
@@ -335,7 +354,7 @@ export function applyOrderEvent(state: WarehouseState, ctx: CommandContext, cmd:
   if (prepared.pick?.kind !== 'duplicate_scan') {
     if (cmd.authorizationId !== undefined) order.authorizationId = cmd.authorizationId;
     commitStep(state, ctx, order, step, cmd.key, cmd.eventId);
-    prepared.after?.();
+    finish(state, ctx, order, cmd, prepared);
   }
   order.events.push({ eventId: cmd.eventId, state: orderStateOf(order.lifecycle.value) });
   if (order.events.length > ORDER_EVENTS_KEPT) order.events.shift();

@@ -15,6 +15,11 @@ export const GPS_GAP_MS = 30_000;
 export const STATIONARY_KM = 0.02;
 /** Spacing of interpolated points. */
 export const INTERPOLATION_STEP_MS = 5_000;
+/**
+ * Most points one gap is bridged with: a long silence gets points further apart than the step, so
+ * one ping never costs more than this many events, however long the courier was silent.
+ */
+export const INTERPOLATED_POINTS_MAX = 12;
 
 export interface TrackPoint {
   position: GeoPoint;
@@ -40,11 +45,15 @@ export function acceptPing(last: TrackPoint | undefined, position: GeoPoint, dev
   return { ok: true, point, bridged: gap ? bridge(last, point) : [], speedKmh };
 }
 
-/** Straight-line points every INTERPOLATION_STEP_MS strictly between two points. */
+/**
+ * Straight-line points strictly between two points: every INTERPOLATION_STEP_MS, or evenly spread
+ * over the gap when that would be more than INTERPOLATED_POINTS_MAX points.
+ */
 export function bridge(from: TrackPoint, to: TrackPoint): TrackPoint[] {
   const points: TrackPoint[] = [];
   const spanMs = to.atMs - from.atMs;
-  for (let atMs = from.atMs + INTERPOLATION_STEP_MS; atMs < to.atMs; atMs += INTERPOLATION_STEP_MS) {
+  const stepMs = Math.max(INTERPOLATION_STEP_MS, Math.ceil(spanMs / (INTERPOLATED_POINTS_MAX + 1)));
+  for (let atMs = from.atMs + stepMs; atMs < to.atMs; atMs += stepMs) {
     const f = (atMs - from.atMs) / spanMs;
     points.push({
       position: {

@@ -77,35 +77,44 @@ export function array(value: unknown, path: string, min: number, max: number): u
   return items;
 }
 
+// Lines are checked in plain loops by module-level functions: a closure per call costs more than
+// the check itself (tsx keeps function names by wrapping every closure it creates).
+
+function quantityLine(item: unknown, p: string, seen: Set<string>): QuantityLine {
+  const o = object(item, p, ['sku', 'quantity']);
+  const sku = id(o.sku, `${p}.sku`);
+  if (seen.has(sku)) fail(`${p}.sku`, 'names a SKU already listed');
+  seen.add(sku);
+  return { sku, quantity: int(o.quantity, `${p}.quantity`, 1, QUANTITY_MAX) };
+}
+
 export function quantityLines(value: unknown, path: string): QuantityLine[] {
   const items = array(value, path, 1, LINES_PER_COMMAND_MAX);
   const seen = new Set<string>();
-  return items.map((item, i) => {
-    const p = `${path}[${i}]`;
-    const o = object(item, p, ['sku', 'quantity']);
-    const sku = id(o.sku, `${p}.sku`);
-    if (seen.has(sku)) fail(`${p}.sku`, 'names a SKU already listed');
-    seen.add(sku);
-    return { sku, quantity: int(o.quantity, `${p}.quantity`, 1, QUANTITY_MAX) };
-  });
+  const lines: QuantityLine[] = [];
+  for (let i = 0; i < items.length; i++) lines.push(quantityLine(items[i], `${path}[${i}]`, seen));
+  return lines;
+}
+
+function reserveLine(item: unknown, p: string, seen: Set<string>): ReserveLine {
+  const o = object(item, p, ['sku', 'quantity', 'expectedVersion', 'allowSubstitutes']);
+  const sku = id(o.sku, `${p}.sku`);
+  if (seen.has(sku)) fail(`${p}.sku`, 'names a SKU already listed');
+  seen.add(sku);
+  const line: ReserveLine = { sku, quantity: int(o.quantity, `${p}.quantity`, 1, QUANTITY_MAX) };
+  if (o.expectedVersion !== undefined) {
+    line.expectedVersion = int(o.expectedVersion, `${p}.expectedVersion`, 0, Number.MAX_SAFE_INTEGER);
+  }
+  if (o.allowSubstitutes !== undefined) line.allowSubstitutes = bool(o.allowSubstitutes, `${p}.allowSubstitutes`);
+  return line;
 }
 
 export function reserveLines(value: unknown, path: string): ReserveLine[] {
   const items = array(value, path, 1, LINES_PER_COMMAND_MAX);
   const seen = new Set<string>();
-  return items.map((item, i) => {
-    const p = `${path}[${i}]`;
-    const o = object(item, p, ['sku', 'quantity', 'expectedVersion', 'allowSubstitutes']);
-    const sku = id(o.sku, `${p}.sku`);
-    if (seen.has(sku)) fail(`${p}.sku`, 'names a SKU already listed');
-    seen.add(sku);
-    const line: ReserveLine = { sku, quantity: int(o.quantity, `${p}.quantity`, 1, QUANTITY_MAX) };
-    if (o.expectedVersion !== undefined) {
-      line.expectedVersion = int(o.expectedVersion, `${p}.expectedVersion`, 0, Number.MAX_SAFE_INTEGER);
-    }
-    if (o.allowSubstitutes !== undefined) line.allowSubstitutes = bool(o.allowSubstitutes, `${p}.allowSubstitutes`);
-    return line;
-  });
+  const lines: ReserveLine[] = [];
+  for (let i = 0; i < items.length; i++) lines.push(reserveLine(items[i], `${path}[${i}]`, seen));
+  return lines;
 }
 
 export function location(value: unknown, path: string): ShelfLocation {

@@ -23,32 +23,29 @@ const DEVICE_TIME_MIN_MS = 946_684_800_000;
 const DEVICE_TIME_MAX_MS = 7_258_118_400_000;
 
 /** The facts an event must carry, checked into `cmd` (required ones must be present). */
+function need(o: Obj, cmd: OrderEventCommand, ...fields: string[]): void {
+  for (const field of fields) if (o[field] === undefined) fail(field, `is required for ${cmd.event}`);
+}
+
 function eventFacts(o: Obj, cmd: OrderEventCommand): void {
-  const need = (field: string) => {
-    if (o[field] === undefined) fail(field, `is required for ${cmd.event}`);
-  };
   switch (cmd.event) {
     case 'pick.scanned':
-      need('scanId');
-      need('sku');
-      need('quantity');
+      need(o, cmd, 'scanId', 'sku', 'quantity');
       break;
     case 'pick.stockout':
-      need('sku');
+      need(o, cmd, 'sku');
       break;
     case 'pack.completed':
-      need('bagCount');
-      need('stagingSlot');
+      need(o, cmd, 'bagCount', 'stagingSlot');
       break;
     case 'courier.accepted':
     case 'courier.declined':
     case 'courier.picked_up':
     case 'delivery.returned':
-      need('courierId');
+      need(o, cmd, 'courierId');
       break;
     case 'delivery.completed':
-      need('courierId');
-      need('position');
+      need(o, cmd, 'courierId', 'position');
       break;
     default:
   }

@@ -45,22 +45,27 @@ const PAYLOAD_VALUES_MAX = 100_000;
  * nesting (or a cycle) costs at most PAYLOAD_DEPTH_MAX frames; nothing is allocated.
  */
 function checkDepth(value: unknown): void {
-  let budget = PAYLOAD_VALUES_MAX;
-  const visit = (item: unknown, depth: number): void => {
-    if (typeof item !== 'object' || item === null) return;
-    if (depth >= PAYLOAD_DEPTH_MAX) fail('', `is nested deeper than ${PAYLOAD_DEPTH_MAX} levels`);
-    if (Array.isArray(item)) {
-      budget -= item.length;
-      if (budget < 0) fail('', 'has too many nested values');
-      for (let i = 0; i < item.length; i++) visit(item[i], depth + 1);
-      return;
-    }
-    for (const key of Object.keys(item)) {
-      if (--budget < 0) fail('', 'has too many nested values');
-      visit((item as Record<string, unknown>)[key], depth + 1);
-    }
-  };
+  visitBudget = PAYLOAD_VALUES_MAX;
   visit(value, 0);
+}
+
+/** Values `visit` may still see in the current payload (module state: validation is synchronous). */
+let visitBudget = 0;
+
+// A module-level function, not a closure per call: validation runs for every command.
+function visit(item: unknown, depth: number): void {
+  if (typeof item !== 'object' || item === null) return;
+  if (depth >= PAYLOAD_DEPTH_MAX) fail('', `is nested deeper than ${PAYLOAD_DEPTH_MAX} levels`);
+  if (Array.isArray(item)) {
+    visitBudget -= item.length;
+    if (visitBudget < 0) fail('', 'has too many nested values');
+    for (let i = 0; i < item.length; i++) visit(item[i], depth + 1);
+    return;
+  }
+  for (const key of Object.keys(item)) {
+    if (--visitBudget < 0) fail('', 'has too many nested values');
+    visit((item as Record<string, unknown>)[key], depth + 1);
+  }
 }
 
 function parseCommand(input: unknown): Command {
