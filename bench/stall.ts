@@ -38,7 +38,7 @@ export async function longestStall(command: () => Promise<unknown>, during: () =
   return monitor.max / 1e6;
 }
 
-/** The same load with nothing else running, for `IDLE_WATCH_MS`: the stall a snapshot adds to. */
-export function idleStall(command: () => Promise<unknown>): Promise<number> {
-  return longestStall(command, () => sleep(IDLE_WATCH_MS));
+/** The same load with nothing else running, for `watchMs`: the stall a snapshot adds to. */
+export function idleStall(command: () => Promise<unknown>, watchMs = IDLE_WATCH_MS): Promise<number> {
+  return longestStall(command, () => sleep(watchMs));
 }
