@@ -46,6 +46,13 @@ export class DurableWarehouse {
 
   /** Recovers the warehouse from `dataDir` and starts its command loop. */
   static open(options: OpenWarehouseOptions): DurableWarehouse {
+    if (options.routing !== undefined) {
+      // The snapshot writer replays the log with the default router; another one would make its
+      // snapshots differ from the live state. Road distances must be the same wherever the log is replayed.
+      throw new Error(
+        'a custom RoutingProvider is not supported by the durable warehouse: the snapshot writer replays with the default',
+      );
+    }
     // The live loop keeps no ledger: the snapshot writer replays the same commands and stores it.
     const { warehouse, wal, report } = recoverWarehouse(options.dataDir, options.warehouseId, {
       ...options,
