@@ -5,6 +5,7 @@
 import { inspectDataDir, verifyDataDir } from '../persistence/index.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { runDemo } from './demo.ts';
+import { runServe, SERVE_FLAGS } from './serve.ts';
 import { runWriter } from './writer.ts';
 
 const HELP = `darkstore: fulfillment engine for dark-store delivery
@@ -20,6 +21,11 @@ Usage:
   darkstore writer DIR --warehouse ID [--seed N] [--run NAME] [--limit N]
                                        load writer printing one ACK line per durable command
                                        (used by the crash tests and the demo)
+  darkstore serve --config FILE --data DIR [--nats URL[,URL]] [--metrics-port N] [--pretty]
+          [--user U --pass P | --token T | --nkey-seed FILE | --creds FILE]
+          [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--checkpoint worker|inline|off]
+                                       the region process: hosts the config's warehouses behind
+                                       NATS until SIGTERM/SIGINT (graceful: drain, snapshot, close)
   darkstore --help                     this text
 `;
 
@@ -84,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return failed ? 1 : 0;
     }
+    case 'serve':
+      return runServe(parseArgs(rest, SERVE_FLAGS, ['pretty']));
     case 'writer': {
       const args = parseArgs(rest, ['warehouse', 'seed', 'run', 'limit'], []);
       const flag = (name: string, fallback: string) => {

@@ -12,7 +12,7 @@ import {
   WarehouseRuntime,
 } from '../engine/index.ts';
 import { InlineCheckpointer, WorkerCheckpointer } from './checkpointer.ts';
-import { type RecoveryReport, recoverWarehouse } from './recovery.ts';
+import { type RecoverOptions, type RecoveryReport, recoverWarehouse } from './recovery.ts';
 import type { CheckpointResult } from './snapshot-writer.ts';
 import type { Wal } from './wal.ts';
 
@@ -20,7 +20,7 @@ import type { Wal } from './wal.ts';
 export const CHECKPOINT_EVERY_COMMANDS = 100_000;
 export const CHECKPOINT_INTERVAL_MS = 30_000;
 
-export interface OpenWarehouseOptions extends WarehouseOptions {
+export interface OpenWarehouseOptions extends RecoverOptions {
   dataDir: string;
   warehouseId: string;
   clock?: () => number;

@@ -12,6 +12,7 @@ export {
 export {
   listWarehouses,
   loadSnapshotState,
+  type RecoverOptions,
   type RecoveryReport,
   recoverWarehouse,
   warehousePaths,

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fromSnapshot, Warehouse, type WarehouseOptions, WarehouseState } from '../engine/index.ts';
+import { type EngineEvent, fromSnapshot, Warehouse, type WarehouseOptions, WarehouseState } from '../engine/index.ts';
 import { type SnapshotRow, SnapshotStore } from './snapshot-store.ts';
 import { Wal, type WalOpenReport } from './wal.ts';
 
@@ -54,10 +54,19 @@ export function loadSnapshotState(
  * Recovers a warehouse: snapshot + WAL replay. Cuts a torn WAL tail; throws WalCorruptionError on
  * corruption anywhere else. The returned WAL is open for appending after the last record.
  */
+export interface RecoverOptions extends WarehouseOptions {
+  /**
+   * Receives the events the replay produced, record by record (the live events of commands that
+   * were durable before the crash): an event publisher re-sends them, so none is lost to a crash
+   * between a commit and its publication. Consumers see them at least once.
+   */
+  onReplayedEvents?: (seq: number, events: EngineEvent[]) => void;
+}
+
 export function recoverWarehouse(
   dataDir: string,
   warehouseId: string,
-  options: WarehouseOptions = {},
+  options: RecoverOptions = {},
 ): { warehouse: Warehouse; wal: Wal; report: RecoveryReport } {
   const startedMs = performance.now();
   const paths = warehousePaths(dataDir, warehouseId);
@@ -75,6 +84,9 @@ export function recoverWarehouse(
     afterSeq: loaded.state.lastSeq,
     onRecord: (record) => {
       warehouse.apply(record);
+      if (options.onReplayedEvents !== undefined && warehouse.state.events.length > 0) {
+        options.onReplayedEvents(record.seq, warehouse.drainEvents());
+      }
       warehouse.state.events.length = 0;
       warehouse.state.ledger.length = 0; // recovery does not store the ledger: the snapshot writer does
     },

@@ -1,0 +1,111 @@
+/**
+ * `darkstore serve`: the region process. Reads the region config, connects to NATS (with the
+ * deployment's credentials and TLS), recovers every warehouse, then answers on the region's
+ * subjects until SIGTERM or SIGINT, when it stops taking requests, drains, snapshots and closes.
+ * Logs are JSON (pino) on stderr, human-readable with --pretty. Prints one `READY <region>` line on
+ * stdout once it answers, for scripts and tests.
+ */
+import * as fs from 'node:fs';
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import {
+  connectNats,
+  type NatsConnectOptions,
+  parseRegionConfig,
+  RegionHost,
+  startRegionServices,
+} from '../service/index.ts';
+import { type ParsedArgs, UsageError } from './args.ts';
+
+export const SERVE_FLAGS = [
+  'nats',
+  'data',
+  'config',
+  'metrics-port',
+  'user',
+  'pass',
+  'token',
+  'nkey-seed',
+  'creds',
+  'tls-ca',
+  'tls-cert',
+  'tls-key',
+  'checkpoint',
+];
+
+function logger(prettyLogs: boolean): Logger {
+  const options = { name: 'darkstore', level: process.env.LOG_LEVEL ?? 'info' };
+  return prettyLogs
+    ? pino(options, pretty({ destination: 2, colorize: process.stderr.isTTY }))
+    : pino(options, pino.destination(2));
+}
+
+function natsSettings(args: ParsedArgs): NatsConnectOptions {
+  const flag = (name: string) => {
+    const v = args.flags.get(name);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const settings: NatsConnectOptions = {
+    servers: (flag('nats') ?? 'nats://127.0.0.1:4222').split(','),
+    name: 'darkstore-region',
+  };
+  const user = flag('user');
+  if (user !== undefined) settings.user = user;
+  const pass = flag('pass');
+  if (pass !== undefined) settings.pass = pass;
+  const token = flag('token');
+  if (token !== undefined) settings.token = token;
+  const nkey = flag('nkey-seed');
+  if (nkey !== undefined) settings.nkeySeedFile = nkey;
+  const creds = flag('creds');
+  if (creds !== undefined) settings.credsFile = creds;
+  const ca = flag('tls-ca');
+  const cert = flag('tls-cert');
+  const key = flag('tls-key');
+  if (ca !== undefined || cert !== undefined || key !== undefined) {
+    settings.tls = {};
+    if (ca !== undefined) settings.tls.caFile = ca;
+    if (cert !== undefined) settings.tls.certFile = cert;
+    if (key !== undefined) settings.tls.keyFile = key;
+  }
+  return settings;
+}
+
+export async function runServe(args: ParsedArgs): Promise<number> {
+  const configFile = args.flags.get('config');
+  const dataDir = args.flags.get('data');
+  if (typeof configFile !== 'string') throw new UsageError('--config FILE is required');
+  if (typeof dataDir !== 'string') throw new UsageError('--data DIR is required');
+  const log = logger(args.flags.get('pretty') === true);
+  const config = parseRegionConfig(JSON.parse(fs.readFileSync(configFile, 'utf8')));
+  const nc = await connectNats(natsSettings(args));
+  const checkpoint = args.flags.get('checkpoint');
+  const metricsPort = args.flags.get('metrics-port');
+  const host = await RegionHost.start({
+    nc,
+    config,
+    dataDir,
+    logger: log,
+    checkpoint: checkpoint === 'inline' || checkpoint === 'off' ? checkpoint : 'worker',
+  });
+  const services = await startRegionServices(host, {
+    metricsPort: typeof metricsPort === 'string' ? Number(metricsPort) : undefined,
+  });
+  const failed = [...host.warehouses.values()].filter((h) => h.failure !== undefined).map((h) => h.entry.id);
+  log.info({ region: config.region, warehouses: config.warehouses.map((w) => w.id), failed }, 'region ready');
+  process.stdout.write(`READY ${config.region}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await services.stop();
+  await host.stop();
+  await nc.drain().catch(() => undefined);
+  log.info('stopped');
+  log.flush();
+  return 0;
+}

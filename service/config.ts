@@ -1,0 +1,99 @@
+/**
+ * The region config file (`darkstore serve --config FILE`, JSON): the region's name and the
+ * warehouses this process hosts, each with its place, delivery radius, SLA, the catalog and stock
+ * it starts with, its pickers and couriers, and the payment provider. Parsed strictly: a bad file is
+ * refused at start with the path of the offending field. Pure; reading the file is the caller's.
+ */
+import type { GeoPoint } from '../engine/index.ts';
+import { TOKEN_PATTERN } from './subjects.ts';
+
+export interface CatalogSeed {
+  /** Seed of the generated catalog: the same seed gives the same SKUs, names, prices and shelves. */
+  seed: number;
+  skus: number;
+  unitsPerSku: number;
+}
+
+export interface WarehouseConfigEntry {
+  id: string;
+  location: GeoPoint;
+  radiusKm: number;
+  slaMinutes: number;
+  catalog: CatalogSeed;
+  pickers: number;
+  couriers: number;
+}
+
+export interface RegionConfig {
+  region: string;
+  warehouses: WarehouseConfigEntry[];
+  /** The simulated payment provider's decline rate (0 by default); a real gateway is wired in code. */
+  payments?: { declineRate?: number };
+}
+
+const WAREHOUSES_PER_REGION_MAX = 256;
+
+class ConfigError extends Error {}
+
+function fail(path: string, message: string): never {
+  throw new ConfigError(`config ${path}: ${message}`);
+}
+
+function num(value: unknown, path: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    fail(path, `must be a number between ${min} and ${max}`);
+  }
+  return value;
+}
+
+function token(value: unknown, path: string): string {
+  if (typeof value !== 'string' || !TOKEN_PATTERN.test(value)) fail(path, 'must be 1–64 letters, digits, _ or -');
+  return value;
+}
+
+function obj(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+function warehouse(value: unknown, path: string): WarehouseConfigEntry {
+  const o = obj(value, path);
+  const location = obj(o.location, `${path}.location`);
+  const catalog = obj(o.catalog ?? { seed: 1, skus: 100, unitsPerSku: 50 }, `${path}.catalog`);
+  return {
+    id: token(o.id, `${path}.id`),
+    location: {
+      lat: num(location.lat, `${path}.location.lat`, -90, 90),
+      lon: num(location.lon, `${path}.location.lon`, -180, 180),
+    },
+    radiusKm: num(o.radiusKm, `${path}.radiusKm`, 0.1, 100),
+    slaMinutes: num(o.slaMinutes, `${path}.slaMinutes`, 1, 24 * 60),
+    catalog: {
+      seed: num(catalog.seed, `${path}.catalog.seed`, 0, 2 ** 32 - 1),
+      skus: num(catalog.skus, `${path}.catalog.skus`, 0, 200_000),
+      unitsPerSku: num(catalog.unitsPerSku, `${path}.catalog.unitsPerSku`, 0, 1_000_000),
+    },
+    pickers: num(o.pickers ?? 2, `${path}.pickers`, 0, 2_000),
+    couriers: num(o.couriers ?? 4, `${path}.couriers`, 0, 2_000),
+  };
+}
+
+/** Parses a region config (already JSON-decoded); throws with the offending path. */
+export function parseRegionConfig(input: unknown): RegionConfig {
+  const o = obj(input, '');
+  if (!Array.isArray(o.warehouses) || o.warehouses.length === 0 || o.warehouses.length > WAREHOUSES_PER_REGION_MAX) {
+    fail('warehouses', `must list 1 to ${WAREHOUSES_PER_REGION_MAX} warehouses`);
+  }
+  const warehouses = o.warehouses.map((w, i) => warehouse(w, `warehouses[${i}]`));
+  const ids = new Set<string>();
+  for (const w of warehouses) {
+    if (ids.has(w.id)) fail('warehouses', `lists ${w.id} twice`);
+    ids.add(w.id);
+  }
+  const config: RegionConfig = { region: token(o.region, 'region'), warehouses };
+  if (o.payments !== undefined) {
+    const p = obj(o.payments, 'payments');
+    config.payments = { declineRate: num(p.declineRate ?? 0, 'payments.declineRate', 0, 1) };
+  }
+  return config;
+}

@@ -1,0 +1,241 @@
+/**
+ * The region process's core: hosts the warehouses of one region behind NATS. Each warehouse keeps
+ * its own command loop, WAL, snapshots and effect executor; a warehouse that cannot open or fails
+ * later (a full disk, a corrupt file) answers UNAVAILABLE with the reason while the others go on.
+ * Commands (one or a batch) and queries arrive as msgpack requests on the warehouse's subjects;
+ * committed events are published on `.evt.<type>` (with a message id JetStream deduplicates), and
+ * the events a recovery replays are published again, so a crash between commit and publication
+ * loses none. `stop()` is the graceful shutdown: stop taking requests, drain, snapshot, close.
+ */
+import { headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { openWarehouseHost, type WarehouseHost } from '../effects/index.ts';
+import { type EngineError, type EngineEvent, encode, type Result, unavailable } from '../engine/index.ts';
+import { CircuitBreaker, type PaymentGateway, ResilientGateway, SimulatedPaymentProvider } from '../payments/index.ts';
+import { Random } from '../sim/index.ts';
+import { seedCommands } from './catalog-seed.ts';
+import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
+import { commandSubject, eventSubject, querySubject } from './subjects.ts';
+import { batchOf, decodeRequest, encodeReply, errorReply } from './wire.ts';
+
+/** Seed commands submitted at once (they are independent, and land in the same group commit). */
+const SEED_CHUNK = 256;
+
+export interface RegionOptions {
+  nc: NatsConnection;
+  config: RegionConfig;
+  dataDir: string;
+  logger: Logger;
+  /** The payment gateway of a warehouse; by default a simulated provider behind the breaker. */
+  gateway?: (warehouseId: string) => PaymentGateway;
+  checkpoint?: 'worker' | 'inline' | 'off';
+  /** Called after each committed batch of a warehouse (metrics). */
+  onCommitted?: (warehouseId: string, commands: number, durationMs: number, events: EngineEvent[]) => void;
+}
+
+/** One hosted warehouse: open and serving, or failed with the reason. */
+export interface HostedWarehouse {
+  entry: WarehouseConfigEntry;
+  host?: WarehouseHost;
+  failure?: string;
+  /** Requests being answered (graceful shutdown waits for them). */
+  inFlight: number;
+}
+
+function simulatedGateway(config: RegionConfig, warehouseId: string): PaymentGateway {
+  const random = new Random(warehouseId.length * 7919 + 17);
+  const provider = new SimulatedPaymentProvider({
+    seed: 17,
+    clock: Date.now,
+    declineRate: config.payments?.declineRate ?? 0,
+  });
+  return new ResilientGateway(provider, {
+    breaker: new CircuitBreaker(Date.now),
+    random: () => random.next(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  });
+}
+
+export class RegionHost {
+  readonly warehouses = new Map<string, HostedWarehouse>();
+  private readonly subscriptions: Subscription[] = [];
+  private stopping = false;
+
+  private constructor(readonly options: RegionOptions) {}
+
+  get region(): string {
+    return this.options.config.region;
+  }
+
+  /** Recovers every warehouse, sets new ones up, then starts answering. */
+  static async start(options: RegionOptions): Promise<RegionHost> {
+    const host = new RegionHost(options);
+    for (const entry of options.config.warehouses) await host.open(entry);
+    for (const hosted of host.warehouses.values()) host.serve(hosted);
+    return host;
+  }
+
+  private log(): Logger {
+    return this.options.logger;
+  }
+
+  private async open(entry: WarehouseConfigEntry): Promise<void> {
+    const hosted: HostedWarehouse = { entry, inFlight: 0 };
+    this.warehouses.set(entry.id, hosted);
+    const replayed: { seq: number; events: EngineEvent[] }[] = [];
+    try {
+      const { config, dataDir } = this.options;
+      hosted.host = openWarehouseHost({
+        dataDir,
+        warehouseId: entry.id,
+        checkpoint: this.options.checkpoint ?? 'worker',
+        gateway: this.options.gateway?.(entry.id) ?? simulatedGateway(config, entry.id),
+        onReplayedEvents: (seq, events) => replayed.push({ seq, events }),
+        onCommitted: (batch) => {
+          this.publish(entry.id, batch.lastSeq - batch.commands + 1, batch.events);
+          this.options.onCommitted?.(entry.id, batch.commands, batch.durationMs, batch.events);
+        },
+        onFatal: (error) => this.fail(hosted, error),
+      });
+      const report = hosted.host.warehouse.recovery;
+      this.log().info(
+        { warehouseId: entry.id, replayed: report.wal.replayed, snapshotSeq: report.snapshot?.walSeq ?? 0 },
+        'warehouse recovered',
+      );
+      for (const r of replayed) this.publish(entry.id, r.seq, r.events, true);
+      await this.seed(hosted);
+    } catch (error) {
+      this.fail(hosted, error);
+    }
+  }
+
+  /** Sends the set-up commands of a new warehouse (fixed keys: a restart sends them again harmlessly). */
+  private async seed(hosted: HostedWarehouse): Promise<void> {
+    const w = (hosted.host as WarehouseHost).warehouse;
+    const commands = seedCommands(hosted.entry);
+    for (let i = 0; i < commands.length; i += SEED_CHUNK) {
+      const results = await Promise.all(commands.slice(i, i + SEED_CHUNK).map((c) => w.submit(c)));
+      const refused = results.find((r) => !r.ok && r.error.code !== 'IDEMPOTENCY_CONFLICT');
+      if (refused !== undefined && !refused.ok) throw new Error(`seed refused: ${refused.error.message}`);
+    }
+  }
+
+  private fail(hosted: HostedWarehouse, error: unknown): void {
+    hosted.failure = error instanceof Error ? error.message : String(error);
+    this.log().error({ warehouseId: hosted.entry.id, err: error }, 'warehouse out of service');
+  }
+
+  /**
+   * Publishes a committed batch's events, one message each, with a message id JetStream uses to drop
+   * a second publication (a republish after recovery inside the stream's duplicate window).
+   */
+  private publish(warehouseId: string, firstSeq: number, events: EngineEvent[], replayed = false): void {
+    const nc = this.options.nc;
+    if (nc.isClosed()) return;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as EngineEvent;
+      const h = headers();
+      h.set('Nats-Msg-Id', `${warehouseId}:${firstSeq}:${i}`);
+      if (replayed) h.set('Darkstore-Replayed', 'true');
+      nc.publish(
+        eventSubject(this.region, warehouseId, event.type),
+        encode({ warehouseId, seq: firstSeq, index: i, event }),
+        {
+          headers: h,
+        },
+      );
+    }
+  }
+
+  private serve(hosted: HostedWarehouse): void {
+    const { nc } = this.options;
+    const id = hosted.entry.id;
+    this.subscriptions.push(
+      nc.subscribe(commandSubject(this.region, id), {
+        callback: (error, msg) => {
+          if (error !== null) return;
+          void this.answer(hosted, msg.data, (body) => msg.respond(body), true);
+        },
+      }),
+      nc.subscribe(querySubject(this.region, id), {
+        callback: (error, msg) => {
+          if (error !== null) return;
+          void this.answer(hosted, msg.data, (body) => msg.respond(body), false);
+        },
+      }),
+    );
+  }
+
+  private unavailableReason(hosted: HostedWarehouse): EngineError | undefined {
+    if (this.stopping) return unavailable('the region process is shutting down');
+    if (hosted.failure !== undefined) return unavailable(`warehouse ${hosted.entry.id} failed: ${hosted.failure}`);
+    if (hosted.host === undefined) return unavailable(`warehouse ${hosted.entry.id} is not open`);
+    return undefined;
+  }
+
+  /** Decodes, runs and replies; never throws, whatever the body. */
+  private async answer(
+    hosted: HostedWarehouse,
+    body: Uint8Array,
+    respond: (body: Uint8Array) => void,
+    command: boolean,
+  ): Promise<void> {
+    const refusal = this.unavailableReason(hosted);
+    if (refusal !== undefined) {
+      respond(errorReply(refusal));
+      return;
+    }
+    const decoded = decodeRequest(body);
+    if (!decoded.ok) {
+      this.log().warn({ warehouseId: hosted.entry.id, error: decoded.error.message }, 'bad request');
+      respond(errorReply(decoded.error));
+      return;
+    }
+    const w = (hosted.host as WarehouseHost).warehouse;
+    hosted.inFlight++;
+    try {
+      if (!command) {
+        respond(encodeReply(await w.read(decoded.value)));
+        return;
+      }
+      const batch = batchOf(decoded.value);
+      if (batch === undefined) {
+        respond(encodeReply(await w.submit(decoded.value)));
+      } else if (!Array.isArray(batch)) {
+        respond(errorReply(batch));
+      } else {
+        const results = await Promise.all(batch.map((c) => w.submit(c)));
+        respond(encodeReply({ ok: true, value: { kind: 'batch', results } } satisfies Result<unknown>));
+      }
+    } catch (error) {
+      // A bug, not bad input: answer, log, keep serving.
+      this.log().error({ warehouseId: hosted.entry.id, err: error }, 'request failed');
+      respond(errorReply(unavailable('internal error')));
+    } finally {
+      hosted.inFlight--;
+    }
+  }
+
+  /** Graceful shutdown: stop taking requests, answer those in flight, drain, snapshot, close. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await Promise.all(this.subscriptions.map((s) => s.drain().catch(() => undefined)));
+    for (let i = 0; i < 200 && [...this.warehouses.values()].some((h) => h.inFlight > 0); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const hosted of this.warehouses.values()) {
+      if (hosted.host === undefined) continue;
+      try {
+        // Retries still waiting are forgotten (they stay pending in the orders and resume at the next
+        // start); calls already out get a few seconds to report.
+        hosted.host.executor.close();
+        await Promise.race([hosted.host.executor.idle(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        await hosted.host.warehouse.close({ snapshot: hosted.failure === undefined });
+      } catch (error) {
+        this.log().error({ warehouseId: hosted.entry.id, err: error }, 'close failed');
+      }
+    }
+    await this.options.nc.flush().catch(() => undefined);
+  }
+}
