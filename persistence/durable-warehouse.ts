@@ -8,7 +8,6 @@ import {
   type Checkpointer,
   type CommittedBatch,
   type Result,
-  type WarehouseOptions,
   WarehouseRuntime,
 } from '../engine/index.ts';
 import { InlineCheckpointer, WorkerCheckpointer } from './checkpointer.ts';
