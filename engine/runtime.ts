@@ -41,6 +41,11 @@ export interface CommittedBatch {
   lastSeq: number;
   commands: number;
   events: EngineEvent[];
+  /** The sequence number of the command that produced each event (same order as `events`). */
+  eventSeqs: number[];
+  /** The commands and their results, in order (for metrics and publishers). */
+  commandTypes: string[];
+  results: Result[];
   ledger: LedgerEntry[];
   /** From the start of applying the batch to its replies: apply, write, wait for the sync. */
   durationMs: number;
@@ -69,6 +74,7 @@ interface WrittenBatch {
   firstSeq: number;
   lastSeq: number;
   events: EngineEvent[];
+  eventSeqs: number[];
   ledger: LedgerEntry[];
   startedMs: number;
 }
@@ -214,12 +220,15 @@ export class WarehouseRuntime {
     const firstSeq = this.lastSeq + 1;
     const results: Result[] = [];
     const records: StampedCommand[] = [];
+    const eventSeqs: number[] = [];
+    const produced = this.warehouse.state;
     try {
       const atMs = Math.max(this.clock(), this.warehouse.state.lastAtMs);
       for (const p of pending) {
         const stamped: StampedCommand = { seq: this.lastSeq + 1, atMs, command: p.command };
         results.push(this.warehouse.apply(stamped));
         records.push(stamped);
+        while (eventSeqs.length < produced.events.length) eventSeqs.push(stamped.seq);
       }
       this.options.log.append(records);
     } catch (error) {
@@ -229,7 +238,7 @@ export class WarehouseRuntime {
     }
     const events = this.warehouse.drainEvents();
     const ledger = this.warehouse.drainLedger();
-    this.written.push({ pending, results, firstSeq, lastSeq: this.lastSeq, events, ledger, startedMs });
+    this.written.push({ pending, results, firstSeq, lastSeq: this.lastSeq, events, eventSeqs, ledger, startedMs });
     this.stats.batches++;
     this.stats.commands += pending.length;
     this.stats.applyMs += performance.now() - startedMs;
@@ -276,12 +285,15 @@ export class WarehouseRuntime {
     this.durableSeq = (batches[batches.length - 1] as WrittenBatch).lastSeq;
     const now = performance.now();
     for (const b of batches) {
-      const { firstSeq, lastSeq, events, ledger } = b;
+      const { firstSeq, lastSeq, events, eventSeqs, ledger, results } = b;
       this.options.onCommitted?.({
         firstSeq,
         lastSeq,
         commands: b.pending.length,
         events,
+        eventSeqs,
+        commandTypes: b.pending.map((p) => p.command.type),
+        results,
         ledger,
         durationMs: now - b.startedMs,
       });

@@ -92,7 +92,7 @@ export class RegionHost {
         gateway: this.options.gateway?.(entry.id) ?? simulatedGateway(config, entry.id),
         onReplayedEvents: (seq, events) => replayed.push({ seq, events }),
         onCommitted: (batch) => {
-          this.publish(entry.id, batch.lastSeq - batch.commands + 1, batch.events);
+          this.publish(entry.id, batch.eventSeqs, batch.events);
           this.options.onCommitted?.(entry.id, batch.commands, batch.durationMs, batch.events);
         },
         onFatal: (error) => this.fail(hosted, error),
@@ -102,7 +102,13 @@ export class RegionHost {
         { warehouseId: entry.id, replayed: report.wal.replayed, snapshotSeq: report.snapshot?.walSeq ?? 0 },
         'warehouse recovered',
       );
-      for (const r of replayed) this.publish(entry.id, r.seq, r.events, true);
+      for (const r of replayed)
+        this.publish(
+          entry.id,
+          r.events.map(() => r.seq),
+          r.events,
+          true,
+        );
       await this.seed(hosted);
     } catch (error) {
       this.fail(hosted, error);
@@ -126,24 +132,24 @@ export class RegionHost {
   }
 
   /**
-   * Publishes a committed batch's events, one message each, with a message id JetStream uses to drop
-   * a second publication (a republish after recovery inside the stream's duplicate window).
+   * Publishes events, one message each, with the id `<warehouse>:<seq>:<index>` (the command that
+   * produced the event and the event's place among that command's events): the same id whether it
+   * is published live or again after a recovery, so JetStream drops the second publication inside
+   * its duplicate window, and consumers can tell a repeat.
    */
-  private publish(warehouseId: string, firstSeq: number, events: EngineEvent[], replayed = false): void {
+  private publish(warehouseId: string, seqs: readonly number[], events: EngineEvent[], replayed = false): void {
     const nc = this.options.nc;
     if (nc.isClosed()) return;
+    let index = 0;
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as EngineEvent;
+      const seq = seqs[i] as number;
+      index = i > 0 && seqs[i - 1] === seq ? index + 1 : 0;
       const h = headers();
-      h.set('Nats-Msg-Id', `${warehouseId}:${firstSeq}:${i}`);
+      h.set('Nats-Msg-Id', `${warehouseId}:${seq}:${index}`);
       if (replayed) h.set('Darkstore-Replayed', 'true');
-      nc.publish(
-        eventSubject(this.region, warehouseId, event.type),
-        encode({ warehouseId, seq: firstSeq, index: i, event }),
-        {
-          headers: h,
-        },
-      );
+      const body = encode({ warehouseId, seq, index, event });
+      nc.publish(eventSubject(this.region, warehouseId, event.type), body, { headers: h });
     }
   }
 
