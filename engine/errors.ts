@@ -65,7 +65,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
 ];
 
 export function validationError(path: string, message: string): EngineError {
-  return { code: 'VALIDATION_ERROR', message: `${path}: ${message}`, path };
+  return { code: 'VALIDATION_ERROR', message: path === '' ? message : `${path}: ${message}`, path };
 }
 
 export function insufficientStock(lines: ShortLine[]): EngineError {

@@ -89,3 +89,5 @@ export const COURIER_SPEED_KMH_DEFAULT = 20;
 export const PICK_PACK_ESTIMATE_MS_DEFAULT = 6 * 60_000;
 /** Largest bag count of one order. */
 export const BAGS_PER_ORDER_MAX = 50;
+/** Most SKUs one `changes` answer lists (a page: the caller asks again from the version it got). */
+export const CHANGES_PAGE_MAX = 5_000;

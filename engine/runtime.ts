@@ -9,7 +9,7 @@
  * `Checkpointer`.
  */
 import { CheckpointSchedule, type CheckpointScheduleOptions } from './checkpoint-schedule.ts';
-import { unavailable } from './errors.ts';
+import { unavailable, validationError } from './errors.ts';
 import type { Command, EngineEvent, LedgerEntry, Result, StampedCommand } from './types.ts';
 import { validateCommand, validateQuery } from './validate.ts';
 import type { Warehouse } from './warehouse.ts';
@@ -141,7 +141,7 @@ export class WarehouseRuntime {
     const validated = validateCommand(input);
     if (!validated.ok) return Promise.resolve(validated);
     if (validated.value.type === 'tick') {
-      return Promise.resolve({ ok: false, error: unavailable('tick is issued by the runtime') });
+      return Promise.resolve({ ok: false, error: validationError('type', 'tick is issued by the runtime') });
     }
     return this.enqueue(validated.value);
   }
@@ -160,7 +160,7 @@ export class WarehouseRuntime {
       case 'availability':
         return { ok: true, value: w.availability(q.skus) };
       case 'changes':
-        return { ok: true, value: w.changesSince(q.sinceVersion) };
+        return { ok: true, value: w.changesSince(q.sinceVersion, q.limit) };
       case 'reservation':
         return w.reservation(q.reservationId);
       case 'command':

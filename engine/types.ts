@@ -512,7 +512,7 @@ export interface LedgerEntry {
 /** Reads, answered from memory. */
 export type Query =
   | { type: 'availability'; skus: string[] }
-  | { type: 'changes'; sinceVersion: number }
+  | { type: 'changes'; sinceVersion: number; limit?: number }
   | { type: 'reservation'; reservationId: string }
   | { type: 'command'; key: string }
   | { type: 'order'; orderId: string }

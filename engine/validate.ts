@@ -7,6 +7,7 @@
 
 import { type EngineError, validationError } from './errors.ts';
 import {
+  CHANGES_PAGE_MAX,
   COUNT_MAX,
   PAYLOAD_DEPTH_MAX,
   PRICE_CENTS_MAX,
@@ -231,8 +232,13 @@ function parseQuery(input: unknown): Query {
       };
     }
     case 'changes': {
-      const o = object(input, '', ['type', 'sinceVersion']);
-      return { type: 'changes', sinceVersion: int(o.sinceVersion, 'sinceVersion', 0, Number.MAX_SAFE_INTEGER) };
+      const o = object(input, '', ['type', 'sinceVersion', 'limit']);
+      const query: Query = {
+        type: 'changes',
+        sinceVersion: int(o.sinceVersion, 'sinceVersion', 0, Number.MAX_SAFE_INTEGER),
+      };
+      if (o.limit !== undefined) query.limit = int(o.limit, 'limit', 1, CHANGES_PAGE_MAX);
+      return query;
     }
     case 'reservation': {
       const o = object(input, '', ['type', 'reservationId']);

@@ -14,6 +14,7 @@ import { type CheckoutQuote, checkoutQuote, pickPackAverageMs } from './eta.ts';
 import { commandFingerprint } from './fingerprint.ts';
 import type { GeoPoint, RoutingProvider } from './geo.ts';
 import { checkTouched } from './invariants.ts';
+import { CHANGES_PAGE_MAX } from './limits.ts';
 import { applyPaymentOutcome } from './order-payment.ts';
 import { applyOrderEvent, applyOrderPlace, cancelExpiredOrders, fireOrderEvent } from './orders.ts';
 import { applyPickerShift, applyPickTake } from './picking.ts';
@@ -291,16 +292,23 @@ export class Warehouse {
   }
 
   /**
-   * Every SKU changed after `sinceVersion`, oldest change first, and the version to ask from next.
-   * Scans the SKU table: a warehouse holds a few thousand SKUs, so this stays in microseconds.
+   * The SKUs changed after `sinceVersion`, oldest change first, at most `limit` of them, and the
+   * version to ask from next (`more` says whether there is more to ask for). Scans the SKU table: a
+   * warehouse holds a few thousand SKUs, so this stays in microseconds; the page bound keeps a reply
+   * within a message.
    */
-  changesSince(sinceVersion: number): { items: Availability[]; version: number } {
+  changesSince(
+    sinceVersion: number,
+    limit: number = CHANGES_PAGE_MAX,
+  ): { items: Availability[]; version: number; more: boolean } {
     const items: Availability[] = [];
     for (const record of this.state.skus.values()) {
       if (record.version > sinceVersion) items.push(availabilityOf(record));
     }
     items.sort((a, b) => a.version - b.version);
-    return { items, version: this.state.versionCounter };
+    if (items.length <= limit) return { items, version: this.state.versionCounter, more: false };
+    items.length = limit;
+    return { items, version: (items[limit - 1] as Availability).version, more: true };
   }
 
   /** A copy of an open reservation, or NOT_FOUND saying how it closed when that is still known. */

@@ -6,10 +6,12 @@
  * decoded, is too large or has the wrong shape gets a VALIDATION_ERROR reply; nothing here throws
  * on input. Pure; never performs I/O.
  */
-import { decodeUntrusted, type EngineError, encode, type Result, validationError } from '../engine/index.ts';
+import { decodeUntrusted, type EngineError, encode, limits, type Result, validationError } from '../engine/index.ts';
 
-/** Largest request body accepted (bytes): a batch of BATCH_MAX commands fits. */
-export const REQUEST_BYTES_MAX = 1024 * 1024;
+const { COMMAND_BYTES_MAX } = limits;
+
+/** Largest request body accepted (bytes), a batch included: the engine's bound on decoding untrusted input. */
+export const REQUEST_BYTES_MAX = COMMAND_BYTES_MAX;
 /** Most commands in one batch request. */
 export const BATCH_MAX = 1_024;
 

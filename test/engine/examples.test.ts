@@ -241,6 +241,11 @@ describe('reads', () => {
     expect(changes.version).toBe(w.warehouse.state.versionCounter);
     expect(w.warehouse.changesSince(changes.version).items).toEqual([]);
     expect(w.warehouse.changesSince(0).items.map((i) => i.sku)).toEqual(['B', 'C', 'A']);
+    // A page at a time: the version to ask from next, and whether there is more.
+    const page = w.warehouse.changesSince(0, 2);
+    expect(page.items.map((i) => i.sku)).toEqual(['B', 'C']);
+    expect(page.more).toBe(true);
+    expect(w.warehouse.changesSince(page.version, 2)).toMatchObject({ items: [{ sku: 'A' }], more: false });
   });
 
   it('lists unknown SKUs apart in availability reads', () => {

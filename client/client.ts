@@ -1,0 +1,91 @@
+/**
+ * The darkstore client: one NATS connection (its own, or one the caller owns) and the request
+ * policy (timeout per attempt, retries, backoff) every warehouse handle shares. `warehouse(region,
+ * id)` gives the typed handle to a warehouse wherever a region process hosts it. It holds no
+ * state of the engine's and never retries anything but what its idempotency keys make safe.
+ */
+import { errors, type NatsConnection } from '@nats-io/transport-node';
+import { connectNats, type NatsConnectOptions, TOKEN_PATTERN } from '../service/index.ts';
+import { clientValidationError, DarkstoreError, UnauthorizedError } from './errors.ts';
+import { DEFAULT_REQUEST_POLICY, type RequestPolicy, Transport } from './transport.ts';
+import { WarehouseClient } from './warehouse.ts';
+
+export interface ClientOptions {
+  /** How long one attempt of a request waits for its reply (default 5,000 ms). */
+  requestTimeoutMs?: number;
+  /** Attempts after the first on a timeout, no responders or UNAVAILABLE (default 3). */
+  retries?: number;
+  /** Delay before the first retry, doubled for each next one (default 50 ms)... */
+  backoffMs?: number;
+  /** ...up to this (default 2,000 ms). Each delay is jittered between half and all of it. */
+  backoffMaxMs?: number;
+  /** Source of the jitter (tests make it deterministic). */
+  random?: () => number;
+}
+
+/**
+ * `NatsConnectOptions.timeoutMs` is how long to wait for the connection; requests use
+ * `requestTimeoutMs`.
+ */
+export type DarkstoreConnectOptions = NatsConnectOptions & ClientOptions;
+
+function policyOf(options: ClientOptions): RequestPolicy {
+  return {
+    timeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_POLICY.timeoutMs,
+    retries: options.retries ?? DEFAULT_REQUEST_POLICY.retries,
+    backoffMs: options.backoffMs ?? DEFAULT_REQUEST_POLICY.backoffMs,
+    backoffMaxMs: options.backoffMaxMs ?? DEFAULT_REQUEST_POLICY.backoffMaxMs,
+  };
+}
+
+export class DarkstoreClient {
+  private readonly transport: Transport;
+  private ownsConnection = false;
+
+  /** A client on a connection the caller owns (and closes). */
+  constructor(
+    readonly nc: NatsConnection,
+    options: ClientOptions = {},
+  ) {
+    this.transport = new Transport(nc, policyOf(options), options.random);
+  }
+
+  /**
+   * Connects to NATS with the deployment's credentials and TLS, and returns a client that owns the
+   * connection (`close()` drains it). Refused credentials throw `UnauthorizedError`.
+   */
+  static async connect(options: DarkstoreConnectOptions): Promise<DarkstoreClient> {
+    let nc: NatsConnection;
+    try {
+      nc = await connectNats(options);
+    } catch (error) {
+      if (error instanceof errors.AuthorizationError || error instanceof errors.UserAuthenticationExpiredError) {
+        throw new UnauthorizedError(`NATS refused the credentials: ${error.message}`, { cause: error });
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      throw new DarkstoreError('TRANSPORT_ERROR', `cannot connect to NATS: ${message}`, undefined, { cause: error });
+    }
+    const client = new DarkstoreClient(nc, options);
+    client.ownsConnection = true;
+    return client;
+  }
+
+  /** The request policy every call uses unless it overrides it. */
+  get policy(): Readonly<RequestPolicy> {
+    return this.transport.policy;
+  }
+
+  /** The typed handle to one warehouse. Region and warehouse ids are subject tokens. */
+  warehouse(region: string, warehouseId: string): WarehouseClient {
+    if (!TOKEN_PATTERN.test(region)) throw clientValidationError('region', 'must be 1–64 letters, digits, _ or -');
+    if (!TOKEN_PATTERN.test(warehouseId)) {
+      throw clientValidationError('warehouseId', 'must be 1–64 letters, digits, _ or -');
+    }
+    return new WarehouseClient(this.transport, region, warehouseId);
+  }
+
+  /** Drains and closes the connection if the client opened it; a caller's connection stays open. */
+  async close(): Promise<void> {
+    if (this.ownsConnection && !this.nc.isClosed()) await this.nc.drain();
+  }
+}

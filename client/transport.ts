@@ -1,0 +1,142 @@
+/**
+ * Request/reply with the engine over NATS for the client: msgpack bodies, a timeout per attempt,
+ * and retries with exponential backoff and jitter on the failures that a second attempt can cure
+ * (no reply in time, nobody serving the subject, an UNAVAILABLE answer). Retrying is safe because
+ * the caller sends the same bytes, so a command carries the same idempotency key every time: the
+ * engine answers a repeat with the first result and never applies it twice. It never changes a
+ * request, never invents a result, and turns every transport failure into a typed error.
+ */
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { errors, type NatsConnection } from '@nats-io/transport-node';
+import type { Result } from '../engine/index.ts';
+import { REQUEST_BYTES_MAX } from '../service/index.ts';
+import {
+  clientValidationError,
+  DarkstoreError,
+  NoRespondersError,
+  PermissionDeniedError,
+  RequestTimeoutError,
+} from './errors.ts';
+
+/** Largest reply decoded (bytes, and per string, array and map): the server's own payload bound. */
+const REPLY_BYTES_MAX = 64 * 1024 * 1024;
+
+const encoder = new Encoder({ ignoreUndefined: true });
+const decoder = new Decoder({
+  maxStrLength: REPLY_BYTES_MAX,
+  maxBinLength: REPLY_BYTES_MAX,
+  maxArrayLength: REPLY_BYTES_MAX,
+  maxMapLength: REPLY_BYTES_MAX,
+  maxExtLength: REPLY_BYTES_MAX,
+});
+
+/** How requests are timed and retried. Every field has a default in `DEFAULT_REQUEST_POLICY`. */
+export interface RequestPolicy {
+  /** How long one attempt waits for its reply. */
+  timeoutMs: number;
+  /** Attempts after the first one (0: never retry). */
+  retries: number;
+  /** Delay before the first retry; each retry doubles it, up to `backoffMaxMs`. */
+  backoffMs: number;
+  backoffMaxMs: number;
+}
+
+export const DEFAULT_REQUEST_POLICY: RequestPolicy = {
+  timeoutMs: 5_000,
+  retries: 3,
+  backoffMs: 50,
+  backoffMaxMs: 2_000,
+};
+
+/** Per-call overrides of the client's policy. */
+export type CallOptions = Partial<RequestPolicy>;
+
+/** Encodes a request body (fields left `undefined` are dropped, as the engine's codec does). */
+export function encodeBody(body: unknown): Uint8Array {
+  return encoder.encode(body);
+}
+
+/**
+ * The delay before retry number `attempt` (0-based): exponential, capped, with "equal jitter"
+ * (half fixed, half random) so that many clients failing together do not retry in lockstep.
+ */
+export function backoffDelayMs(policy: RequestPolicy, attempt: number, random: () => number): number {
+  const capMs = Math.min(policy.backoffMaxMs, policy.backoffMs * 2 ** attempt);
+  return capMs / 2 + random() * (capMs / 2);
+}
+
+/** A reply that is not a `Result` is a bug on the other side, not something to retry. */
+function resultOf(subject: string, data: Uint8Array): Result<unknown> {
+  let reply: unknown;
+  try {
+    reply = decoder.decode(data);
+  } catch (error) {
+    throw new DarkstoreError('BAD_REPLY', `reply on ${subject} is not msgpack`, undefined, { cause: error });
+  }
+  if (typeof reply === 'object' && reply !== null) {
+    const r = reply as { ok?: unknown; value?: unknown; error?: unknown };
+    if (r.ok === true) return reply as Result<unknown>;
+    const code = (r.error as { code?: unknown } | undefined)?.code;
+    if (r.ok === false && typeof code === 'string') return reply as Result<unknown>;
+  }
+  throw new DarkstoreError('BAD_REPLY', `reply on ${subject} is not a result`);
+}
+
+/** A typed error for what nats.js threw; `attempts` is how many were made when it is final. */
+function transportError(error: unknown, subject: string, timeoutMs: number, attempts: number): DarkstoreError {
+  if (error instanceof DarkstoreError) return error;
+  if (error instanceof errors.TimeoutError)
+    return new RequestTimeoutError(subject, timeoutMs, attempts, { cause: error });
+  const cause = error instanceof errors.RequestError ? error.cause : error;
+  if (cause instanceof errors.NoRespondersError) return new NoRespondersError(subject, attempts, { cause: error });
+  if (cause instanceof errors.PermissionViolationError) {
+    return new PermissionDeniedError(subject, cause.message, { cause: error });
+  }
+  if (cause instanceof errors.ClosedConnectionError || cause instanceof errors.DrainingConnectionError) {
+    return new DarkstoreError('CONNECTION_CLOSED', `connection closed: ${cause.message}`, undefined, { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new DarkstoreError('TRANSPORT_ERROR', `request on ${subject} failed: ${message}`, undefined, { cause: error });
+}
+
+/** Whether a result asks for the same request again: UNAVAILABLE, alone or anywhere in a batch. */
+function unavailableIn(result: Result<unknown>): boolean {
+  if (!result.ok) return result.error.code === 'UNAVAILABLE';
+  const value = result.value as { kind?: unknown; results?: unknown };
+  if (value === null || typeof value !== 'object' || value.kind !== 'batch' || !Array.isArray(value.results)) {
+    return false;
+  }
+  return value.results.some((r: Result<unknown>) => !r.ok && r.error?.code === 'UNAVAILABLE');
+}
+
+/** Sends requests on one NATS connection under a request policy. */
+export class Transport {
+  constructor(
+    readonly nc: NatsConnection,
+    readonly policy: RequestPolicy,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /**
+   * Sends one encoded request and returns the engine's result, retrying as the policy says. The
+   * last UNAVAILABLE result is returned as is once the retries are spent; transport failures throw.
+   */
+  async request(subject: string, body: Uint8Array, options: CallOptions = {}): Promise<Result<unknown>> {
+    const policy: RequestPolicy = { ...this.policy, ...options };
+    if (body.length > REQUEST_BYTES_MAX) {
+      throw clientValidationError('', `request is ${body.length} bytes, more than ${REQUEST_BYTES_MAX}`);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt >= policy.retries;
+      try {
+        const msg = await this.nc.request(subject, body, { timeout: policy.timeoutMs });
+        const result = resultOf(subject, msg.data);
+        if (last || !unavailableIn(result)) return result;
+      } catch (error) {
+        const typed = transportError(error, subject, policy.timeoutMs, attempt + 1);
+        if (last || !typed.retryable) throw typed;
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(policy, attempt, this.random)));
+    }
+  }
+}

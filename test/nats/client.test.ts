@@ -1,0 +1,290 @@
+/**
+ * The typed client against a real nats-server and a real `darkstore serve` child process: every
+ * command and query in a realistic sequence (configure, catalog, stock, reservations, an order from
+ * checkout through the simulated payment provider, picking, packing, dispatch and delivery, the
+ * courier's shift), batches, idempotent repeats, typed rejections and typed transport failures.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  backoffDelayMs,
+  DarkstoreClient,
+  DEFAULT_REQUEST_POLICY,
+  IdempotencyConflictError,
+  InsufficientStockError,
+  InvalidTransitionError,
+  NoRespondersError,
+  NotFoundError,
+  type OrderView,
+  RequestTimeoutError,
+  ValidationError,
+  type WarehouseClient,
+} from '../../client/index.ts';
+import { type NatsServer, startNatsServer } from './nats-server.ts';
+import { berlinConfig, type RegionProcess, startRegionProcess } from './region-process.ts';
+
+const STORE = { lat: 52.52, lon: 13.405 };
+/** About 1.1 km north of the store. */
+const HOME = { lat: 52.53, lon: 13.405 };
+const SKU = 'sku-test-1';
+
+let nats: NatsServer;
+let region: RegionProcess;
+let client: DarkstoreClient;
+let mitte: WarehouseClient;
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  region = await startRegionProcess({ natsUrl: nats.url, config: berlinConfig() });
+  client = await DarkstoreClient.connect({ servers: nats.url, requestTimeoutMs: 2_000 });
+  mitte = client.warehouse('berlin', 'mitte');
+});
+
+afterAll(async () => {
+  await client?.close();
+  await region?.cleanup();
+  await nats?.stop();
+});
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
+    },
+    (error: unknown) => error,
+  );
+}
+
+describe('client round trips over NATS', () => {
+  it('configures the store and moves stock: sku, receipt, adjust, count, POS sale, availability, changes', async () => {
+    const configured = await mitte.configure({ location: STORE, courierSpeedKmh: 25 });
+    expect(configured.config).toMatchObject({ location: STORE, courierSpeedKmh: 25 });
+    const before = await mitte.changes(0);
+    const sku = await mitte.skuUpsert({
+      sku: SKU,
+      ownerId: 'darkstore',
+      name: 'test milk',
+      priceCents: 199,
+      location: { zone: 'A', aisle: 1, bay: 1, level: 1 },
+      safetyStock: 0,
+      substitutes: [],
+    });
+    expect(sku).toMatchObject({ kind: 'sku', sku: SKU });
+    const received = await mitte.receipt({ receiptId: 'rc-test-1', lines: [{ sku: SKU, quantity: 10 }] });
+    expect(received.movements).toMatchObject([{ sku: SKU, onHandDelta: 10 }]);
+    expect((await mitte.adjust({ sku: SKU, delta: -1, reason: 'damage' })).movements[0]?.onHandDelta).toBe(-1);
+    expect((await mitte.count({ sku: SKU, counted: 8 })).movements[0]?.onHandDelta).toBe(-1);
+    const sold = await mitte.posSale({ sourceId: 'till-1', sourceSeq: 1, lines: [{ sku: SKU, quantity: 2 }] });
+    expect(sold.movements[0]?.onHandDelta).toBe(-2);
+    const seen = await mitte.availability([SKU, 'sku-00000', 'no-such-sku']);
+    expect(seen.items).toMatchObject([
+      { sku: SKU, onHand: 6, reserved: 0, available: 6 },
+      { sku: 'sku-00000', onHand: 20, available: 20 },
+    ]);
+    expect(seen.unknown).toEqual(['no-such-sku']);
+    const after = await mitte.changes(before.version);
+    expect(after.items.map((i) => i.sku)).toEqual([SKU]);
+    expect(after.version).toBeGreaterThan(before.version);
+  });
+
+  it('holds, extends, commits and releases stock; repeats by key answer the first result', async () => {
+    const key = 'test-reserve-1';
+    const held = await mitte.reserve({ key, lines: [{ sku: SKU, quantity: 3 }], ttlMs: 60_000 });
+    expect(held.lines).toMatchObject([{ sku: SKU, quantity: 3, committed: 0 }]);
+    // The same key and body: the first answer, nothing held twice.
+    expect(await mitte.reserve({ key, lines: [{ sku: SKU, quantity: 3 }], ttlMs: 60_000 })).toEqual(held);
+    const conflict = await rejection(mitte.reserve({ key, lines: [{ sku: SKU, quantity: 4 }], ttlMs: 60_000 }));
+    expect(conflict).toBeInstanceOf(IdempotencyConflictError);
+    expect(conflict).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', key });
+    expect(await mitte.command(key)).toEqual({ ok: true, value: held });
+    expect((await mitte.availability([SKU])).items[0]).toMatchObject({ onHand: 6, reserved: 3, available: 3 });
+
+    const extended = await mitte.extend({ reservationId: held.reservationId, ttlMs: 120_000 });
+    expect(extended.expiresAtMs).toBeGreaterThan(held.expiresAtMs);
+    expect((await mitte.reservation(held.reservationId)).expiresAtMs).toBe(extended.expiresAtMs);
+    const committed = await mitte.commit({ reservationId: held.reservationId, lines: [{ sku: SKU, quantity: 1 }] });
+    expect(committed).toMatchObject({ lines: [{ sku: SKU, quantity: 1 }], closed: false });
+    const released = await mitte.release({ reservationId: held.reservationId });
+    expect(released.lines).toEqual([{ sku: SKU, quantity: 2 }]);
+    const gone = await rejection(mitte.reservation(held.reservationId));
+    expect(gone).toBeInstanceOf(NotFoundError);
+    expect(gone).toMatchObject({ code: 'NOT_FOUND', kind: 'reservation', id: held.reservationId });
+    expect((await mitte.availability([SKU])).items[0]).toMatchObject({ onHand: 5, reserved: 0, available: 5 });
+
+    const short = await rejection(mitte.reserve({ lines: [{ sku: SKU, quantity: 99 }], ttlMs: 60_000 }));
+    expect(short).toBeInstanceOf(InsufficientStockError);
+    expect(short).toMatchObject({ lines: [{ sku: SKU, requested: 99, available: 5 }] });
+    const invalid = await rejection(mitte.reserve({ lines: [{ sku: SKU, quantity: -1 }], ttlMs: 60_000 }));
+    expect(invalid).toBeInstanceOf(ValidationError);
+    expect((invalid as ValidationError).path).toMatch(/lines/);
+  });
+
+  it('takes an order from checkout to the door: payment, pick, pack, dispatch, delivery, capture', async () => {
+    const quote = await mitte.eta(HOME);
+    expect(quote).toMatchObject({ pickersOnShift: 2, couriersFree: 3 });
+    expect(quote.promisedInMs).toBeGreaterThan(0);
+    const line = { sku: 'sku-00001', quantity: 2 };
+    const placed = await mitte.placeOrder({
+      orderId: 'o-1',
+      customerId: 'cust-1',
+      address: HOME,
+      lines: [line],
+      paymentToken: 'tok-1',
+      ttlMs: 600_000,
+    });
+    expect(placed).toMatchObject({ kind: 'order', orderId: 'o-1', state: 'reserved', duplicate: false });
+    // The region's effect executor authorizes with the simulated provider and reports the outcome.
+    const authorized = await eventually('authorization', async () => {
+      const order = await mitte.order('o-1');
+      return order.authorizationId !== undefined && order.payment.pending.length === 0 ? order : undefined;
+    });
+    expect(authorized.state).toBe('reserved');
+    const late = await mitte.paymentOutcome({
+      orderId: 'o-1',
+      operation: 'authorize',
+      outcome: 'succeeded',
+      authorizationId: 'auth-late',
+    });
+    expect(late).toEqual({ kind: 'payment', orderId: 'o-1', operation: 'authorize', applied: false });
+
+    const taken = await mitte.takePickTask({ pickerId: 'mitte-p0' });
+    expect(taken.task).toMatchObject({ orderId: 'o-1', lines: [{ sku: line.sku, quantity: 2, picked: 0 }] });
+    const scanned = await mitte.orderEvent({
+      orderId: 'o-1',
+      expectedState: 'picking',
+      event: 'pick.scanned',
+      scanId: 'scan-1',
+      sku: line.sku,
+      quantity: 2,
+    });
+    expect(scanned.pick).toEqual({ kind: 'scanned', sku: line.sku, remaining: 0, complete: true });
+    const wrong = await rejection(
+      mitte.orderEvent({ orderId: 'o-1', expectedState: 'packed', event: 'courier.picked_up', courierId: 'x' }),
+    );
+    expect(wrong).toBeInstanceOf(InvalidTransitionError);
+    expect(wrong).toMatchObject({ orderId: 'o-1', expected: 'packed', actual: 'picking' });
+    const packed = await mitte.orderEvent({
+      orderId: 'o-1',
+      expectedState: 'picking',
+      event: 'pack.completed',
+      bagCount: 1,
+      stagingSlot: 'S-1',
+    });
+    expect(packed.state).toBe('courier_assigned');
+    const offered = await mitte.order('o-1');
+    const courierId = offered.dispatch?.offeredTo ?? '';
+    expect(courierId).toMatch(/^mitte-c\d$/);
+    await deliver(mitte, offered, courierId);
+    const captured = await eventually('capture', async () => {
+      const order = await mitte.order('o-1');
+      return order.payment.capturedCents > 0 ? order : undefined;
+    });
+    expect(captured).toMatchObject({
+      state: 'delivered',
+      payment: { pending: [], capturedCents: offered.amountCents },
+    });
+    expect((await mitte.availability([line.sku])).items[0]).toMatchObject({ onHand: 18, reserved: 0 });
+  });
+
+  it('runs the shift: pickers and couriers check in and out, a breakdown, the fulfilment view', async () => {
+    expect(await mitte.pickerCheckIn({ pickerId: 'p-extra' })).toEqual({
+      kind: 'picker',
+      pickerId: 'p-extra',
+      onShift: true,
+    });
+    expect(await mitte.takePickTask({ pickerId: 'p-extra' })).toEqual({ kind: 'pick_task', pickerId: 'p-extra' });
+    expect((await mitte.pickerCheckOut({ pickerId: 'p-extra' })).onShift).toBe(false);
+    expect(await mitte.courierCheckIn({ courierId: 'c-extra', position: STORE })).toMatchObject({
+      kind: 'courier',
+      state: 'available',
+    });
+    expect((await mitte.courierCheckOut({ courierId: 'c-extra' })).state).toBe('offline');
+    expect((await mitte.courierCheckIn({ courierId: 'c-extra', position: STORE })).state).toBe('available');
+    expect((await mitte.courierBreakdown({ courierId: 'c-extra' })).state).toBe('offline');
+    const floor = await mitte.fulfillment();
+    expect(floor.pickers.map((p) => p.pickerId).sort()).toEqual(['mitte-p0', 'mitte-p1']);
+    expect(floor.couriers.find((c) => c.courierId === 'c-extra')?.state).toBe('offline');
+    expect(floor.config.courierSpeedKmh).toBe(25);
+  });
+
+  it('sends a batch: each command its own result, in order, a rejection not stopping the others', async () => {
+    const results = await mitte.batch([
+      { type: 'receipt', receiptId: 'rc-batch-1', lines: [{ sku: SKU, quantity: 5 }] },
+      { type: 'reserve', lines: [{ sku: SKU, quantity: 1_000 }], ttlMs: 60_000 },
+      { type: 'reserve', key: 'batch-reserve', lines: [{ sku: SKU, quantity: 4 }], ttlMs: 60_000 },
+      { type: 'adjust', sku: 'no-such-sku', delta: 1, reason: 'found' },
+      { type: 'count', sku: SKU, counted: -5 },
+    ]);
+    expect(results.map((r) => (r.ok ? r.value.kind : r.error.code))).toEqual([
+      'stock',
+      'INSUFFICIENT_STOCK',
+      'reserved',
+      'NOT_FOUND',
+      'VALIDATION_ERROR',
+    ]);
+    expect((await mitte.availability([SKU])).items[0]).toMatchObject({ onHand: 10, reserved: 4 });
+    expect(await mitte.command('batch-reserve')).toEqual(results[2]);
+    const empty = await rejection(mitte.batch([]));
+    expect(empty).toBeInstanceOf(ValidationError);
+    expect(empty).toMatchObject({ path: 'commands' });
+  });
+
+  it('fails with typed errors when nobody serves a warehouse or a reply never comes', async () => {
+    const nowhere = client.warehouse('berlin', 'nowhere');
+    const started = Date.now();
+    const none = await rejection(nowhere.availability([SKU], { retries: 2, backoffMs: 20 }));
+    expect(none).toBeInstanceOf(NoRespondersError);
+    expect(none).toMatchObject({ code: 'NO_RESPONDERS', attempts: 3, retryable: true });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // A responder that swallows requests: each attempt times out.
+    const silent: NatsConnection = await connect({ servers: nats.url });
+    try {
+      silent.subscribe('darkstore.berlin.silent.cmd', { callback: () => undefined });
+      await silent.flush();
+      const slow = client.warehouse('berlin', 'silent');
+      const timedOut = await rejection(slow.pickerCheckIn({ pickerId: 'p' }, { timeoutMs: 150, retries: 1 }));
+      expect(timedOut).toBeInstanceOf(RequestTimeoutError);
+      expect(timedOut).toMatchObject({ code: 'TIMEOUT', timeoutMs: 150, attempts: 2 });
+    } finally {
+      await silent.close();
+    }
+    expect(() => client.warehouse('berlin', 'a.b')).toThrow(ValidationError);
+  });
+
+  it('spreads retries: exponential backoff, capped, with jitter between half and all of the step', () => {
+    const policy = { ...DEFAULT_REQUEST_POLICY, backoffMs: 100, backoffMaxMs: 1_000 };
+    expect([0, 1, 2, 3, 4].map((n) => backoffDelayMs(policy, n, () => 1))).toEqual([100, 200, 400, 800, 1_000]);
+    expect([0, 1, 2, 3, 4].map((n) => backoffDelayMs(policy, n, () => 0))).toEqual([50, 100, 200, 400, 500]);
+  });
+});
+
+/** The courier accepts, picks up, rides to the door (pinging) and hands over. */
+async function deliver(w: WarehouseClient, order: OrderView, courierId: string): Promise<void> {
+  const { orderId } = order;
+  expect((await w.courierPing({ courierId, position: STORE, deviceTimeMs: Date.now() })).state).toBe('assigned');
+  await w.orderEvent({ orderId, expectedState: 'courier_assigned', event: 'courier.accepted', courierId });
+  const out = await w.orderEvent({ orderId, expectedState: 'courier_assigned', event: 'courier.picked_up', courierId });
+  expect(out.state).toBe('out_for_delivery');
+  // Ten minutes later on the courier's device: 1.1 km at a plausible speed.
+  const atDoor = await w.courierPing({ courierId, position: HOME, deviceTimeMs: Date.now() + 10 * 60_000 });
+  expect(atDoor).toMatchObject({ courierId, orderId, state: 'en_route_to_delivery' });
+  const done = await w.orderEvent({
+    orderId,
+    expectedState: 'out_for_delivery',
+    event: 'delivery.completed',
+    courierId,
+    position: HOME,
+  });
+  expect(done.state).toBe('delivered');
+}
