@@ -2,6 +2,8 @@
  * `darkstore serve`: the region process. Reads the region config, connects to NATS (with the
  * deployment's credentials and TLS), recovers every warehouse, then answers on the region's
  * subjects until SIGTERM or SIGINT, when it stops taking requests, drains, snapshots and closes.
+ * It answers NATS service discovery (`$SRV.PING|INFO|STATS`) and, with --metrics-port, serves
+ * Prometheus metrics on `GET /metrics`.
  * Logs are JSON (pino) on stderr, human-readable with --pretty. Prints one `READY <region>` line on
  * stdout once it answers, for scripts and tests.
  */
@@ -13,6 +15,8 @@ import {
   type NatsConnectOptions,
   parseRegionConfig,
   RegionHost,
+  RegionMetrics,
+  RequestStats,
   startRegionServices,
 } from '../service/index.ts';
 import { type ParsedArgs, UsageError } from './args.ts';
@@ -71,6 +75,14 @@ function natsSettings(args: ParsedArgs): NatsConnectOptions {
   return settings;
 }
 
+function metricsPortOf(args: ParsedArgs): number | undefined {
+  const value = args.flags.get('metrics-port');
+  if (typeof value !== 'string') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--metrics-port must be 0 to 65535');
+  return port;
+}
+
 export async function runServe(args: ParsedArgs): Promise<number> {
   const configFile = args.flags.get('config');
   const dataDir = args.flags.get('data');
@@ -78,19 +90,26 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   if (typeof dataDir !== 'string') throw new UsageError('--data DIR is required');
   const log = logger(args.flags.get('pretty') === true);
   const config = parseRegionConfig(JSON.parse(fs.readFileSync(configFile, 'utf8')));
+  const metricsPort = metricsPortOf(args);
   const nc = await connectNats(natsSettings(args));
   const checkpoint = args.flags.get('checkpoint');
-  const metricsPort = args.flags.get('metrics-port');
+  // Metrics are collected only when they are served; discovery's counters always are.
+  const metrics = metricsPort === undefined ? undefined : new RegionMetrics(config.region);
+  const requestStats = new RequestStats();
   const host = await RegionHost.start({
     nc,
     config,
     dataDir,
     logger: log,
     checkpoint: checkpoint === 'inline' || checkpoint === 'off' ? checkpoint : 'worker',
+    ...(metrics === undefined ? {} : { onCommitted: metrics.onCommitted }),
+    onRequest: (sample) => {
+      metrics?.onRequest(sample);
+      requestStats.record(sample);
+    },
   });
-  const services = await startRegionServices(host, {
-    metricsPort: typeof metricsPort === 'string' ? Number(metricsPort) : undefined,
-  });
+  const services = await startRegionServices(host, { metricsPort, metrics, requestStats });
+  if (metricsPort !== undefined) log.info({ metricsPort }, 'metrics on GET /metrics');
   const failed = [...host.warehouses.values()].filter((h) => h.failure !== undefined).map((h) => h.entry.id);
   log.info({ region: config.region, warehouses: config.warehouses.map((w) => w.id), failed }, 'region ready');
   process.stdout.write(`READY ${config.region}\n`);

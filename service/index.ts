@@ -3,10 +3,132 @@
  * the subject scheme and wire format, NATS connection settings, and the region-wide services.
  */
 
+export {
+  AVAILABILITY_RESYNC_INTERVAL_MS,
+  AvailabilityFollower,
+  type AvailabilityFollowerOptions,
+  availabilitySubject,
+  CHANGES_TIMEOUT_MS,
+  followAvailability,
+  queryChanges,
+} from './availability-follower.ts';
+export {
+  CATALOG_NEARBY_KM,
+  CATALOG_RESYNC_INTERVAL_MS,
+  Catalog,
+  type CatalogOptions,
+  type CatalogWarehouses,
+  configWarehouses,
+  directoryWarehouses,
+  startCatalog,
+} from './catalog.ts';
+export {
+  answerCatalog,
+  CATALOG_CANDIDATES_MAX,
+  CATALOG_ITEMS_DEFAULT,
+  CATALOG_ITEMS_MAX,
+  CATALOG_SKUS_MAX,
+  CATALOG_STALENESS_MAX_MS,
+  type CatalogCandidate,
+  type CatalogCandidateReason,
+  type CatalogReply,
+  type CatalogRequest,
+  type CatalogSite,
+  parseCatalogRequest,
+} from './catalog-query.ts';
 export { seedCommands, seededSku } from './catalog-seed.ts';
+export {
+  CHECKOUT_CANDIDATE_TIMEOUT_MS,
+  CHECKOUT_CANDIDATES_MAX,
+  CHECKOUT_NEARBY_KM,
+  CHECKOUT_NEARBY_MAX,
+  CHECKOUT_PLACE_TIMEOUT_MS,
+  CHECKOUT_TTL_MS_DEFAULT,
+  CHECKOUTS_IN_FLIGHT_MAX,
+  type CheckoutOptions,
+  type CheckoutRequest,
+  type CheckoutResult,
+  CheckoutService,
+  type CheckoutValue,
+  placementKey,
+  startCheckout,
+} from './checkout.ts';
+export {
+  type CandidateReason,
+  type CandidateReport,
+  DISTANCE_WEIGHT,
+  LOAD_WEIGHT,
+  NO_COURIER_ALLOWANCE_MS,
+  PICK_QUEUE_PER_PICKER_MAX,
+} from './checkout-choice.ts';
 export { type CatalogSeed, parseRegionConfig, type RegionConfig, type WarehouseConfigEntry } from './config.ts';
 export { connectNats, type NatsAuthOptions, type NatsConnectOptions, natsOptions } from './connect.ts';
-export { type HostedWarehouse, RegionHost, type RegionOptions } from './region.ts';
+export {
+  DIRECTORY_FORGET_MS,
+  DIRECTORY_HEARTBEAT_MS,
+  DIRECTORY_STALE_MS,
+  type DirectoryEntry,
+  type DirectoryOptions,
+  type KnownWarehouse,
+  RegionDirectory,
+  startDirectory,
+} from './directory.ts';
+export {
+  Discovery,
+  type DiscoveryOptions,
+  type EndpointStats,
+  type InfoResponse,
+  RequestStats,
+  SERVICE_NAME,
+  type ServiceIdentity,
+  type StatsResponse,
+  type WarehouseStatus,
+} from './discovery.ts';
+export {
+  CONSUMER_ACK_PENDING_MAX,
+  CONSUMER_ACK_WAIT_MS,
+  CONSUMER_BUFFER_MAX,
+  CONSUMER_CONCURRENCY_MAX,
+  CONSUMER_DELIVERIES_MAX,
+  CONSUMER_RETRY_DELAY_MS,
+  type Delivery,
+  decodeEnvelope,
+  EPHEMERAL_INACTIVE_MS,
+  EventConsumer,
+  type EventConsumerOptions,
+  type EventConsumerStats,
+  type EventEnvelope,
+  startEventConsumer,
+} from './event-consumer.ts';
+export {
+  EVENT_STREAM_LIMITS,
+  EVENTS_DUPLICATE_WINDOW_MS,
+  EVENTS_MAX_AGE_MS,
+  EVENTS_MAX_BYTES,
+  EVENTS_SUBJECTS,
+  type EventStreamLimits,
+  ensureEventStream,
+} from './event-stream.ts';
+export { type MetricsEndpoint, RegionMetrics, type RegionMetricsOptions, serveMetrics } from './metrics.ts';
+export {
+  loggingSender,
+  NOTIFICATION_DELIVERIES_MAX,
+  NOTIFICATION_RETRY_DELAY_MS,
+  NOTIFICATION_SENDS_IN_FLIGHT_MAX,
+  type NotificationConsumerOptions,
+  notificationConsumerName,
+  type RunningNotificationConsumer,
+  startNotificationConsumer,
+} from './notification-consumer.ts';
+export { type HostedWarehouse, RegionHost, type RegionOptions, type RequestSample } from './region.ts';
 export { type RegionServiceOptions, type RunningServices, startRegionServices } from './services.ts';
+export { SpatialIndex, type SpatialItem, type SpatialMatch } from './spatial-index.ts';
 export * from './subjects.ts';
+export {
+  type ChangesAnswer,
+  type VersionedAvailability,
+  VersionedView,
+  type VersionedViewStats,
+  VIEW_SKUS_MAX,
+} from './versioned-view.ts';
 export { BATCH_MAX, type BatchRequest, type BatchResult, REQUEST_BYTES_MAX } from './wire.ts';

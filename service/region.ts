@@ -7,17 +7,27 @@
  * the events a recovery replays are published again, so a crash between commit and publication
  * loses none. `stop()` is the graceful shutdown: stop taking requests, drain, snapshot, close.
  */
-import { headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { openWarehouseHost, type WarehouseHost } from '../effects/index.ts';
-import { type EngineError, type EngineEvent, encode, type Result, unavailable } from '../engine/index.ts';
+import {
+  type EngineError,
+  type EngineEvent,
+  encode,
+  limitExceeded,
+  type Result,
+  unavailable,
+} from '../engine/index.ts';
 import { CircuitBreaker, type PaymentGateway, ResilientGateway, SimulatedPaymentProvider } from '../payments/index.ts';
 import { Random } from '../sim/index.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
+import { ensureEventStream } from './event-stream.ts';
 import { commandSubject, eventSubject, querySubject } from './subjects.ts';
 import { batchOf, decodeRequest, encodeReply, errorReply } from './wire.ts';
 
+/** NATS's default largest message, when the server has not said. */
+const REPLY_BYTES_DEFAULT = 1024 * 1024;
 /** Seed commands submitted at once (they are independent, and land in the same group commit). */
 const SEED_CHUNK = 256;
 
@@ -31,6 +41,20 @@ export interface RegionOptions {
   checkpoint?: 'worker' | 'inline' | 'off';
   /** Called after each committed batch of a warehouse (metrics). */
   onCommitted?: (warehouseId: string, commands: number, durationMs: number, events: EngineEvent[]) => void;
+  /** Called once per answered request, just after its reply went out (metrics, discovery stats). */
+  onRequest?: (sample: RequestSample) => void;
+}
+
+/** One answered request, for metrics: what it was, how long it took, what it answered. */
+export interface RequestSample {
+  warehouseId: string;
+  endpoint: 'cmd' | 'query';
+  /** The command or query type as sent (unchecked: the sender chose it), `batch`, or `unknown`. */
+  type: string;
+  /** From the request's receipt to its reply. */
+  durationMs: number;
+  /** The results replied: one, one per command of a batch, or the refusal of the whole request. */
+  results: readonly Result<unknown>[];
 }
 
 /** One hosted warehouse: open and serving, or failed with the reason. */
@@ -40,6 +64,13 @@ export interface HostedWarehouse {
   failure?: string;
   /** Requests being answered (graceful shutdown waits for them). */
   inFlight: number;
+}
+
+/** The `type` field of a decoded request, if it has one. */
+function typeOf(request: unknown): string {
+  if (typeof request !== 'object' || request === null) return 'unknown';
+  const type = (request as { type?: unknown }).type;
+  return typeof type === 'string' ? type : 'unknown';
 }
 
 function simulatedGateway(config: RegionConfig, warehouseId: string): PaymentGateway {
@@ -70,6 +101,8 @@ export class RegionHost {
   /** Recovers every warehouse, sets new ones up, then starts answering. */
   static async start(options: RegionOptions): Promise<RegionHost> {
     const host = new RegionHost(options);
+    // The stream first: recovery republishes events and new warehouses are seeded before serving.
+    await ensureEventStream(options.nc);
     for (const entry of options.config.warehouses) await host.open(entry);
     for (const hosted of host.warehouses.values()) host.serve(hosted);
     return host;
@@ -160,16 +193,22 @@ export class RegionHost {
       nc.subscribe(commandSubject(this.region, id), {
         callback: (error, msg) => {
           if (error !== null) return;
-          void this.answer(hosted, msg.data, (body) => msg.respond(body), true);
+          void this.answer(hosted, msg.data, (body) => this.respond(msg, body), true);
         },
       }),
       nc.subscribe(querySubject(this.region, id), {
         callback: (error, msg) => {
           if (error !== null) return;
-          void this.answer(hosted, msg.data, (body) => msg.respond(body), false);
+          void this.answer(hosted, msg.data, (body) => this.respond(msg, body), false);
         },
       }),
     );
+  }
+
+  /** Replies, or says LIMIT_EXCEEDED when the reply would not fit in a NATS message. */
+  private respond(msg: Msg, body: Uint8Array): void {
+    const max = this.options.nc.info?.max_payload ?? REPLY_BYTES_DEFAULT;
+    msg.respond(body.length <= max ? body : errorReply(limitExceeded('max_payload (reply bytes)', max)));
   }
 
   private unavailableReason(hosted: HostedWarehouse): EngineError | undefined {
@@ -186,37 +225,53 @@ export class RegionHost {
     respond: (body: Uint8Array) => void,
     command: boolean,
   ): Promise<void> {
+    const startedMs = performance.now();
+    let type = 'unknown';
+    const reply = (results: Result<unknown>[], bytes: Uint8Array) => {
+      respond(bytes);
+      const sample = { warehouseId: hosted.entry.id, endpoint: command ? 'cmd' : 'query', type, results } as const;
+      try {
+        this.options.onRequest?.({ ...sample, durationMs: performance.now() - startedMs });
+      } catch (error) {
+        // A bug in an observer must not make the request answer twice.
+        this.log().error({ warehouseId: hosted.entry.id, err: error }, 'request observer failed');
+      }
+    };
     const refusal = this.unavailableReason(hosted);
     if (refusal !== undefined) {
-      respond(errorReply(refusal));
+      reply([{ ok: false, error: refusal }], errorReply(refusal));
       return;
     }
     const decoded = decodeRequest(body);
     if (!decoded.ok) {
       this.log().warn({ warehouseId: hosted.entry.id, error: decoded.error.message }, 'bad request');
-      respond(errorReply(decoded.error));
+      reply([decoded], errorReply(decoded.error));
       return;
     }
     const w = (hosted.host as WarehouseHost).warehouse;
+    type = typeOf(decoded.value);
     hosted.inFlight++;
     try {
       if (!command) {
-        respond(encodeReply(await w.read(decoded.value)));
+        const result = await w.read(decoded.value);
+        reply([result], encodeReply(result));
         return;
       }
       const batch = batchOf(decoded.value);
       if (batch === undefined) {
-        respond(encodeReply(await w.submit(decoded.value)));
+        const result = await w.submit(decoded.value);
+        reply([result], encodeReply(result));
       } else if (!Array.isArray(batch)) {
-        respond(errorReply(batch));
+        reply([{ ok: false, error: batch }], errorReply(batch));
       } else {
         const results = await Promise.all(batch.map((c) => w.submit(c)));
-        respond(encodeReply({ ok: true, value: { kind: 'batch', results } } satisfies Result<unknown>));
+        reply(results, encodeReply({ ok: true, value: { kind: 'batch', results } } satisfies Result<unknown>));
       }
     } catch (error) {
       // A bug, not bad input: answer, log, keep serving.
       this.log().error({ warehouseId: hosted.entry.id, err: error }, 'request failed');
-      respond(errorReply(unavailable('internal error')));
+      const internal = unavailable('internal error');
+      reply([{ ok: false, error: internal }], errorReply(internal));
     } finally {
       hosted.inFlight--;
     }
@@ -236,7 +291,12 @@ export class RegionHost {
         // Retries still waiting are forgotten (they stay pending in the orders and resume at the next
         // start); calls already out get a few seconds to report.
         hosted.host.executor.close();
-        await Promise.race([hosted.host.executor.idle(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise((resolve) => {
+          timer = setTimeout(resolve, 5_000);
+        });
+        await Promise.race([hosted.host.executor.idle(), grace]);
+        clearTimeout(timer);
         await hosted.host.warehouse.close({ snapshot: hosted.failure === undefined });
       } catch (error) {
         this.log().error({ warehouseId: hosted.entry.id, err: error }, 'close failed');

@@ -3,11 +3,26 @@
  * stop. This module wires them (discovery, metrics, event stream, directory, checkout, catalog);
  * each lives in its own module.
  */
+
+import type { NotificationSender } from '../notifications/index.ts';
+import { startCatalog } from './catalog.ts';
+import { startCheckout } from './checkout.ts';
+import { startDirectory } from './directory.ts';
+import { Discovery, type RequestStats } from './discovery.ts';
+import { ensureEventStream } from './event-stream.ts';
+import { type RegionMetrics, serveMetrics } from './metrics.ts';
+import { loggingSender, startNotificationConsumer } from './notification-consumer.ts';
 import type { RegionHost } from './region.ts';
 
 export interface RegionServiceOptions {
   /** Port of the Prometheus metrics endpoint (none when undefined). */
   metricsPort?: number | undefined;
+  /** The metrics the host's hooks feed (served on metricsPort). */
+  metrics?: RegionMetrics | undefined;
+  /** The discovery counters the host's `onRequest` feeds (STATS reports zeros without them). */
+  requestStats?: RequestStats | undefined;
+  /** Where customer notifications go (push, SMS); by default they are logged. */
+  notificationSender?: NotificationSender | undefined;
 }
 
 export interface RunningServices {
@@ -17,8 +32,26 @@ export interface RunningServices {
 /** Starts the region-wide services of a region process. */
 export async function startRegionServices(host: RegionHost, options: RegionServiceOptions): Promise<RunningServices> {
   const stops: (() => Promise<void>)[] = [];
-  void host;
-  void options;
+  const discovery = Discovery.start(host, options.requestStats === undefined ? {} : { stats: options.requestStats });
+  stops.push(() => discovery.stop());
+  options.metrics?.watch(host);
+  if (options.metrics !== undefined && options.metricsPort !== undefined) {
+    const endpoint = await serveMetrics(options.metrics, options.metricsPort);
+    stops.push(() => endpoint.stop());
+  }
+  // The directory first: the checkout (and the catalog) read the region's warehouses from it.
+  const directory = await startDirectory(host);
+  stops.push(() => directory.stop());
+  const checkout = startCheckout(host, directory);
+  stops.push(() => checkout.stop());
+  // The events stream before its consumers: notifications (sent from the stream, not in-process) and the catalog.
+  const { nc, logger } = host.options;
+  await ensureEventStream(nc);
+  const sender = options.notificationSender ?? loggingSender(logger);
+  const notifications = await startNotificationConsumer(nc, host.region, sender, { logger });
+  stops.push(() => notifications.stop());
+  const catalog = await startCatalog(host, directory);
+  stops.push(() => catalog.stop());
   return {
     stop: async () => {
       for (const stop of stops.reverse()) await stop();

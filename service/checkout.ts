@@ -1,0 +1,330 @@
+/**
+ * The region's checkout with fulfillment-center selection, on `checkoutSubject(region)` in the queue
+ * group REGION_QUEUE, so any region process answers for every warehouse of the region. One checkout:
+ * validate the request → the warehouses whose radius covers the address (the watched directory's
+ * spatial index; no KV read) → ask each, in parallel and each within CHECKOUT_CANDIDATE_TIMEOUT_MS,
+ * for the availability of every line, its checkout quote and whether this checkout already placed
+ * the order there → judge and rank them (checkout-choice.ts) → `order.place` at the best, under the
+ * idempotency key `placementKey(key, warehouseId)`; when its reservation loses a race
+ * (INSUFFICIENT_STOCK) or the warehouse cannot take it, the next → the order, or
+ * NO_FULFILLMENT_CENTER with the reason of every candidate.
+ *
+ * Idempotent across processes: a checkout sent again with the same key finds the order it placed
+ * (the `command` query of each candidate) and answers it again, instead of placing a second order
+ * elsewhere because stock or load moved meanwhile. An order is never split between warehouses.
+ * A placement that does not answer in time has an unknown outcome: the checkout stops there and
+ * answers UNAVAILABLE, and a retry with the same key finds out. (A retry while the warehouse that
+ * took the order is down cannot see it there, and may place the order elsewhere.)
+ *
+ * Owns the choice and the placement; never holds stock itself (the warehouses do).
+ */
+import { type Msg, type NatsConnection, RequestError, type Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import {
+  type Availability,
+  type CheckoutQuote,
+  type CommandValue,
+  decode,
+  type EngineError,
+  type GeoPoint,
+  limits,
+  type OrderPlaceCommand,
+  type QuantityLine,
+  type Result,
+  unavailable,
+  validateCommand,
+  validationError,
+} from '../engine/index.ts';
+import {
+  type CandidateReport,
+  type CandidateSite,
+  judgeCandidate,
+  missingLines,
+  rankCandidates,
+} from './checkout-choice.ts';
+import type { KnownWarehouse, RegionDirectory } from './directory.ts';
+import type { RegionHost } from './region.ts';
+import type { SpatialMatch } from './spatial-index.ts';
+import { checkoutSubject, commandSubject, querySubject, REGION_QUEUE } from './subjects.ts';
+import { decodeRequest, encodeReply, errorReply } from './wire.ts';
+
+/** Most candidate warehouses asked per checkout (the nearest that cover the address). */
+export const CHECKOUT_CANDIDATES_MAX = 8;
+/** How long a candidate has to answer the checkout's questions before it is skipped as unavailable. */
+export const CHECKOUT_CANDIDATE_TIMEOUT_MS = 250;
+/** How long a placement may take (a durable write) before the checkout answers UNAVAILABLE. */
+export const CHECKOUT_PLACE_TIMEOUT_MS = 5_000;
+/** When no warehouse covers the address, the nearest ones within this distance are reported. */
+export const CHECKOUT_NEARBY_KM = 50;
+export const CHECKOUT_NEARBY_MAX = 5;
+/** How long the reservation holds when the request does not say (payment and picking get going). */
+export const CHECKOUT_TTL_MS_DEFAULT = 10 * 60_000;
+/** Checkouts one process answers at once; more are refused with UNAVAILABLE (backpressure). */
+export const CHECKOUTS_IN_FLIGHT_MAX = 1_024;
+
+/** A checkout request (msgpack on `checkoutSubject(region)`). */
+export interface CheckoutRequest {
+  key: string;
+  orderId: string;
+  customerId: string;
+  address: GeoPoint;
+  lines: QuantityLine[];
+  paymentToken: string;
+  allowSubstitutes?: boolean;
+  ttlMs?: number;
+}
+
+export type OrderValue = Extract<CommandValue, { kind: 'order' }>;
+
+/** A placed checkout: where, the order as the warehouse answered it, and every candidate's verdict. */
+export interface CheckoutValue {
+  kind: 'checkout';
+  warehouseId: string;
+  order: OrderValue;
+  promisedAtMs: number;
+  candidates: CandidateReport[];
+}
+
+export type CheckoutResult = Result<CheckoutValue>;
+
+export interface CheckoutOptions {
+  nc: NatsConnection;
+  directory: RegionDirectory;
+  logger: Logger;
+  candidateTimeoutMs?: number;
+  placeTimeoutMs?: number;
+}
+
+/** The idempotency key of a checkout's placement at one warehouse. */
+export function placementKey(key: string, warehouseId: string): string {
+  return `${key}:${warehouseId}`;
+}
+
+/** Validates a checkout request as the order it places (the placement key is checked later). */
+function parseCheckout(input: unknown): { ok: true; value: OrderPlaceCommand } | { ok: false; error: EngineError } {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, error: validationError('', 'must be an object') };
+  }
+  if ('type' in input) return { ok: false, error: validationError('type', 'is not a known field') };
+  const validated = validateCommand({ ttlMs: CHECKOUT_TTL_MS_DEFAULT, ...input, type: 'order.place' });
+  if (!validated.ok) return validated;
+  return validated.value.type === 'order.place'
+    ? { ok: true, value: validated.value }
+    : { ok: false, error: validationError('', 'is not a checkout') };
+}
+
+function noFulfillmentCenter(orderId: string, candidates: CandidateReport[]): EngineError {
+  const why =
+    candidates.length === 0
+      ? 'no warehouse of the region is near the address'
+      : candidates.map((c) => `${c.warehouseId} ${c.reason}`).join(', ');
+  return { code: 'NO_FULFILLMENT_CENTER', message: `no warehouse can fulfil order ${orderId}: ${why}`, candidates };
+}
+
+/** What a request to a warehouse came to: its answer, or none (and whether it may still have acted). */
+type Reply = { answered: true; result: Result<unknown> } | { answered: false; mayHaveActed: boolean; message: string };
+
+/** The value of an answer, or why there is none. NOT_FOUND is an answer (of undefined). */
+function answerOf(reply: Reply): { value: unknown } | string {
+  if (!reply.answered) return reply.message;
+  if (reply.result.ok) return { value: reply.result.value };
+  return reply.result.error.code === 'NOT_FOUND' ? { value: undefined } : reply.result.error.message;
+}
+
+/** What a candidate answered, judged, and whether this checkout already placed the order there. */
+interface Probe {
+  report: CandidateReport;
+  placedBefore: boolean;
+}
+
+export class CheckoutService {
+  private subscription: Subscription | undefined;
+  private inFlight = 0;
+  private readonly candidateTimeoutMs: number;
+  private readonly placeTimeoutMs: number;
+
+  constructor(private readonly options: CheckoutOptions) {
+    this.candidateTimeoutMs = options.candidateTimeoutMs ?? CHECKOUT_CANDIDATE_TIMEOUT_MS;
+    this.placeTimeoutMs = options.placeTimeoutMs ?? CHECKOUT_PLACE_TIMEOUT_MS;
+  }
+
+  private get region(): string {
+    return this.options.directory.region;
+  }
+
+  /** Starts answering `checkoutSubject(region)` in the region's queue group. */
+  static start(options: CheckoutOptions): CheckoutService {
+    const service = new CheckoutService(options);
+    service.subscription = options.nc.subscribe(checkoutSubject(service.region), {
+      queue: REGION_QUEUE,
+      callback: (error, msg) => {
+        if (error === null) void service.answer(msg);
+      },
+    });
+    return service;
+  }
+
+  /** Decodes, checks out and replies; never throws, whatever the body. */
+  private async answer(msg: Msg): Promise<void> {
+    if (this.inFlight >= CHECKOUTS_IN_FLIGHT_MAX) {
+      msg.respond(errorReply(unavailable(`more than ${CHECKOUTS_IN_FLIGHT_MAX} checkouts in flight`)));
+      return;
+    }
+    const decoded = decodeRequest(msg.data);
+    if (!decoded.ok) {
+      msg.respond(errorReply(decoded.error));
+      return;
+    }
+    this.inFlight++;
+    try {
+      msg.respond(encodeReply(await this.checkout(decoded.value)));
+    } catch (error) {
+      // A bug, not bad input: answer, log, keep serving.
+      this.options.logger.error({ err: error }, 'checkout failed');
+      msg.respond(errorReply(unavailable('internal error')));
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** One checkout, from the decoded request to its result (also for in-process callers and tests). */
+  async checkout(input: unknown): Promise<CheckoutResult> {
+    const parsed = parseCheckout(input);
+    if (!parsed.ok) return parsed;
+    const order = parsed.value;
+    const matches = this.options.directory.covering(order.address).slice(0, CHECKOUT_CANDIDATES_MAX);
+    if (matches.length === 0) return { ok: false, error: noFulfillmentCenter(order.orderId, this.outOfRange(order)) };
+    const longest = Math.max(...matches.map((m) => m.item.id.length));
+    if (order.key.length + 1 + longest > limits.ID_LENGTH_MAX) {
+      return {
+        ok: false,
+        error: validationError('key', `must have at most ${limits.ID_LENGTH_MAX - 1 - longest} characters`),
+      };
+    }
+    const probes = await Promise.all(matches.map((m) => this.probe(order, m)));
+    const reports = probes.map((p) => p.report);
+    const earlier = probes.find((p) => p.placedBefore);
+    const ranked = earlier === undefined ? rankCandidates(reports) : [earlier.report];
+    return this.placeBest(order, reports, ranked);
+  }
+
+  /** The nearest warehouses that do not reach the address, as out_of_range reports. */
+  private outOfRange(order: OrderPlaceCommand): CandidateReport[] {
+    return this.options.directory.near(order.address, CHECKOUT_NEARBY_KM, CHECKOUT_NEARBY_MAX).map((m) => ({
+      warehouseId: m.item.id,
+      reason: 'out_of_range',
+      distanceKm: m.distanceKm,
+      radiusKm: m.item.radiusKm,
+    }));
+  }
+
+  /** Asks one candidate, in parallel: stock of every line, its quote, and an earlier placement. */
+  private async probe(order: OrderPlaceCommand, match: SpatialMatch<KnownWarehouse>): Promise<Probe> {
+    const w = match.item;
+    const site: CandidateSite = {
+      warehouseId: w.id,
+      distanceKm: match.distanceKm,
+      radiusKm: w.radiusKm,
+      slaMinutes: w.slaMinutes,
+    };
+    const skipped = (detail: string): Probe => ({
+      report: { warehouseId: w.id, reason: 'unavailable', distanceKm: match.distanceKm, radiusKm: w.radiusKm, detail },
+      placedBefore: false,
+    });
+    const down = this.options.directory.downReason(w);
+    if (down !== undefined) return skipped(down);
+    const subject = querySubject(this.region, w.id);
+    const timeoutMs = this.candidateTimeoutMs;
+    const [stock, quote, earlier] = await Promise.all([
+      this.ask(subject, { type: 'availability', skus: order.lines.map((l) => l.sku) }, timeoutMs),
+      this.ask(subject, { type: 'eta', address: order.address }, timeoutMs),
+      this.ask(subject, { type: 'command', key: placementKey(order.key, w.id) }, timeoutMs),
+    ]);
+    const answers = [stock, quote, earlier].map(answerOf);
+    const problem = answers.find((a) => typeof a === 'string');
+    if (typeof problem === 'string') return skipped(problem);
+    const [available, quoted, stored] = answers as { value: unknown }[];
+    if (available?.value === undefined || quoted?.value === undefined) return skipped('no answer');
+    const report = judgeCandidate(
+      site,
+      missingLines(order.lines, available.value as { items: Availability[] }),
+      quoted.value as CheckoutQuote,
+      order.allowSubstitutes === true,
+    );
+    const before = stored?.value as Result | undefined;
+    return { report, placedBefore: before?.ok === true && before.value.kind === 'order' };
+  }
+
+  /** Places the order at the ranked candidates in turn until one takes it. */
+  private async placeBest(
+    order: OrderPlaceCommand,
+    reports: CandidateReport[],
+    ranked: CandidateReport[],
+  ): Promise<CheckoutResult> {
+    for (const report of ranked) {
+      const command = { ...order, key: placementKey(order.key, report.warehouseId) };
+      const reply = await this.ask(commandSubject(this.region, report.warehouseId), command, this.placeTimeoutMs);
+      if (!reply.answered) {
+        if (reply.mayHaveActed) {
+          const what = `placing order ${order.orderId} at ${report.warehouseId} did not answer (${reply.message})`;
+          return { ok: false, error: unavailable(`${what}; retry the checkout with the same key`) };
+        }
+        report.reason = 'unavailable';
+        report.detail = reply.message;
+        continue;
+      }
+      const result = reply.result as Result;
+      if (result.ok && result.value.kind === 'order') {
+        report.reason = 'chosen';
+        const value = result.value;
+        return {
+          ok: true,
+          value: {
+            kind: 'checkout',
+            warehouseId: report.warehouseId,
+            order: value,
+            promisedAtMs: value.promisedAtMs,
+            candidates: reports,
+          },
+        };
+      }
+      const error = result.ok ? unavailable(`unexpected answer ${result.value.kind}`) : result.error;
+      if (error.code === 'INSUFFICIENT_STOCK') {
+        // Lost a race for the last units (or a substitute was not there): the next candidate.
+        report.reason = report.missing === undefined ? 'insufficient_stock' : 'missing_skus';
+        report.missing = error.lines;
+      } else if (error.code === 'UNAVAILABLE' || error.code === 'LIMIT_EXCEEDED') {
+        report.reason = error.code === 'UNAVAILABLE' ? 'unavailable' : 'refused';
+        report.detail = error.message;
+      } else {
+        // The request's own fault (a key reused with another payload, an order id taken): no other store helps.
+        return { ok: false, error };
+      }
+    }
+    return { ok: false, error: noFulfillmentCenter(order.orderId, reports) };
+  }
+
+  /** One request to a warehouse; never rejects. */
+  private async ask(subject: string, body: unknown, timeoutMs: number): Promise<Reply> {
+    try {
+      const msg = await this.options.nc.request(subject, encodeReply(body), { timeout: timeoutMs });
+      return { answered: true, result: decode(msg.data) as Result<unknown> };
+    } catch (error) {
+      const noResponders = error instanceof RequestError && error.isNoResponders();
+      const message = noResponders ? 'no responders' : error instanceof Error ? error.message : String(error);
+      // Only "no responders" proves the request reached nobody; a timeout or a lost connection may not.
+      return { answered: false, mayHaveActed: !noResponders, message };
+    }
+  }
+
+  /** Stops taking checkouts and waits (bounded) for those in flight. */
+  async stop(): Promise<void> {
+    await this.subscription?.drain().catch(() => undefined);
+    for (let i = 0; i < 200 && this.inFlight > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The checkout of a region process, over its connection and the region's directory. */
+export function startCheckout(host: RegionHost, directory: RegionDirectory): CheckoutService {
+  return CheckoutService.start({ nc: host.options.nc, directory, logger: host.options.logger });
+}

@@ -1,0 +1,304 @@
+/**
+ * A JetStream consumer of darkstore's committed events (stream `EVENTS_STREAM`), for the programs
+ * that follow them: notifications, read models, analytics. Each event reaches the handler at least
+ * once and is acknowledged only after the handler finished; a handler that throws gets the event
+ * again after a delay, up to a bounded number of deliveries. Handlers must therefore be idempotent
+ * (the versioned view and the notifier are). A consumer that disappears (deleted, or an ephemeral
+ * one expired while the client was away) is created again and `onStart` runs again, so a read model
+ * resyncs over what it may have missed. Memory is bounded: at most CONSUMER_BUFFER_MAX messages are
+ * held client-side and at most `concurrency` handled at once. It never publishes events.
+ *
+ * Durable or ephemeral: a durable consumer (a stable name) resumes where it stopped and, used by
+ * several processes at once, shares the work among them (each event goes to one of them); an
+ * ephemeral consumer (a unique name, removed by the server after EPHEMERAL_INACTIVE_MS without a
+ * client) gives one process every event, which is what an in-memory read model wants.
+ */
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import { type NatsConnection, nanos } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { decodeUntrusted, type EngineEvent } from '../engine/index.ts';
+import { EVENTS_STREAM } from './subjects.ts';
+
+/** Messages a consumer holds client-side before handling them. */
+export const CONSUMER_BUFFER_MAX = 256;
+/** Messages delivered and not yet acknowledged, per consumer (all its clients together). */
+export const CONSUMER_ACK_PENDING_MAX = 1_000;
+/** Most handlers running at once in one consumer. */
+export const CONSUMER_CONCURRENCY_MAX = 256;
+/** How long a delivered message may stay unacknowledged before the server delivers it again. */
+export const CONSUMER_ACK_WAIT_MS = 30_000;
+/** Deliveries of one event before a handler that keeps failing gives it up (counted and logged). */
+export const CONSUMER_DELIVERIES_MAX = 10;
+/** Delay before a failed event is delivered again. */
+export const CONSUMER_RETRY_DELAY_MS = 1_000;
+/** An ephemeral consumer without a client for this long is removed by the server. */
+export const EPHEMERAL_INACTIVE_MS = 5 * 60 * 1_000;
+/** Wait before creating a lost consumer again; doubled after each failed attempt, up to the max. */
+export const CONSUMER_RESTART_DELAY_MS = 1_000;
+export const CONSUMER_RESTART_DELAY_MAX_MS = 30_000;
+
+/** One committed event as the region publishes it. */
+export interface EventEnvelope {
+  warehouseId: string;
+  /** The command that produced the event. */
+  seq: number;
+  /** The event's place among that command's events. */
+  index: number;
+  event: EngineEvent;
+}
+
+/** Facts about one delivery of an event. */
+export interface Delivery {
+  subject: string;
+  streamSeq: number;
+  /** 1 for the first delivery. */
+  deliveryCount: number;
+  /** Republished by a region after its recovery (the first publication may have reached the stream). */
+  replayed: boolean;
+  /** Messages left in the consumer after this one when it was delivered. */
+  pending: number;
+}
+
+export interface EventConsumerOptions {
+  /** The consumer's name: a token of letters, digits, `_` and `-`. */
+  name: string;
+  durable: boolean;
+  /** The events taken, e.g. `eventSubject(region, '*', 'order.>')`. */
+  filterSubject: string;
+  /** Where a consumer created now starts: every event the stream holds, or the ones to come. */
+  deliver: 'all' | 'new';
+  handle(envelope: EventEnvelope, delivery: Delivery): void | Promise<void>;
+  /** Runs once the consumer exists, before its first message, and again after it was recreated. */
+  onStart?: () => Promise<void>;
+  concurrency?: number;
+  ackWaitMs?: number;
+  deliveriesMax?: number;
+  retryDelayMs?: number;
+  logger?: Logger;
+}
+
+export interface EventConsumerStats {
+  /** Events handled and acknowledged. */
+  handled: number;
+  /** Handler failures (the event comes again). */
+  failed: number;
+  /** Events given up after CONSUMER_DELIVERIES_MAX deliveries. */
+  abandoned: number;
+  /** Messages that are not an event envelope (terminated: never delivered again). */
+  malformed: number;
+  /** Times the consumer was lost and created again. */
+  restarts: number;
+}
+
+/** Decodes an event message; undefined when it is not an envelope with an event. Never throws. */
+export function decodeEnvelope(data: Uint8Array): EventEnvelope | undefined {
+  let value: unknown;
+  try {
+    value = decodeUntrusted(data);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const o = value as Record<string, unknown>;
+  const event = o.event as { type?: unknown } | null | undefined;
+  if (typeof o.warehouseId !== 'string' || typeof o.seq !== 'number' || typeof o.index !== 'number') return undefined;
+  if (typeof event !== 'object' || event === null || typeof event.type !== 'string') return undefined;
+  return value as EventEnvelope;
+}
+
+function consumerConfig(options: EventConsumerOptions): Partial<ConsumerConfig> {
+  const config: Partial<ConsumerConfig> = {
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: options.deliver === 'all' ? DeliverPolicy.All : DeliverPolicy.New,
+    filter_subject: options.filterSubject,
+    ack_wait: nanos(options.ackWaitMs ?? CONSUMER_ACK_WAIT_MS),
+    max_deliver: options.deliveriesMax ?? CONSUMER_DELIVERIES_MAX,
+    max_ack_pending: CONSUMER_ACK_PENDING_MAX,
+  };
+  if (options.durable) {
+    config.durable_name = options.name;
+  } else {
+    config.name = options.name;
+    config.inactive_threshold = nanos(EPHEMERAL_INACTIVE_MS);
+  }
+  return config;
+}
+
+/** A running event consumer; `startEventConsumer` makes one. */
+export class EventConsumer {
+  readonly stats: EventConsumerStats = { handled: 0, failed: 0, abandoned: 0, malformed: 0, restarts: 0 };
+  private stopped = false;
+  private messages: ConsumerMessages | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private loop: Promise<void> = Promise.resolve();
+  /** Ends the wait before a restart early (on stop). */
+  private wake: (() => void) | undefined;
+
+  private constructor(
+    private readonly options: EventConsumerOptions,
+    private readonly jsm: JetStreamManager,
+    private readonly js: JetStreamClient,
+  ) {
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > CONSUMER_CONCURRENCY_MAX) {
+      throw new RangeError(`concurrency must be 1 to ${CONSUMER_CONCURRENCY_MAX}`);
+    }
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Creates the consumer if needed, runs `onStart`, then handles events until `stop`. */
+  static async start(nc: NatsConnection, options: EventConsumerOptions): Promise<EventConsumer> {
+    const consumer = new EventConsumer(options, await jetstreamManager(nc), jetstream(nc));
+    const messages = await consumer.open();
+    consumer.loop = consumer.run(messages);
+    return consumer;
+  }
+
+  /** Stops taking events: what is held and not yet handled goes back to the server at once. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.wake?.();
+    await this.messages?.close();
+    await this.loop;
+  }
+
+  private async open(): Promise<ConsumerMessages | undefined> {
+    const { name, filterSubject } = this.options;
+    const existing = await this.jsm.consumers.info(EVENTS_STREAM, name).catch(() => undefined);
+    if (existing === undefined) {
+      await this.jsm.consumers.add(EVENTS_STREAM, consumerConfig(this.options));
+    } else if (existing.config.filter_subject !== filterSubject) {
+      // A name reused for other events: taking them would ack what another program needs.
+      throw new Error(`consumer ${name} exists for ${existing.config.filter_subject}, not ${filterSubject}`);
+    }
+    await this.options.onStart?.();
+    const consumer = await this.js.consumers.get(EVENTS_STREAM, name);
+    const messages = await consumer.consume({ max_messages: CONSUMER_BUFFER_MAX });
+    if (this.stopped) {
+      await messages.close();
+      return undefined;
+    }
+    this.messages = messages;
+    void this.watch(messages);
+    return messages;
+  }
+
+  /** Closes the messages when the consumer is gone, so that `run` creates it again. */
+  private async watch(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const status of messages.status()) {
+        if (status.type === 'consumer_deleted' || status.type === 'consumer_not_found') {
+          this.options.logger?.warn({ consumer: this.name, status: status.type }, 'event consumer lost');
+          await messages.close();
+          return;
+        }
+      }
+    } catch {
+      // The status iterator ends with the messages.
+    }
+  }
+
+  private async run(first: ConsumerMessages | undefined): Promise<void> {
+    let messages = first;
+    let delayMs = CONSUMER_RESTART_DELAY_MS;
+    while (!this.stopped) {
+      if (messages === undefined) {
+        await this.pause(delayMs);
+        if (this.stopped) break;
+        messages = await this.open().catch((error: unknown) => {
+          this.options.logger?.warn({ consumer: this.name, err: error, delayMs }, 'event consumer not reopened');
+          return undefined;
+        });
+        delayMs =
+          messages === undefined ? Math.min(2 * delayMs, CONSUMER_RESTART_DELAY_MAX_MS) : CONSUMER_RESTART_DELAY_MS;
+        continue;
+      }
+      await this.take(messages);
+      messages = undefined;
+      if (!this.stopped) this.stats.restarts++;
+    }
+    await Promise.allSettled(this.inFlight);
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async take(messages: ConsumerMessages): Promise<void> {
+    const concurrency = this.options.concurrency ?? 1;
+    try {
+      for await (const msg of messages) {
+        if (this.stopped) {
+          msg.nak();
+          continue;
+        }
+        while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight);
+        const handling: Promise<void> = this.process(msg).finally(() => this.inFlight.delete(handling));
+        this.inFlight.add(handling);
+      }
+    } catch (error) {
+      this.options.logger?.warn({ consumer: this.name, err: error }, 'event consumer interrupted');
+    }
+    await Promise.allSettled(this.inFlight);
+  }
+
+  private async process(msg: JsMsg): Promise<void> {
+    const envelope = decodeEnvelope(msg.data);
+    if (envelope === undefined) {
+      this.stats.malformed++;
+      this.options.logger?.warn({ consumer: this.name, subject: msg.subject, seq: msg.seq }, 'malformed event');
+      msg.term();
+      return;
+    }
+    const delivery: Delivery = {
+      subject: msg.subject,
+      streamSeq: msg.seq,
+      deliveryCount: msg.info.deliveryCount,
+      replayed: msg.headers?.get('Darkstore-Replayed') === 'true',
+      pending: msg.info.pending,
+    };
+    try {
+      await this.options.handle(envelope, delivery);
+      msg.ack();
+      this.stats.handled++;
+    } catch (error) {
+      if (delivery.deliveryCount >= (this.options.deliveriesMax ?? CONSUMER_DELIVERIES_MAX)) {
+        this.stats.abandoned++;
+        this.options.logger?.error({ consumer: this.name, seq: msg.seq, err: error }, 'event given up');
+        msg.term();
+      } else {
+        this.stats.failed++;
+        this.options.logger?.warn({ consumer: this.name, seq: msg.seq, err: error }, 'event handler failed');
+        msg.nak(this.options.retryDelayMs ?? CONSUMER_RETRY_DELAY_MS);
+      }
+    }
+  }
+}
+
+/**
+ * Starts a consumer of committed events (created if it does not exist). Resolves once it takes
+ * messages; throws when JetStream or the events stream is missing.
+ */
+export function startEventConsumer(nc: NatsConnection, options: EventConsumerOptions): Promise<EventConsumer> {
+  return EventConsumer.start(nc, options);
+}

@@ -1,0 +1,143 @@
+/**
+ * Customer notifications sent from the events stream instead of inside the region process's commit
+ * path: durable consumers of a region's order events (`order.>`: order.changed, order.line_dropped,
+ * order.late and the rest, and `pick.queued`) hand each event to the `Notifier`, which sends what it
+ * calls for once per (order, type). An event is acknowledged once its notification was sent (or it
+ * calls for none, or was sent before); a send that fails gets the event again after a delay, up to
+ * NOTIFICATION_DELIVERIES_MAX deliveries. The consumers are durable and shared: several region
+ * processes of one region split the events between them, and a restarted one resumes where the
+ * region's consumers stopped. Two consumers because nats-server 2.9 filters a consumer on one
+ * subject; the order of a customer's messages holds within each, and the two kinds are minutes apart.
+ * Never changes a warehouse.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { type Notification, type NotificationSender, Notifier, notificationFor } from '../notifications/index.ts';
+import { type EventConsumer, startEventConsumer } from './event-consumer.ts';
+import { eventSubject } from './subjects.ts';
+
+/** Notifications being sent at once, per consumer. */
+export const NOTIFICATION_SENDS_IN_FLIGHT_MAX = 64;
+/** Deliveries of an event whose notification keeps failing before it is given up. */
+export const NOTIFICATION_DELIVERIES_MAX = 5;
+/** Delay before an event whose notification failed is delivered again. */
+export const NOTIFICATION_RETRY_DELAY_MS = 5_000;
+
+/** The event types each notification consumer takes (one filter subject each). */
+const FILTERS = [
+  { which: 'order', type: 'order.>' },
+  { which: 'pick_queued', type: 'pick.queued' },
+] as const;
+
+/** The durable name of a region's notification consumer. */
+export function notificationConsumerName(region: string, which: string, prefix = 'notifications'): string {
+  return `${prefix}_${region}_${which}`;
+}
+
+export interface NotificationConsumerOptions {
+  /** Prefix of the durable names (default `notifications`); tests use their own. */
+  namePrefix?: string;
+  retryDelayMs?: number;
+  logger?: Logger;
+}
+
+export interface RunningNotificationConsumer {
+  readonly notifier: Notifier;
+  readonly consumers: readonly EventConsumer[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A sender that only logs each notification (pino, info) and reports it delivered: what the region
+ * process uses until a push/SMS provider is wired in.
+ */
+export function loggingSender(logger: Logger): NotificationSender {
+  return {
+    push: async (n: Notification) => {
+      logger.info({ orderId: n.orderId, notification: n.type, channel: 'push' }, 'notification');
+      return true;
+    },
+    sms: async (n: Notification) => {
+      logger.info({ orderId: n.orderId, notification: n.type, channel: 'sms' }, 'notification');
+      return true;
+    },
+  };
+}
+
+/**
+ * Wraps a sender to remember whether the latest send of each (order, type) was accepted, which the
+ * notifier's boolean (false also for a duplicate) does not tell. The notifier sends one pair at a
+ * time, so the pair identifies the send.
+ */
+class OutcomeRecorder implements NotificationSender {
+  readonly failed = new Set<string>();
+  constructor(private readonly sender: NotificationSender) {}
+
+  static pair(n: Notification): string {
+    return `${n.orderId}\u0000${n.type}`;
+  }
+
+  async push(n: Notification): Promise<boolean> {
+    return this.record(n, await this.sender.push(n));
+  }
+
+  async sms(n: Notification): Promise<boolean> {
+    return this.record(n, await this.sender.sms(n));
+  }
+
+  private record(n: Notification, accepted: boolean): boolean {
+    if (accepted) this.failed.delete(OutcomeRecorder.pair(n));
+    else this.failed.add(OutcomeRecorder.pair(n));
+    return accepted;
+  }
+}
+
+/**
+ * Starts the notification consumers of a region (created if they do not exist; a new one starts with
+ * the events to come). Resolves once they take events; throws when the events stream is missing.
+ */
+export async function startNotificationConsumer(
+  nc: NatsConnection,
+  region: string,
+  sender: NotificationSender,
+  options: NotificationConsumerOptions = {},
+): Promise<RunningNotificationConsumer> {
+  const recorder = new OutcomeRecorder(sender);
+  const notifier = new Notifier(recorder);
+  const handle = async (envelope: { event: Parameters<typeof notificationFor>[0] }): Promise<void> => {
+    const notification = notificationFor(envelope.event);
+    if (notification === undefined) return;
+    const pair = OutcomeRecorder.pair(notification);
+    await notifier.send(notification);
+    // Not accepted by any channel: throwing makes the consumer deliver the event again later.
+    if (recorder.failed.delete(pair)) throw new Error(`notification ${notification.type} not accepted`);
+  };
+  const consumers: EventConsumer[] = [];
+  try {
+    for (const filter of FILTERS) {
+      consumers.push(
+        await startEventConsumer(nc, {
+          name: notificationConsumerName(region, filter.which, options.namePrefix),
+          durable: true,
+          filterSubject: eventSubject(region, '*', filter.type),
+          deliver: 'new',
+          handle,
+          concurrency: NOTIFICATION_SENDS_IN_FLIGHT_MAX,
+          deliveriesMax: NOTIFICATION_DELIVERIES_MAX,
+          retryDelayMs: options.retryDelayMs ?? NOTIFICATION_RETRY_DELAY_MS,
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(consumers.map((c) => c.stop()));
+    throw error;
+  }
+  return {
+    notifier,
+    consumers,
+    stop: async () => {
+      await Promise.all(consumers.map((c) => c.stop()));
+    },
+  };
+}

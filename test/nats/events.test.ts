@@ -1,0 +1,336 @@
+/**
+ * The events stream and its consumers, against a real nats-server and a real region host: the stream
+ * captures committed events and drops a republication under the same message id; a durable
+ * availability follower that is stopped, restarted and fed duplicates (republished under new ids)
+ * ends with exactly the engine's availability, as does a fresh one replaying the whole stream, and
+ * updates applied in any order with repeats converge; a resync alone brings an empty view there; the
+ * notification consumer sends from the stream once per (order, type), and again after a failed send.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DeliverPolicy, jetstream, jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
+import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decode, encode, type Result } from '../../engine/index.ts';
+import type { Notification, NotificationSender } from '../../notifications/index.ts';
+import {
+  availabilitySubject,
+  commandSubject,
+  decodeEnvelope,
+  EVENTS_DUPLICATE_WINDOW_MS,
+  EVENTS_MAX_AGE_MS,
+  EVENTS_MAX_BYTES,
+  EVENTS_STREAM,
+  EVENTS_SUBJECTS,
+  ensureEventStream,
+  eventSubject,
+  followAvailability,
+  queryChanges,
+  querySubject,
+  type RegionConfig,
+  RegionHost,
+  startNotificationConsumer,
+  type VersionedAvailability,
+  VersionedView,
+} from '../../service/index.ts';
+import { Random } from '../../sim/index.ts';
+import { type NatsServer, startNatsServer } from './nats-server.ts';
+
+const REGION = 'ev';
+const W = 'W1';
+const STORE = { lat: 52.52, lon: 13.405 };
+const SKUS = 20;
+
+const config: RegionConfig = {
+  region: REGION,
+  warehouses: [
+    {
+      id: W,
+      location: STORE,
+      radiusKm: 3,
+      slaMinutes: 30,
+      catalog: { seed: 3, skus: SKUS, unitsPerSku: 10 },
+      pickers: 1,
+      couriers: 1,
+    },
+  ],
+};
+
+let server: NatsServer;
+let nc: NatsConnection;
+let host: RegionHost;
+let dataDir: string;
+let commands = 0;
+
+async function command(body: Record<string, unknown>): Promise<Result<unknown>> {
+  const reply = await nc.request(commandSubject(REGION, W), encode({ key: `t-${++commands}`, ...body }), {
+    timeout: 5_000,
+  });
+  return decode(reply.data) as Result<unknown>;
+}
+
+/** Changes stock on random SKUs: receipts, damage and counts, so availability goes up and down. */
+async function mutate(random: Random, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const sku = `sku-${String(random.int(0, SKUS - 1)).padStart(5, '0')}`;
+    const roll = random.next();
+    if (roll < 0.4) await command({ type: 'adjust', sku, delta: -1, reason: 'damage' });
+    else if (roll < 0.8) await command({ type: 'adjust', sku, delta: random.int(1, 3), reason: 'found' });
+    else await command({ type: 'count', sku, counted: random.int(0, 12) });
+  }
+}
+
+/** The engine's availability per SKU, from the `changes` query. */
+async function engineAvailability(): Promise<Map<string, number>> {
+  const answer = await queryChanges(nc, REGION, W, 0);
+  if (!answer.ok) throw new Error(answer.error.message);
+  return new Map(answer.value.items.map((i) => [i.sku, i.available]));
+}
+
+function viewAvailability(view: VersionedView, skus: Iterable<string>): Map<string, number | undefined> {
+  return new Map([...skus].map((sku) => [sku, view.get(sku)?.available]));
+}
+
+async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits until the view holds exactly the engine's availability (same SKUs, same numbers). */
+async function expectConverged(view: VersionedView): Promise<void> {
+  let engine = new Map<string, number>();
+  await waitFor(async () => {
+    engine = await engineAvailability();
+    return view.size === engine.size && [...engine].every(([sku, available]) => view.get(sku)?.available === available);
+  }).catch(() => undefined);
+  expect(viewAvailability(view, engine.keys())).toEqual(engine);
+  expect(view.size).toBe(engine.size);
+}
+
+/** The stream's messages of one subject, oldest first. */
+async function storedMessages(subject: string): Promise<StoredMsg[]> {
+  const jsm = await jetstreamManager(nc);
+  const { state } = await jsm.streams.info(EVENTS_STREAM);
+  const out: StoredMsg[] = [];
+  for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(EVENTS_STREAM, { seq });
+    if (m !== null && m.subject === subject) out.push(m);
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nc = await connect({ servers: server.url });
+  // Before the region starts, so that the stream holds every event from the first one.
+  await ensureEventStream(nc);
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkstore-events-'));
+  host = await RegionHost.start({ nc, config, dataDir, logger: pino({ level: 'silent' }), checkpoint: 'inline' });
+});
+
+afterAll(async () => {
+  await host?.stop();
+  await nc?.drain();
+  await server?.stop();
+  if (dataDir !== undefined) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('events stream', () => {
+  it('is a bounded, deduplicating file stream, and ensuring it again changes nothing', async () => {
+    const info = await ensureEventStream(nc);
+    expect(info.config.subjects).toEqual([EVENTS_SUBJECTS]);
+    expect(info.config.storage).toBe('file');
+    expect(info.config.discard).toBe('old');
+    expect(info.config.duplicate_window).toBe(nanos(EVENTS_DUPLICATE_WINDOW_MS));
+    expect(info.config.max_age).toBe(nanos(EVENTS_MAX_AGE_MS));
+    expect(info.config.max_bytes).toBe(EVENTS_MAX_BYTES);
+  });
+
+  it('captures committed events, and drops a republication under the same message id', async () => {
+    const subject = availabilitySubject(REGION, W);
+    await waitFor(async () => (await storedMessages(subject)).length >= SKUS);
+    const jsm = await jetstreamManager(nc);
+    const last = await jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: subject });
+    if (last === null) throw new Error('no availability event stored');
+    const msgId = last.header.get('Nats-Msg-Id');
+    expect(msgId).toMatch(/^W1:\d+:\d+$/);
+    const envelope = decodeEnvelope(last.data);
+    expect(envelope?.warehouseId).toBe(W);
+    expect(envelope?.event.type).toBe('availability.changed');
+    const before = (await jsm.streams.info(EVENTS_STREAM)).state.messages;
+    const ack = await jetstream(nc).publish(subject, last.data, { msgID: msgId });
+    expect(ack.duplicate).toBe(true);
+    expect((await jsm.streams.info(EVENTS_STREAM)).state.messages).toBe(before);
+  });
+});
+
+describe('availability followers', () => {
+  it('a durable follower stopped, restarted and fed duplicates ends with the engine availability', async () => {
+    const random = new Random(7);
+    const view = new VersionedView(W);
+    // Events only, no resync: what the view ends with comes from the stream alone.
+    const options = {
+      region: REGION,
+      view,
+      durable: 'test_durable_view',
+      deliver: 'all' as const,
+      resyncOnStart: false,
+      resyncIntervalMs: 0,
+      ackWaitMs: 2_000,
+    };
+    let follower = await followAvailability(nc, options);
+    await mutate(random, 30);
+    await expectConverged(view);
+    await follower.stop();
+
+    await mutate(random, 30);
+    const engine = await engineAvailability();
+    // Stopped: the view missed those changes.
+    expect(viewAvailability(view, engine.keys())).not.toEqual(engine);
+    // Duplicates under new message ids (the stream keeps them): the latest 40 events, newest first.
+    const js = jetstream(nc);
+    const stored = await storedMessages(availabilitySubject(REGION, W));
+    for (const m of stored.slice(-40).reverse()) {
+      await js.publish(m.subject, m.data, { msgID: `dup-${m.seq}` });
+    }
+    follower = await followAvailability(nc, options);
+    await expectConverged(view);
+    // Every duplicate is delivered after the event it repeats (or its newer version): all ignored.
+    await waitFor(() => view.stats.ignored >= 40);
+    expect(view.stats.resyncs).toBe(0);
+    await follower.stop();
+
+    // A new follower replaying the whole stream (duplicates and all) ends in the same place.
+    const replayed = new VersionedView(W);
+    const replay = await followAvailability(nc, { ...options, view: replayed, durable: 'test_replay_view' });
+    await expectConverged(replayed);
+    await replay.stop();
+  });
+
+  it('updates applied in any order, with repeats, converge', async () => {
+    const updates: VersionedAvailability[] = [];
+    for (const m of await storedMessages(availabilitySubject(REGION, W))) {
+      const event = decodeEnvelope(m.data)?.event;
+      if (event?.type === 'availability.changed') updates.push(event);
+    }
+    expect(updates.length).toBeGreaterThan(SKUS);
+    const engine = await engineAvailability();
+    const random = new Random(11);
+    for (let round = 0; round < 5; round++) {
+      const shuffled = [...updates, ...updates.slice(0, random.int(1, updates.length))];
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const j = random.int(0, i);
+        [shuffled[i], shuffled[j]] = [shuffled[j] as VersionedAvailability, shuffled[i] as VersionedAvailability];
+      }
+      const view = new VersionedView(W);
+      for (const u of shuffled) view.apply(u, 0);
+      expect(viewAvailability(view, engine.keys())).toEqual(engine);
+    }
+  });
+
+  it('keeps the newest version, and refuses new SKUs past its bound', () => {
+    const view = new VersionedView(W, 2);
+    expect(view.apply({ sku: 'a', available: 5, version: 9 }, 1)).toBe(true);
+    expect(view.apply({ sku: 'a', available: 7, version: 3 }, 2)).toBe(false);
+    expect(view.apply({ sku: 'a', available: 5, version: 9 }, 3)).toBe(false);
+    expect(view.get('a')).toEqual({ sku: 'a', available: 5, version: 9 });
+    expect(view.apply({ sku: 'b', available: 1, version: 4 }, 4)).toBe(true);
+    expect(view.apply({ sku: 'c', available: 1, version: 5 }, 5)).toBe(false);
+    expect(view.stats).toMatchObject({ applied: 2, ignored: 2, refused: 1 });
+    expect(view.stalenessMs(10)).toBe(6);
+    // A resync whose version is behind the watermark means the warehouse started over: refused.
+    expect(view.resync({ items: [{ sku: 'a', available: 2, version: 12 }], version: 12 }, 20)).toBe(true);
+    expect(view.resync({ items: [], version: 4 }, 30)).toBe(false);
+    expect(view.get('a')?.available).toBe(2);
+  });
+
+  it('an ephemeral follower resyncs an empty view at start, keeps it current, and outlives its consumer', async () => {
+    const view = new VersionedView(W);
+    const follower = await followAvailability(nc, { region: REGION, view, resyncIntervalMs: 0 });
+    expect(view.stats.resyncs).toBe(1);
+    await expectConverged(view);
+    await mutate(new Random(5), 10);
+    await expectConverged(view);
+
+    // The consumer disappears (deleted, or expired while this process was away): the follower
+    // creates it again and resyncs over what it missed meanwhile.
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.delete(EVENTS_STREAM, follower.consumerName as string);
+    await mutate(new Random(6), 10);
+    await waitFor(() => (follower.consumerStats?.restarts ?? 0) >= 1 && view.stats.resyncs >= 2);
+    await expectConverged(view);
+    await follower.stop();
+  });
+});
+
+/** A sender that refuses the first push of each confirmation, and keeps what it accepted. */
+class FlakySender implements NotificationSender {
+  readonly sent: string[] = [];
+  readonly refused = new Set<string>();
+  async push(n: Notification): Promise<boolean> {
+    if (n.type === 'confirmed' && !this.refused.has(n.orderId)) {
+      this.refused.add(n.orderId);
+      return false;
+    }
+    this.sent.push(`${n.orderId} ${n.type}`);
+    return true;
+  }
+  async sms(n: Notification): Promise<boolean> {
+    return this.push(n);
+  }
+}
+
+describe('notification consumer', () => {
+  it('sends from the stream once per (order, type), and again after a failed send', async () => {
+    const sender = new FlakySender();
+    const running = await startNotificationConsumer(nc, REGION, sender, { namePrefix: 'test', retryDelayMs: 200 });
+    const placed = await command({
+      type: 'order.place',
+      orderId: 'o1',
+      customerId: 'c1',
+      address: { lat: 52.521, lon: 13.406 },
+      lines: [{ sku: 'sku-00001', quantity: 1 }],
+      paymentToken: 'tok-1',
+      ttlMs: 60_000,
+    });
+    expect(placed.ok).toBe(true);
+    // The payment hold comes back through the effect executor; then the order joins the pick queue.
+    await waitFor(() => sender.sent.includes('o1 confirmed'));
+    expect(sender.refused.has('o1')).toBe(true);
+
+    // The pick.queued event again under a new message id: delivered, not sent twice.
+    const [queued] = await storedMessages(eventSubject(REGION, W, 'pick.queued'));
+    if (queued === undefined) throw new Error('pick.queued not stored');
+    const handled = running.consumers.reduce((n, c) => n + c.stats.handled, 0);
+    await jetstream(nc).publish(queued.subject, queued.data, { msgID: 'dup-pick-queued' });
+    await waitFor(() => running.consumers.reduce((n, c) => n + c.stats.handled, 0) > handled);
+    expect(sender.sent.filter((s) => s === 'o1 confirmed')).toHaveLength(1);
+
+    const reply = await nc.request(querySubject(REGION, W), encode({ type: 'order', orderId: 'o1' }));
+    const order = decode(reply.data) as Result<{ state: string }>;
+    if (!order.ok) throw new Error(order.error.message);
+    const cancelled = await command({
+      type: 'order.event',
+      orderId: 'o1',
+      eventId: 'cancel-1',
+      expectedState: order.value.state,
+      event: 'order.cancel',
+      reason: 'customer',
+    });
+    expect(cancelled.ok).toBe(true);
+    await waitFor(() => sender.sent.includes('o1 cancelled'));
+    expect(running.notifier.stats.duplicates).toBeGreaterThanOrEqual(1);
+    await running.stop();
+
+    // The consumers are durable: they stay for the next start.
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.consumers.info(EVENTS_STREAM, 'test_ev_order');
+    expect(info.config.durable_name).toBe('test_ev_order');
+    expect(info.config.deliver_policy).toBe(DeliverPolicy.New);
+  });
+});
