@@ -5,9 +5,11 @@
  * It answers NATS service discovery (`$SRV.PING|INFO|STATS`) and, with --metrics-port, serves
  * Prometheus metrics on `GET /metrics`.
  * Logs are JSON (pino) on stderr, human-readable with --pretty. Prints one `READY <region>` line on
- * stdout once it answers, for scripts and tests.
+ * stdout once it answers, for scripts and tests. A signal during the start stops it gracefully once
+ * it is up; a start that fails (no JetStream, a bad config) closes what it opened and exits 3.
  */
 import * as fs from 'node:fs';
+import type { NatsConnection } from '@nats-io/transport-node';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import {
@@ -17,6 +19,7 @@ import {
   RegionHost,
   RegionMetrics,
   RequestStats,
+  type RunningServices,
   startRegionServices,
 } from '../service/index.ts';
 import { type ParsedArgs, UsageError } from './args.ts';
@@ -83,6 +86,15 @@ function metricsPortOf(args: ParsedArgs): number | undefined {
   return port;
 }
 
+/**
+ * Drains the connection, then closes it for good: draining fails while NATS is unreachable, and a
+ * connection left reconnecting would keep the process alive after everything else stopped.
+ */
+async function closeConnection(nc: NatsConnection): Promise<void> {
+  await nc.drain().catch(() => undefined);
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
+}
+
 export async function runServe(args: ParsedArgs): Promise<number> {
   const configFile = args.flags.get('config');
   const dataDir = args.flags.get('data');
@@ -91,39 +103,51 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   const log = logger(args.flags.get('pretty') === true);
   const config = parseRegionConfig(JSON.parse(fs.readFileSync(configFile, 'utf8')));
   const metricsPort = metricsPortOf(args);
+  // Listen from the start: a signal during recovery stops the process gracefully once it is up,
+  // instead of killing it half-way.
+  const stopSignal = new Promise<string>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      resolve(signal);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
   const nc = await connectNats(natsSettings(args));
   const checkpoint = args.flags.get('checkpoint');
   // Metrics are collected only when they are served; discovery's counters always are.
   const metrics = metricsPort === undefined ? undefined : new RegionMetrics(config.region);
   const requestStats = new RequestStats();
-  const host = await RegionHost.start({
-    nc,
-    config,
-    dataDir,
-    logger: log,
-    checkpoint: checkpoint === 'inline' || checkpoint === 'off' ? checkpoint : 'worker',
-    ...(metrics === undefined ? {} : { onCommitted: metrics.onCommitted }),
-    onRequest: (sample) => {
-      metrics?.onRequest(sample);
-      requestStats.record(sample);
-    },
-  });
-  const services = await startRegionServices(host, { metricsPort, metrics, requestStats });
+  let host: RegionHost | undefined;
+  let services: RunningServices;
+  try {
+    host = await RegionHost.start({
+      nc,
+      config,
+      dataDir,
+      logger: log,
+      checkpoint: checkpoint === 'inline' || checkpoint === 'off' ? checkpoint : 'worker',
+      ...(metrics === undefined ? {} : { onCommitted: metrics.onCommitted }),
+      onRequest: (sample) => {
+        metrics?.onRequest(sample);
+        requestStats.record(sample);
+      },
+    });
+    services = await startRegionServices(host, { metricsPort, metrics, requestStats });
+  } catch (error) {
+    // A region that cannot start must not linger: close what opened, and the connection.
+    await host?.stop().catch(() => undefined);
+    await closeConnection(nc);
+    throw error;
+  }
   if (metricsPort !== undefined) log.info({ metricsPort }, 'metrics on GET /metrics');
   const failed = [...host.warehouses.values()].filter((h) => h.failure !== undefined).map((h) => h.entry.id);
   log.info({ region: config.region, warehouses: config.warehouses.map((w) => w.id), failed }, 'region ready');
   process.stdout.write(`READY ${config.region}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await stopSignal;
   await services.stop();
   await host.stop();
-  await nc.drain().catch(() => undefined);
+  await closeConnection(nc);
   log.info('stopped');
   log.flush();
   return 0;
