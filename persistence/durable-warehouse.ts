@@ -4,12 +4,7 @@
  * the queue, snapshots and closes files. This is how the region process, the demo, the tests and
  * the benchmarks open a warehouse from a data directory.
  */
-import {
-  type Checkpointer,
-  type CommittedBatch,
-  type Result,
-  WarehouseRuntime,
-} from '../engine/index.ts';
+import { type Checkpointer, type CommittedBatch, type Result, WarehouseRuntime } from '../engine/index.ts';
 import { InlineCheckpointer, WorkerCheckpointer } from './checkpointer.ts';
 import { type RecoverOptions, type RecoveryReport, recoverWarehouse } from './recovery.ts';
 import type { CheckpointResult } from './snapshot-writer.ts';
