@@ -127,7 +127,7 @@ export async function runServe(args: ParsedArgs): Promise<number> {
       dataDir,
       logger: log,
       checkpoint: checkpoint === 'inline' || checkpoint === 'off' ? checkpoint : 'worker',
-      ...(metrics === undefined ? {} : { onCommitted: metrics.onCommitted }),
+      ...(metrics === undefined ? {} : { onCommitted: metrics.onCommitted, onSync: metrics.onSync }),
       onRequest: (sample) => {
         metrics?.onRequest(sample);
         requestStats.record(sample);

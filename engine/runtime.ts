@@ -58,6 +58,8 @@ export interface RuntimeOptions extends CheckpointScheduleOptions {
   batchMax?: number;
   queueMax?: number;
   onCommitted?: (batch: CommittedBatch) => void;
+  /** Called after every successful fdatasync of the log, with how long it took (metrics). */
+  onSync?: (durationMs: number) => void;
   /** Called once when the warehouse stops serving because its log or core failed. */
   onFatal?: (error: unknown) => void;
 }
@@ -270,6 +272,7 @@ export class WarehouseRuntime {
       this.stats.syncs++;
       this.stats.syncMs += syncMs;
       this.stats.syncMsMax = Math.max(this.stats.syncMsMax, syncMs);
+      this.options.onSync?.(syncMs);
       // Batches a sync covered are durable even if a later batch failed: their replies are true.
       this.committed(covering);
       if (this.written.length > 0 && this.status !== 'failed') this.startSync();

@@ -25,6 +25,7 @@ export interface OpenWarehouseOptions extends RecoverOptions {
   batchMax?: number;
   queueMax?: number;
   onCommitted?: (batch: CommittedBatch) => void;
+  onSync?: (durationMs: number) => void;
   onCheckpoint?: (result: CheckpointResult) => void;
   onFatal?: (error: unknown) => void;
   onCheckpointError?: (error: unknown) => void;

@@ -98,6 +98,7 @@ export class RegionMetrics {
   private readonly atRisk: Counter<'warehouse'>;
   private readonly published: Counter<'warehouse'>;
   private readonly publishLagSeconds: Histogram<'warehouse'>;
+  private readonly fsyncSeconds: Histogram<'warehouse'>;
 
   constructor(
     readonly region: string,
@@ -171,8 +172,20 @@ export class RegionMetrics {
       buckets: LAG_BUCKETS_S,
       registers,
     });
+    this.fsyncSeconds = new Histogram({
+      name: 'darkstore_wal_fsync_duration_seconds',
+      help: 'WAL fdatasync latency (one per group commit)',
+      labelNames: ['warehouse'],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    });
     this.registerStateGauges(registers);
   }
+
+  /** Hook for `RegionOptions.onSync`: one WAL fdatasync. */
+  readonly onSync = (warehouseId: string, durationMs: number): void => {
+    this.fsyncSeconds.observe({ warehouse: warehouseId }, durationMs / 1000);
+  };
 
   /** Hook for `RegionOptions.onRequest`: one answered request. */
   readonly onRequest = (sample: RequestSample): void => {

@@ -41,6 +41,8 @@ export interface RegionOptions {
   checkpoint?: 'worker' | 'inline' | 'off';
   /** Called after each committed batch of a warehouse (metrics). */
   onCommitted?: (warehouseId: string, commands: number, durationMs: number, events: EngineEvent[]) => void;
+  /** Called after every WAL fdatasync of a warehouse, with its duration (metrics). */
+  onSync?: (warehouseId: string, durationMs: number) => void;
   /** Called once per answered request, just after its reply went out (metrics, discovery stats). */
   onRequest?: (sample: RequestSample) => void;
 }
@@ -129,6 +131,7 @@ export class RegionHost {
           this.options.onCommitted?.(entry.id, batch.commands, batch.durationMs, batch.events);
         },
         onFatal: (error) => this.fail(hosted, error),
+        onSync: (durationMs) => this.options.onSync?.(entry.id, durationMs),
       });
       const report = hosted.host.warehouse.recovery;
       this.log().info(

@@ -241,6 +241,7 @@ describe('an in-process region with metrics and discovery', () => {
       logger: pino({ level: 'silent' }),
       checkpoint: 'off',
       onCommitted: metrics.onCommitted,
+      onSync: metrics.onSync,
       onRequest: (s) => {
         metrics.onRequest(s);
         requestStats.record(s);
@@ -299,6 +300,7 @@ describe('an in-process region with metrics and discovery', () => {
     expect(at('darkstore_batch_commands_sum')).toBe(at('darkstore_commands_total'));
     expect(at('darkstore_wal_fsyncs_total')).toBeGreaterThan(0);
     expect(at('darkstore_wal_fsync_seconds_total')).toBeGreaterThan(0);
+    expect(at('darkstore_wal_fsync_duration_seconds_count')).toBeGreaterThan(0);
     expect(at('darkstore_wal_fsync_seconds_max')).toBeGreaterThan(0);
     expect(at('darkstore_event_publish_lag_seconds_count')).toBe(at('darkstore_batch_commands_count'));
     expect(at('darkstore_events_published_total')).toBeGreaterThan(0);
