@@ -5,7 +5,7 @@
  * bench/results/latest.json. Missed targets are reported, not failed: the exit code is 0 unless a
  * suite crashed (1) or the command line was wrong (2). Owns the temp dirs and removes them.
  *
- *   npm run bench -- [--json] [--quick] [--suite NAME[,NAME]]...
+ *   npm run bench -- [--json] [--quick] [--suite NAME[,NAME]]... [--pg URL]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -14,10 +14,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { engineSuite } from './engine.ts';
 import { fmt } from './measure.ts';
+import { natsSuite } from './nats.ts';
 import { ordersSuite } from './orders.ts';
 import { meets, type Row, type SuiteContext, SuiteRegistry, type Target } from './suite.ts';
 
-const registry = new SuiteRegistry().add(engineSuite).add(ordersSuite);
+const registry = new SuiteRegistry().add(engineSuite).add(ordersSuite).add(natsSuite);
 
 const RESULTS_PATH = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');
 
@@ -28,11 +29,11 @@ interface Report {
 }
 
 function usage(): string {
-  return `usage: npm run bench -- [--json] [--quick] [--suite NAME[,NAME]]...  suites: ${registry.names().join(', ')}`;
+  return `usage: npm run bench -- [--json] [--quick] [--suite NAME[,NAME]]... [--pg URL]  suites: ${registry.names().join(', ')}`;
 }
 
 type Options =
-  | { kind: 'run'; json: boolean; quick: boolean; suites: string[] }
+  | { kind: 'run'; json: boolean; quick: boolean; suites: string[]; pgUrl?: string }
   | { kind: 'help' | 'error'; text: string };
 
 function parse(argv: string[]): Options {
@@ -43,6 +44,7 @@ function parse(argv: string[]): Options {
         json: { type: 'boolean', default: false },
         quick: { type: 'boolean', default: false },
         suite: { type: 'string', multiple: true, default: [] },
+        pg: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     });
@@ -51,7 +53,9 @@ function parse(argv: string[]): Options {
       .flatMap((s) => s.split(','))
       .map((s) => s.trim())
       .filter((s) => s !== '');
-    return { kind: 'run', json: values.json, quick: values.quick, suites };
+    const options: Options = { kind: 'run', json: values.json, quick: values.quick, suites };
+    if (values.pg !== undefined) options.pgUrl = values.pg;
+    return options;
   } catch (error) {
     return { kind: 'error', text: `${(error as Error).message}\n${usage()}` };
   }
@@ -116,6 +120,7 @@ async function main(): Promise<number> {
       return dir;
     },
   };
+  if (options.pgUrl !== undefined) ctx.pgUrl = options.pgUrl;
   const loadAvg1m = loadavg()[0] ?? 0;
   if (loadAvg1m > availableParallelism() / 2) {
     ctx.log(`warning: load average ${fmt(loadAvg1m, 2)} before start: other processes compete for the CPU`);

@@ -35,6 +35,8 @@ export interface SuiteContext {
   log(message: string): void;
   /** A fresh directory under os.tmpdir(), removed by the runner when every suite has finished. */
   tempDir(prefix: string): string;
+  /** `--pg URL`: the PostgreSQL server the baseline uses instead of a throwaway cluster of its own. */
+  pgUrl?: string;
 }
 
 export interface Suite {

@@ -1,7 +1,8 @@
 /**
  * The benchmark runner still works: `npm run bench -- --quick --json --suite engine,orders` prints
- * one JSON object with the machine and the stable row ids of both suites. No number is judged
- * here (numbers belong to the benchmark itself), only the shape.
+ * one JSON object with the machine and the stable row ids of both suites, and the `nats` suite runs
+ * quick against a real nats-server and region process (about 15 s). No number is judged here
+ * (numbers belong to the benchmark itself), only the shape.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -39,5 +40,36 @@ it('prints one JSON object with the engine rows', () => {
   for (const row of report.rows) {
     expect(Number.isFinite(row.value)).toBe(true);
     expect(row.unit.length).toBeGreaterThan(0);
+  }
+}, 180_000);
+
+it('runs the nats suite quick: echo, reservations, batches and checkout over a real nats-server', () => {
+  const stdout = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', 'bench/run.ts', '--quick', '--json', '--suite', 'nats'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 120_000,
+    },
+  );
+  const report = JSON.parse(stdout) as { rows: { id: string; value: number; unit: string }[] };
+  const ids = report.rows.map((r) => r.id);
+  for (const id of [
+    'nats.echo',
+    'nats.reserve.uniform',
+    'nats.reserve.hot',
+    'nats.reserve.batched',
+    'nats.reserve.p99',
+    'nats.checkout.p99',
+  ]) {
+    expect(ids).toContain(id);
+  }
+  // The PostgreSQL rows come in pairs, or not at all (no PostgreSQL on this machine: skipped, not failed).
+  expect(ids.filter((id) => id.startsWith('baseline.postgres.')).length % 2).toBe(0);
+  for (const row of report.rows) {
+    expect(Number.isFinite(row.value)).toBe(true);
+    expect(row.value).toBeGreaterThan(0);
   }
 }, 180_000);
