@@ -32,7 +32,14 @@ export interface NatsConnectOptions extends NatsAuthOptions {
 
 /** nats.js options for these settings (no connection made). */
 export function natsOptions(options: NatsConnectOptions): NodeConnectionOptions {
-  const o: NodeConnectionOptions = { servers: options.servers, maxReconnectAttempts: -1, reconnectTimeWait: 250 };
+  // noAsyncTraces: nats.js would otherwise build a stack-traced error per request in case it fails,
+  // a measurable cost per request on a busy engine or client.
+  const o: NodeConnectionOptions = {
+    servers: options.servers,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    noAsyncTraces: true,
+  };
   if (options.name !== undefined) o.name = options.name;
   if (options.timeoutMs !== undefined) o.timeout = options.timeoutMs;
   if (options.user !== undefined) o.user = options.user;
