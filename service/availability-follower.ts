@@ -128,6 +128,8 @@ export class AvailabilityFollower {
     const consumerOptions = {
       name,
       durable: options.durable !== undefined,
+      // An in-memory follower repairs gaps by resyncing: it needs no acknowledgements (no ack per event).
+      acks: options.durable === undefined ? ('none' as const) : ('explicit' as const),
       filterSubject: availabilitySubject(region, view.warehouseId),
       deliver: options.deliver ?? 'new',
       handle: follower.handle,

@@ -78,6 +78,11 @@ export interface EventConsumerOptions {
   /** Where a consumer created now starts: every event the stream holds, or the ones to come. */
   deliver: 'all' | 'new';
   handle(envelope: EventEnvelope, delivery: Delivery): void | Promise<void>;
+  /**
+   * `none`: the server does not wait for acknowledgements and never redelivers (no ack traffic at
+   * all). Only for a follower that repairs gaps another way (an in-memory view that resyncs).
+   */
+  acks?: 'explicit' | 'none';
   /** Runs once the consumer exists, before its first message, and again after it was recreated. */
   onStart?: () => Promise<void>;
   concurrency?: number;
@@ -125,6 +130,12 @@ function consumerConfig(options: EventConsumerOptions): Partial<ConsumerConfig> 
     max_deliver: options.deliveriesMax ?? CONSUMER_DELIVERIES_MAX,
     max_ack_pending: CONSUMER_ACK_PENDING_MAX,
   };
+  if (options.acks === 'none') {
+    config.ack_policy = AckPolicy.None;
+    delete config.ack_wait;
+    delete config.max_deliver;
+    delete config.max_ack_pending;
+  }
   if (options.durable) {
     config.durable_name = options.name;
   } else {
@@ -264,10 +275,11 @@ export class EventConsumer {
 
   private async process(msg: JsMsg): Promise<void> {
     const envelope = decodeEnvelope(msg.data);
+    const acking = this.options.acks !== 'none';
     if (envelope === undefined) {
       this.stats.malformed++;
       this.options.logger?.warn({ consumer: this.name, subject: msg.subject, seq: msg.seq }, 'malformed event');
-      msg.term();
+      if (acking) msg.term();
       return;
     }
     const delivery: Delivery = {
@@ -279,9 +291,14 @@ export class EventConsumer {
     };
     try {
       await this.options.handle(envelope, delivery);
-      msg.ack();
+      if (acking) msg.ack();
       this.stats.handled++;
     } catch (error) {
+      if (!acking) {
+        this.stats.failed++;
+        this.options.logger?.warn({ consumer: this.name, seq: msg.seq, err: error }, 'event handler failed');
+        return;
+      }
       if (delivery.deliveryCount >= (this.options.deliveriesMax ?? CONSUMER_DELIVERIES_MAX)) {
         this.stats.abandoned++;
         this.options.logger?.error({ consumer: this.name, seq: msg.seq, err: error }, 'event given up');
