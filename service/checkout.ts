@@ -45,7 +45,7 @@ import {
 import type { KnownWarehouse, RegionDirectory } from './directory.ts';
 import type { RegionHost } from './region.ts';
 import type { SpatialMatch } from './spatial-index.ts';
-import { checkoutSubject, commandSubject, querySubject, REGION_QUEUE } from './subjects.ts';
+import { checkoutSubject, commandSubject, peekSubject, querySubject, REGION_QUEUE } from './subjects.ts';
 import { decodeRequest, encodeReply, errorReply } from './wire.ts';
 
 /** Most candidate warehouses asked per checkout (the nearest that cover the address). */
@@ -234,10 +234,13 @@ export class CheckoutService {
     const down = this.options.directory.downReason(w);
     if (down !== undefined) return skipped(down);
     const subject = querySubject(this.region, w.id);
+    // Stock and quote are advisory (the placement decides): read from memory, without waiting for
+    // the warehouse's next group commit. Whether this order was placed there before must be durable.
+    const peek = peekSubject(this.region, w.id);
     const timeoutMs = this.candidateTimeoutMs;
     const [stock, quote, earlier] = await Promise.all([
-      this.ask(subject, { type: 'availability', skus: order.lines.map((l) => l.sku) }, timeoutMs),
-      this.ask(subject, { type: 'eta', address: order.address }, timeoutMs),
+      this.ask(peek, { type: 'availability', skus: order.lines.map((l) => l.sku) }, timeoutMs),
+      this.ask(peek, { type: 'eta', address: order.address }, timeoutMs),
       this.ask(subject, { type: 'command', key: placementKey(order.key, w.id) }, timeoutMs),
     ]);
     const answers = [stock, quote, earlier].map(answerOf);

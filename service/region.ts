@@ -23,7 +23,7 @@ import { Random } from '../sim/index.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
 import { ensureEventStream } from './event-stream.ts';
-import { commandSubject, eventSubject, querySubject } from './subjects.ts';
+import { commandSubject, eventSubject, peekSubject, querySubject } from './subjects.ts';
 import { batchOf, decodeRequest, encodeReply, errorReply } from './wire.ts';
 
 /** NATS's default largest message, when the server has not said. */
@@ -196,13 +196,19 @@ export class RegionHost {
       nc.subscribe(commandSubject(this.region, id), {
         callback: (error, msg) => {
           if (error !== null) return;
-          void this.answer(hosted, msg.data, (body) => this.respond(msg, body), true);
+          void this.answer(hosted, msg.data, (body) => this.respond(msg, body), 'cmd');
         },
       }),
       nc.subscribe(querySubject(this.region, id), {
         callback: (error, msg) => {
           if (error !== null) return;
-          void this.answer(hosted, msg.data, (body) => this.respond(msg, body), false);
+          void this.answer(hosted, msg.data, (body) => this.respond(msg, body), 'query');
+        },
+      }),
+      nc.subscribe(peekSubject(this.region, id), {
+        callback: (error, msg) => {
+          if (error !== null) return;
+          void this.answer(hosted, msg.data, (body) => this.respond(msg, body), 'peek');
         },
       }),
     );
@@ -226,8 +232,9 @@ export class RegionHost {
     hosted: HostedWarehouse,
     body: Uint8Array,
     respond: (body: Uint8Array) => void,
-    command: boolean,
+    endpoint: 'cmd' | 'query' | 'peek',
   ): Promise<void> {
+    const command = endpoint === 'cmd';
     const startedMs = performance.now();
     let type = 'unknown';
     const reply = (results: Result<unknown>[], bytes: Uint8Array) => {
@@ -256,7 +263,9 @@ export class RegionHost {
     hosted.inFlight++;
     try {
       if (!command) {
-        const result = await w.read(decoded.value);
+        // A peek answers from memory at once (it may show commands not yet durable): for advisory
+        // reads such as a checkout's probes; a query waits until what it shows is durable.
+        const result = endpoint === 'peek' ? w.query(decoded.value) : await w.read(decoded.value);
         reply([result], encodeReply(result));
         return;
       }

@@ -6,6 +6,7 @@
  * | --- | --- | --- |
  * | `darkstore.<region>.<warehouse>.cmd` | clients → engine | a command or a batch of commands (msgpack); reply: result(s) |
  * | `darkstore.<region>.<warehouse>.query` | clients → engine | a query (msgpack); reply: its result, durable |
+ * | `darkstore.<region>.<warehouse>.peek` | clients → engine | a query answered from memory at once (may show what is not yet durable) |
  * | `darkstore.<region>.<warehouse>.evt.<type>` | engine → consumers | committed events, captured by JetStream |
  * | `darkstore.<region>.checkout` | clients → any region process (queue group) | checkout with fulfillment-center selection |
  * | `darkstore.<region>.catalog` | clients → any region process (queue group) | items available for a customer location |
@@ -30,6 +31,11 @@ export function commandSubject(region: string, warehouseId: string): string {
 
 export function querySubject(region: string, warehouseId: string): string {
   return `${SUBJECT_ROOT}.${region}.${warehouseId}.query`;
+}
+
+/** Queries answered from memory at once, without waiting for durability: for advisory reads. */
+export function peekSubject(region: string, warehouseId: string): string {
+  return `${SUBJECT_ROOT}.${region}.${warehouseId}.peek`;
 }
 
 export function eventSubject(region: string, warehouseId: string, type: string): string {

@@ -10,12 +10,13 @@ import { decode, encode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DarkstoreClient, ValidationError, type WarehouseClient } from '../../client/index.ts';
-import { BATCH_MAX, commandSubject, querySubject } from '../../service/index.ts';
+import { BATCH_MAX, commandSubject, peekSubject, querySubject } from '../../service/index.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
 import { berlinConfig, type RegionProcess, startRegionProcess } from './region-process.ts';
 
 const CMD = commandSubject('berlin', 'mitte');
 const QUERY = querySubject('berlin', 'mitte');
+const PEEK = peekSubject('berlin', 'mitte');
 const RESERVE = { type: 'reserve', key: 'wire-valid', lines: [{ sku: 'sku-00003', quantity: 1 }], ttlMs: 60_000 };
 
 let nats: NatsServer;
@@ -175,6 +176,13 @@ describe('hostile input over NATS', () => {
     const held = await mitte.reserve({ lines: [{ sku: 'sku-00003', quantity: 1 }], ttlMs: 60_000 });
     expect(held.lines).toMatchObject([{ sku: 'sku-00003', quantity: 1 }]);
     expect((await mitte.availability(['sku-00003'])).items[0]).toMatchObject({ onHand: 20, reserved: 1 });
+  });
+
+  it('answers a peek from memory like a query, and refuses junk there too', async () => {
+    const body = encode({ type: 'availability', skus: ['sku-00003'] });
+    const [peeked, queried] = await Promise.all([ask(PEEK, body), ask(QUERY, body)]);
+    expect(peeked).toEqual(queried);
+    expect((await ask(PEEK, new Uint8Array([0xc1]))).error?.code).toBe('VALIDATION_ERROR');
   });
 });
 
