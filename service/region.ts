@@ -155,6 +155,20 @@ export class RegionHost {
   private async seed(hosted: HostedWarehouse): Promise<void> {
     const w = (hosted.host as WarehouseHost).warehouse;
     const commands = seedCommands(hosted.entry);
+    const state = w.runtime.warehouse.state;
+    const keyOf = (c: (typeof commands)[number]) => (c.type === 'tick' ? undefined : c.key);
+    const firstKey = keyOf(commands[0] as (typeof commands)[number]);
+    const lastKey = keyOf(commands[commands.length - 1] as (typeof commands)[number]);
+    // Only a new warehouse is set up, or one whose set-up a crash interrupted (its first command is
+    // remembered, its last is not). Never again later: the opening stock would be received twice
+    // once its receipt ids are forgotten (after RECEIPT_RETENTION_MS).
+    const isNew = state.lastSeq === 0;
+    const interrupted =
+      firstKey !== undefined &&
+      state.idempotency.get(firstKey) !== undefined &&
+      lastKey !== undefined &&
+      state.idempotency.get(lastKey) === undefined;
+    if (!isNew && !interrupted) return;
     for (let i = 0; i < commands.length; i += SEED_CHUNK) {
       const results = await Promise.all(commands.slice(i, i + SEED_CHUNK).map((c) => w.submit(c)));
       const refused = results.find((r) => !r.ok && r.error.code !== 'IDEMPOTENCY_CONFLICT');
