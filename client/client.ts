@@ -5,7 +5,7 @@
  * state of the engine's and never retries anything but what its idempotency keys make safe.
  */
 import { errors, type NatsConnection } from '@nats-io/transport-node';
-import { connectNats, type NatsConnectOptions, TOKEN_PATTERN } from '../service/index.ts';
+import { connectNats, type NatsConnectOptions, TOKEN_PATTERN } from '../protocol/index.ts';
 import { clientValidationError, DarkstoreError, UnauthorizedError } from './errors.ts';
 import { DEFAULT_REQUEST_POLICY, type RequestPolicy, Transport } from './transport.ts';
 import { WarehouseClient } from './warehouse.ts';

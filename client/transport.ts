@@ -9,7 +9,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { errors, type NatsConnection } from '@nats-io/transport-node';
 import type { Result } from '../engine/index.ts';
-import { REQUEST_BYTES_MAX } from '../service/index.ts';
+import { REQUEST_BYTES_MAX } from '../protocol/index.ts';
 import {
   clientValidationError,
   DarkstoreError,

@@ -7,7 +7,7 @@
  */
 import { nuid } from '@nats-io/transport-node';
 import type { GeoPoint, Query, Reservation, Result } from '../engine/index.ts';
-import { commandSubject, querySubject } from '../service/index.ts';
+import { commandSubject, querySubject } from '../protocol/index.ts';
 import { DarkstoreError, rejectionOf } from './errors.ts';
 import { type CallOptions, encodeBody, type Transport } from './transport.ts';
 import type {

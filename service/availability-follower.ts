@@ -12,8 +12,8 @@
 import { type NatsConnection, nuid } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { decode, encode, type Result, unavailable } from '../engine/index.ts';
+import { eventSubject, querySubject } from '../protocol/index.ts';
 import { type EventConsumer, type EventConsumerStats, startEventConsumer } from './event-consumer.ts';
-import { eventSubject, querySubject } from './subjects.ts';
 import type { ChangesAnswer, VersionedAvailability, VersionedView } from './versioned-view.ts';
 
 /** How often a follower resyncs from the `changes` query (0 turns it off). */

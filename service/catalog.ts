@@ -12,13 +12,12 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { type GeoPoint, haversineKm } from '../engine/index.ts';
+import { catalogSubject, decodeRequest, encodeReply, errorReply, REGION_QUEUE } from '../protocol/index.ts';
 import { AvailabilityFollower } from './availability-follower.ts';
 import { answerCatalog, CATALOG_CANDIDATES_MAX, type CatalogSite, parseCatalogRequest } from './catalog-query.ts';
 import type { RegionDirectory } from './directory.ts';
 import type { RegionHost } from './region.ts';
-import { catalogSubject, REGION_QUEUE } from './subjects.ts';
 import { VersionedView } from './versioned-view.ts';
-import { decodeRequest, encodeReply, errorReply } from './wire.ts';
 
 /** How often the views resync and the set of warehouses followed is reconciled. */
 export const CATALOG_RESYNC_INTERVAL_MS = 10_000;

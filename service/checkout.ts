@@ -36,6 +36,16 @@ import {
   validationError,
 } from '../engine/index.ts';
 import {
+  checkoutSubject,
+  commandSubject,
+  decodeRequest,
+  encodeReply,
+  errorReply,
+  peekSubject,
+  querySubject,
+  REGION_QUEUE,
+} from '../protocol/index.ts';
+import {
   type CandidateReport,
   type CandidateSite,
   judgeCandidate,
@@ -45,8 +55,6 @@ import {
 import type { KnownWarehouse, RegionDirectory } from './directory.ts';
 import type { RegionHost } from './region.ts';
 import type { SpatialMatch } from './spatial-index.ts';
-import { checkoutSubject, commandSubject, peekSubject, querySubject, REGION_QUEUE } from './subjects.ts';
-import { decodeRequest, encodeReply, errorReply } from './wire.ts';
 
 /** Most candidate warehouses asked per checkout (the nearest that cover the address). */
 export const CHECKOUT_CANDIDATES_MAX = 8;

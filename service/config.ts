@@ -5,7 +5,7 @@
  * refused at start with the path of the offending field. Pure; reading the file is the caller's.
  */
 import type { GeoPoint } from '../engine/index.ts';
-import { TOKEN_PATTERN } from './subjects.ts';
+import { TOKEN_PATTERN } from '../protocol/index.ts';
 
 export interface CatalogSeed {
   /** Seed of the generated catalog: the same seed gives the same SKUs, names, prices and shelves. */

@@ -22,9 +22,9 @@ import { type KV, Kvm, type KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { decodeUntrusted, encode, type GeoPoint } from '../engine/index.ts';
+import { DIRECTORY_BUCKET, directoryKey } from '../protocol/index.ts';
 import type { RegionHost } from './region.ts';
 import { SpatialIndex, type SpatialMatch } from './spatial-index.ts';
-import { DIRECTORY_BUCKET, directoryKey } from './subjects.ts';
 
 /** How often a region process announces its warehouses again. */
 export const DIRECTORY_HEARTBEAT_MS = 2_000;

@@ -10,8 +10,8 @@
  */
 import * as fs from 'node:fs';
 import { nuid, type Subscription } from '@nats-io/transport-node';
+import { commandSubject, querySubject } from '../protocol/index.ts';
 import type { HostedWarehouse, RegionHost, RequestSample } from './region.ts';
-import { commandSubject, querySubject } from './subjects.ts';
 
 /** The service name every region process answers under (the "kind" of ADR-32). */
 export const SERVICE_NAME = 'darkstore-region';

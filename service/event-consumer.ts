@@ -27,7 +27,7 @@ import {
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { decodeUntrusted, type EngineEvent } from '../engine/index.ts';
-import { EVENTS_STREAM } from './subjects.ts';
+import { EVENTS_STREAM } from '../protocol/index.ts';
 
 /** Messages a consumer holds client-side before handling them. */
 export const CONSUMER_BUFFER_MAX = 256;

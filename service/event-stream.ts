@@ -7,7 +7,7 @@
  */
 import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type StreamInfo } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
-import { EVENTS_STREAM, SUBJECT_ROOT } from './subjects.ts';
+import { EVENTS_STREAM, SUBJECT_ROOT } from '../protocol/index.ts';
 
 /** Every event of every region and warehouse. */
 export const EVENTS_SUBJECTS = `${SUBJECT_ROOT}.*.*.evt.>`;

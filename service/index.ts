@@ -1,8 +1,10 @@
 /**
- * Public surface of the region process: the region host (warehouses behind NATS), its config,
- * the subject scheme and wire format, NATS connection settings, and the region-wide services.
+ * Public surface of the region process: the region host (warehouses behind NATS), its config and
+ * the region-wide services; the wire protocol (subjects, format, connection settings) lives in
+ * protocol/ and is re-exported here for the region's users.
  */
 
+export * from '../protocol/index.ts';
 export {
   AVAILABILITY_RESYNC_INTERVAL_MS,
   AvailabilityFollower,
@@ -62,7 +64,6 @@ export {
   PICK_QUEUE_PER_PICKER_MAX,
 } from './checkout-choice.ts';
 export { type CatalogSeed, parseRegionConfig, type RegionConfig, type WarehouseConfigEntry } from './config.ts';
-export { connectNats, type NatsAuthOptions, type NatsConnectOptions, natsOptions } from './connect.ts';
 export {
   DIRECTORY_FORGET_MS,
   DIRECTORY_HEARTBEAT_MS,
@@ -123,7 +124,6 @@ export {
 export { type HostedWarehouse, RegionHost, type RegionOptions, type RequestSample } from './region.ts';
 export { type RegionServiceOptions, type RunningServices, startRegionServices } from './services.ts';
 export { SpatialIndex, type SpatialItem, type SpatialMatch } from './spatial-index.ts';
-export * from './subjects.ts';
 export {
   type ChangesAnswer,
   type VersionedAvailability,
@@ -131,4 +131,3 @@ export {
   type VersionedViewStats,
   VIEW_SKUS_MAX,
 } from './versioned-view.ts';
-export { BATCH_MAX, type BatchRequest, type BatchResult, REQUEST_BYTES_MAX } from './wire.ts';

@@ -13,8 +13,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { type Notification, type NotificationSender, Notifier, notificationFor } from '../notifications/index.ts';
+import { eventSubject } from '../protocol/index.ts';
 import { type EventConsumer, startEventConsumer } from './event-consumer.ts';
-import { eventSubject } from './subjects.ts';
 
 /** Notifications being sent at once, per consumer. */
 export const NOTIFICATION_SENDS_IN_FLIGHT_MAX = 64;

@@ -19,12 +19,20 @@ import {
   unavailable,
 } from '../engine/index.ts';
 import { CircuitBreaker, type PaymentGateway, ResilientGateway, SimulatedPaymentProvider } from '../payments/index.ts';
+import {
+  batchOf,
+  commandSubject,
+  decodeRequest,
+  encodeReply,
+  errorReply,
+  eventSubject,
+  peekSubject,
+  querySubject,
+} from '../protocol/index.ts';
 import { Random } from '../sim/index.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
 import { ensureEventStream } from './event-stream.ts';
-import { commandSubject, eventSubject, peekSubject, querySubject } from './subjects.ts';
-import { batchOf, decodeRequest, encodeReply, errorReply } from './wire.ts';
 
 /** NATS's default largest message, when the server has not said. */
 const REPLY_BYTES_DEFAULT = 1024 * 1024;
