@@ -16,6 +16,7 @@ export {
 export {
   compiledOrderMachine,
   DELIVERED_PATH,
+  FINAL_ORDER_STATES,
   INTERNAL_ORDER_EVENTS,
   ORDER_EVENT_TYPES,
   ORDER_STATES,

@@ -25,6 +25,14 @@ export const ORDER_STATES = [
 
 export type OrderState = (typeof ORDER_STATES)[number];
 
+/** The states an order ends in: nothing more happens on the floor (a refund may still follow delivery). */
+export const FINAL_ORDER_STATES: ReadonlySet<OrderState> = new Set([
+  'delivered',
+  'cancelled',
+  'refunded',
+  'partially_fulfilled',
+]);
+
 export type OrderEvent =
   | { type: 'reservation.confirmed' }
   | { type: 'reservation.failed' }

@@ -26,6 +26,12 @@ export function courierStateOf(courier: CourierRecord): CourierState {
   return courier.lifecycle.value as CourierState;
 }
 
+/** Whether a courier may be offered an order now: available or on the way back, and responsive. */
+export function isFreeCourier(courier: CourierRecord): boolean {
+  const s = courier.lifecycle.value;
+  return (s === 'available' || s === 'returning') && !courier.unresponsive;
+}
+
 /** Moves a courier through its machine; false (and nothing changed) when its state refuses the event. */
 export function courierStep(state: WarehouseState, courier: CourierRecord, type: CourierEventType): boolean {
   const step = compiledCourierMachine.transition(courier.lifecycle, { type });

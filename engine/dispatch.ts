@@ -10,7 +10,7 @@
  */
 import { orderStateOf } from '../actors/index.ts';
 import { type CourierCandidate, rankCouriers } from './courier-choice.ts';
-import { courierStateOf, courierStep } from './couriers.ts';
+import { courierStateOf, courierStep, isFreeCourier } from './couriers.ts';
 import { escalateDeadlineMs, scheduleDue } from './due-timers.ts';
 import { type EngineError, wrongCourier } from './errors.ts';
 import { updateEta } from './eta.ts';
@@ -60,10 +60,9 @@ export function dispatchWaiting(state: WarehouseState, ctx: CommandContext): voi
   if (state.dispatchQueue.size === 0) return;
   const free: CourierCandidate[] = [];
   for (const c of state.couriers.values()) {
+    if (!isFreeCourier(c)) continue;
     const s = courierStateOf(c);
-    if ((s === 'available' || s === 'returning') && !c.unresponsive) {
-      free.push({ courierId: c.courierId, state: s, position: c.position, deliveriesThisShift: c.deliveriesThisShift });
-    }
+    free.push({ courierId: c.courierId, state: s, position: c.position, deliveriesThisShift: c.deliveriesThisShift });
   }
   if (free.length === 0) return;
   // Rank the free couriers once; each waiting order takes the best one not taken and not passing it by.

@@ -7,7 +7,7 @@
  * real deadline, so the firing order is (deadline, kind, subject): the same for the live heap and
  * for one rebuilt from a snapshot, which keeps replay exact. Never performs I/O.
  */
-import { orderStateOf } from '../actors/index.ts';
+import { FINAL_ORDER_STATES, orderStateOf } from '../actors/index.ts';
 import { courierSilent } from './couriers.ts';
 import { escalateWaiting, offerTimedOut } from './dispatch.ts';
 import { COURIER_SILENCE_MS, DELIVERY_LATE_FACTOR } from './limits.ts';
@@ -18,8 +18,6 @@ export type DueKind = 'ack' | 'silence' | 'escalate' | 'late';
 
 /** Tie-break between kinds due at the same millisecond. */
 const RANK: Record<DueKind, number> = { ack: 1, silence: 2, escalate: 3, late: 4 };
-
-const DONE_STATES = new Set(['delivered', 'cancelled', 'refunded', 'partially_fulfilled']);
 
 /** Asks for a look at `subjectId` at `deadlineMs` (never later than the real deadline). */
 export function scheduleDue(state: WarehouseState, kind: DueKind, subjectId: string, deadlineMs: number): void {
@@ -37,12 +35,12 @@ export function silenceDeadlineMs(courier: CourierRecord): number | undefined {
 export function escalateDeadlineMs(state: WarehouseState, order: OrderRecord): number | undefined {
   const d = order.dispatch;
   if (d === undefined || d.escalated || d.waitingSinceMs === undefined) return undefined;
-  if (DONE_STATES.has(orderStateOf(order.lifecycle.value))) return undefined;
+  if (FINAL_ORDER_STATES.has(orderStateOf(order.lifecycle.value))) return undefined;
   return d.waitingSinceMs + state.config.pendingDispatchEscalationMs;
 }
 
 export function lateDeadlineMs(order: OrderRecord): number | undefined {
-  if (order.lateRaised || DONE_STATES.has(orderStateOf(order.lifecycle.value))) return undefined;
+  if (order.lateRaised || FINAL_ORDER_STATES.has(orderStateOf(order.lifecycle.value))) return undefined;
   return order.createdAtMs + Math.ceil(DELIVERY_LATE_FACTOR * (order.promisedAtMs - order.createdAtMs));
 }
 

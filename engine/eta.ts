@@ -5,6 +5,7 @@
  * `RoutingProvider` (straight line × road factor by default) and every estimate carries the buffer.
  * Never performs I/O, never reads a clock.
  */
+import { isFreeCourier } from './couriers.ts';
 import { checkoutEtaMs, type GeoPoint, travelEtaMs } from './geo.ts';
 import { ETA_CHANGE_MIN_MS, PICK_PACK_ESTIMATE_MS_DEFAULT } from './limits.ts';
 import type { CommandContext, WarehouseState } from './state.ts';
@@ -60,10 +61,7 @@ function promiseParts(state: WarehouseState, address: GeoPoint): Omit<CheckoutQu
 /** What the warehouse can promise an order placed now for `address`, and how many couriers are free. Pure. */
 export function checkoutQuote(state: WarehouseState, address: GeoPoint): CheckoutQuote {
   let couriersFree = 0;
-  for (const c of state.couriers.values()) {
-    const s = c.lifecycle.value;
-    if ((s === 'available' || s === 'returning') && !c.unresponsive) couriersFree++;
-  }
+  for (const c of state.couriers.values()) if (isFreeCourier(c)) couriersFree++;
   return { ...promiseParts(state, address), couriersFree };
 }
 

@@ -11,6 +11,7 @@
 import {
   type CompiledStep,
   compiledOrderMachine,
+  FINAL_ORDER_STATES,
   type OrderContext,
   type OrderEventType,
   type OrderState,
@@ -51,8 +52,6 @@ import type {
   Result,
   SkuRecord,
 } from './types.ts';
-
-const FINAL_STATES: ReadonlySet<OrderState> = new Set(['delivered', 'cancelled', 'refunded', 'partially_fulfilled']);
 
 export function invalidTransition(orderId: string, expected: string, actual: string, event?: string): EngineError {
   const what = event === undefined ? '' : ` (event ${event})`;
@@ -135,7 +134,7 @@ function commitStep(
   order.updatedAtMs = ctx.atMs;
   runEffects(state, ctx, order, cmdKey, step.actions);
   const now = orderStateOf(order.lifecycle.value);
-  if (FINAL_STATES.has(now) && !FINAL_STATES.has(before)) {
+  if (FINAL_ORDER_STATES.has(now) && !FINAL_ORDER_STATES.has(before)) {
     detach(state, order, now);
     state.finishedOrders.add(order.orderId, { atMs: ctx.atMs });
   }

@@ -43,9 +43,6 @@ export interface CommittedBatch {
   events: EngineEvent[];
   /** The sequence number of the command that produced each event (same order as `events`). */
   eventSeqs: number[];
-  /** The commands and their results, in order (for metrics and publishers). */
-  commandTypes: string[];
-  results: Result[];
   ledger: LedgerEntry[];
   /** From the start of applying the batch to its replies: apply, write, wait for the sync. */
   durationMs: number;
@@ -288,15 +285,13 @@ export class WarehouseRuntime {
     this.durableSeq = (batches[batches.length - 1] as WrittenBatch).lastSeq;
     const now = performance.now();
     for (const b of batches) {
-      const { firstSeq, lastSeq, events, eventSeqs, ledger, results } = b;
+      const { firstSeq, lastSeq, events, eventSeqs, ledger } = b;
       this.options.onCommitted?.({
         firstSeq,
         lastSeq,
         commands: b.pending.length,
         events,
         eventSeqs,
-        commandTypes: b.pending.map((p) => p.command.type),
-        results,
         ledger,
         durationMs: now - b.startedMs,
       });

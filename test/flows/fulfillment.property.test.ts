@@ -10,13 +10,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { orderStateOf } from '../../actors/index.ts';
+import { FINAL_ORDER_STATES, orderStateOf } from '../../actors/index.ts';
 import { checkAll, type WarehouseState } from '../../engine/index.ts';
 import { Floor, HOME, STORE } from './floor.ts';
 
 const COURIERS = ['c1', 'c2', 'c3'];
 const PICKERS = ['p1', 'p2'];
-const FINAL = new Set(['delivered', 'cancelled', 'refunded', 'partially_fulfilled']);
 
 type Op =
   | { kind: 'place'; milk: number; bread: number; subs: boolean }
@@ -140,7 +139,7 @@ function checkFloor(state: WarehouseState): void {
   for (const order of state.orders.values()) {
     const now = orderStateOf(order.lifecycle.value);
     if (now === 'packed') expect(state.dispatchQueue.has(order.orderId), `${order.orderId} packed`).toBe(true);
-    if (FINAL.has(now)) {
+    if (FINAL_ORDER_STATES.has(now)) {
       expect(state.reservations.has(order.reservationId)).toBe(false);
       expect(state.pickQueue.has(order.orderId)).toBe(false);
       expect(state.dispatchQueue.has(order.orderId)).toBe(false);
