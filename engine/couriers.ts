@@ -1,18 +1,18 @@
 /**
- * The courier pool of a warehouse: check in and out, GPS pings (believed or rejected by
- * tracking.ts, gaps bridged), silence and breakdowns. A courier's state is its compiled courier
- * machine; every change is announced as `courier.changed`, and a courier that becomes free marks
- * dispatch as due. What happens to a courier's order when the courier is lost lives in dispatch.ts.
- * Never performs I/O, never reads a clock.
+ * The courier pool of a warehouse: check in and out, GPS pings with their trails of earlier points
+ * (believed or rejected by tracking.ts, gaps bridged), silence and breakdowns. A courier's state is
+ * its compiled courier machine; every change is announced as `courier.changed`, and a courier that
+ * becomes free marks dispatch as due. What happens to a courier's order when the courier is lost
+ * lives in dispatch.ts. Never performs I/O, never reads a clock.
  */
 import { type CourierEventType, type CourierState, compiledCourierMachine } from '../actors/index.ts';
-import { courierLost } from './dispatch.ts';
+import { courierLost, dispatchWaiting } from './dispatch.ts';
 import { scheduleDue, silenceDeadlineMs } from './due-timers.ts';
-import { courierStateConflict, limitExceeded, notFound, pingRejected } from './errors.ts';
+import { courierStateConflict, type EngineError, limitExceeded, notFound, pingRejected } from './errors.ts';
 import { updateEta } from './eta.ts';
 import { COURIER_ARRIVED_RADIUS_KM, COURIERS_MAX } from './limits.ts';
 import type { CommandContext, WarehouseState } from './state.ts';
-import { acceptPing } from './tracking.ts';
+import { acceptPing, type PingOutcome, type TrackPoint } from './tracking.ts';
 import type {
   CourierCheckInCommand,
   CourierPingCommand,
@@ -20,6 +20,7 @@ import type {
   CourierShiftCommand,
   OrderRecord,
   Result,
+  TrailPoint,
 } from './types.ts';
 
 export function courierStateOf(courier: CourierRecord): CourierState {
@@ -132,26 +133,42 @@ export function courierSilent(state: WarehouseState, ctx: CommandContext, courie
   takeOffline(state, ctx, courier, 'silent');
 }
 
-export function applyCourierPing(state: WarehouseState, ctx: CommandContext, cmd: CourierPingCommand): Result {
-  const courier = state.couriers.get(cmd.courierId);
-  if (courier === undefined) return { ok: false, error: notFound('courier', cmd.courierId) };
-  const last =
+type AcceptedPing = Extract<PingOutcome, { ok: true }>;
+
+const NO_TRAIL: readonly TrailPoint[] = [];
+
+/**
+ * Checks every point of a ping, trail first and the newest last, each against the one before it
+ * (the oldest against the courier's last accepted point), exactly as separate pings would be
+ * checked. Returns the accepted points in order, or the refusal of the first point that is not
+ * believed. Pure: changes nothing, so a refused point refuses the whole ping.
+ */
+function checkTrack(courier: CourierRecord, cmd: CourierPingCommand): AcceptedPing[] | EngineError {
+  let last: TrackPoint | undefined =
     courier.lastPingAtMs > 0
       ? { position: courier.position, atMs: courier.lastPingAtMs, interpolated: false }
       : undefined;
-  const outcome = acceptPing(last, cmd.position, cmd.deviceTimeMs);
-  if (!outcome.ok) return { ok: false, error: pingRejected(courier.courierId, outcome.reason, outcome.speedKmh) };
-  for (const point of [...outcome.bridged, outcome.point]) {
-    state.events.push({
-      type: 'courier.moved',
-      courierId: courier.courierId,
-      position: point.position,
-      atMs: point.atMs,
-      interpolated: point.interpolated,
-    });
+  const trail = cmd.trail ?? NO_TRAIL;
+  const accepted: AcceptedPing[] = [];
+  for (let i = 0; i <= trail.length; i++) {
+    // The command itself carries the newest point, after the trail.
+    const point: TrailPoint = i < trail.length ? (trail[i] as TrailPoint) : cmd;
+    const outcome = acceptPing(last, point.position, point.deviceTimeMs);
+    if (!outcome.ok) {
+      return pingRejected(courier.courierId, outcome.reason, outcome.speedKmh, i < trail.length ? i : undefined);
+    }
+    accepted.push(outcome);
+    last = outcome.point;
   }
-  courier.position = { ...cmd.position };
-  courier.lastPingAtMs = cmd.deviceTimeMs;
+  return accepted;
+}
+
+/** One believed point, as a ping of its own: the track (bridged if need be), last seen, arrival and ETA. */
+function applyPoint(state: WarehouseState, ctx: CommandContext, courier: CourierRecord, ping: AcceptedPing): void {
+  for (const point of ping.bridged) pushMoved(state, courier, point);
+  pushMoved(state, courier, ping.point);
+  courier.position = { ...ping.point.position };
+  courier.lastPingAtMs = ping.point.atMs;
   courier.lastSeenAtMs = ctx.atMs;
   if (courier.unresponsive) {
     courier.unresponsive = false;
@@ -166,5 +183,35 @@ export function applyCourierPing(state: WarehouseState, ctx: CommandContext, cmd
   }
   const order = courier.orderId === undefined ? undefined : state.orders.get(courier.orderId);
   if (order !== undefined) updateEta(state, ctx, order as OrderRecord, courier);
+}
+
+function pushMoved(state: WarehouseState, courier: CourierRecord, point: TrackPoint): void {
+  state.events.push({
+    type: 'courier.moved',
+    courierId: courier.courierId,
+    position: point.position,
+    atMs: point.atMs,
+    interpolated: point.interpolated,
+  });
+}
+
+/**
+ * A GPS ping, with the trail of earlier points a batched upload may carry. All points are checked
+ * before any is applied: one point not believed (an impossible jump, a device time not after the
+ * last accepted one) refuses the whole ping with PING_REJECTED naming it, and nothing changes.
+ * Otherwise each point is applied as a separate ping at this command's time would be, and waiting
+ * orders are offered between points when one freed the courier (as the command loop does between
+ * commands), so tracking, ETAs, dispatch and silence come out the same as with separate pings.
+ */
+export function applyCourierPing(state: WarehouseState, ctx: CommandContext, cmd: CourierPingCommand): Result {
+  const courier = state.couriers.get(cmd.courierId);
+  if (courier === undefined) return { ok: false, error: notFound('courier', cmd.courierId) };
+  const track = checkTrack(courier, cmd);
+  if (!Array.isArray(track)) return { ok: false, error: track };
+  for (let i = 0; i < track.length; i++) {
+    // The last point's offers are made by the command loop, as for every command.
+    if (i > 0 && state.dispatchDirty) dispatchWaiting(state, ctx);
+    applyPoint(state, ctx, courier, track[i] as AcceptedPing);
+  }
   return courierResult(state, courier);
 }

@@ -40,6 +40,8 @@ export type EngineError =
       courierId: string;
       reason: 'time_went_back' | 'impossible_jump';
       speedKmh?: number;
+      /** The refused point's index in the ping's trail; absent when it is the newest point (`position`). */
+      trailIndex?: number;
     };
 
 export type ErrorCode = EngineError['code'];
@@ -177,13 +179,16 @@ export function pingRejected(
   courierId: string,
   reason: 'time_went_back' | 'impossible_jump',
   speedKmh?: number,
+  trailIndex?: number,
 ): EngineError {
+  const at = trailIndex === undefined ? '' : ` at trail[${trailIndex}]`;
   const error: EngineError = {
     code: 'PING_REJECTED',
-    message: `courier ${courierId}: ping rejected (${reason})`,
+    message: `courier ${courierId}: ping rejected (${reason}${at})`,
     courierId,
     reason,
   };
   if (speedKmh !== undefined) error.speedKmh = speedKmh;
+  if (trailIndex !== undefined) error.trailIndex = trailIndex;
   return error;
 }

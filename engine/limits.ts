@@ -69,6 +69,13 @@ export const PICKERS_MAX = 2_000;
 export const COURIERS_MAX = 2_000;
 /** A courier must acknowledge an offered order within this long, or the next one is chosen. */
 export const COURIER_ACK_TIMEOUT_MS = 60_000;
+/**
+ * Most earlier GPS points one `courier.ping` may carry in its trail (a courier app's batched upload:
+ * a point every 5–10 s, sent every ~30 s). 64 points cover 5–10 minutes of coverage gap, longer
+ * than COURIER_SILENCE_MS. With the newest point and at most INTERPOLATED_POINTS_MAX bridging
+ * points per gap, one ping produces at most (PING_TRAIL_MAX + 1) × 13 `courier.moved` events.
+ */
+export const PING_TRAIL_MAX = 64;
 /** A courier not heard from for this long is marked offline. */
 export const COURIER_SILENCE_MS = 5 * 60_000;
 /** A returning courier this close to the store is back (available). */

@@ -266,6 +266,18 @@ export interface CourierShiftCommand {
   courierId: string;
 }
 
+/** One earlier GPS point in a ping's trail, as the device recorded it. */
+export interface TrailPoint {
+  position: GeoPoint;
+  deviceTimeMs: number;
+}
+
+/**
+ * A courier's position. `position` and `deviceTimeMs` are the newest point; `trail` (a batched
+ * upload) holds earlier points of the same device, oldest first, device times strictly rising and
+ * below `deviceTimeMs`, at most PING_TRAIL_MAX. The warehouse applies the trail and then the newest
+ * point as if each had arrived as a separate ping at this command's time, or refuses them all.
+ */
 export interface CourierPingCommand {
   type: 'courier.ping';
   key: string;
@@ -273,6 +285,7 @@ export interface CourierPingCommand {
   position: GeoPoint;
   /** The device's clock: orders the track; the warehouse's own time decides silence. */
   deviceTimeMs: number;
+  trail?: TrailPoint[];
 }
 
 /** The warehouse's configuration, with defaults until `warehouse.configure` says otherwise. */

@@ -59,7 +59,8 @@ export function int(value: unknown, path: string, min: number, max: number): num
 export function finite(value: unknown, path: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, 'must be a finite number');
   if (value < min || value > max) fail(path, `must be between ${min} and ${max}`);
-  return value;
+  // msgpack writes -0 as 0: keep the live state equal, byte for byte, to what a replay reads back.
+  return value === 0 ? 0 : value;
 }
 
 export function bool(value: unknown, path: string): boolean {

@@ -1,8 +1,9 @@
 /**
  * The boundary for order events and the fulfilment floor: order events with the facts each one
  * carries (a scan, a stockout, a pack, a courier's answer, a delivery proof), payment outcomes,
- * the warehouse's configuration, pickers and couriers. Builds canonical commands in a fixed field
- * order or throws `Invalid` (caught by `validateCommand`). Pure: never touches state.
+ * the warehouse's configuration, pickers and couriers (a ping with its trail of earlier points).
+ * Builds canonical commands in a fixed field order or throws `Invalid` (caught by
+ * `validateCommand`). Pure: never touches state.
  */
 import {
   INTERNAL_ORDER_EVENTS,
@@ -11,9 +12,16 @@ import {
   type OrderEventType,
   type OrderState,
 } from '../actors/index.ts';
-import { BAGS_PER_ORDER_MAX, PRICE_CENTS_MAX, QUANTITY_MAX } from './limits.ts';
-import type { Command, OrderEventCommand, PaymentOperation, PaymentOutcomeCommand } from './types.ts';
-import { bool, fail, finite, geoPoint, id, int, key, type Obj, object, text } from './validate-fields.ts';
+import { BAGS_PER_ORDER_MAX, PING_TRAIL_MAX, PRICE_CENTS_MAX, QUANTITY_MAX } from './limits.ts';
+import type {
+  Command,
+  CourierPingCommand,
+  OrderEventCommand,
+  PaymentOperation,
+  PaymentOutcomeCommand,
+  TrailPoint,
+} from './types.ts';
+import { array, bool, fail, finite, geoPoint, id, int, key, type Obj, object, text } from './validate-fields.ts';
 
 const PAYMENT_OPERATIONS: readonly PaymentOperation[] = ['authorize', 'capture', 'void', 'refund'];
 const PAYMENT_OUTCOMES = ['succeeded', 'declined', 'unavailable'] as const;
@@ -144,6 +152,54 @@ function configure(input: unknown): Command {
   return cmd;
 }
 
+function deviceTime(value: unknown, path: string): number {
+  return int(value, path, DEVICE_TIME_MIN_MS, DEVICE_TIME_MAX_MS);
+}
+
+function trailPoint(item: unknown, p: string): TrailPoint {
+  const o = object(item, p, ['position', 'deviceTimeMs']);
+  return {
+    position: geoPoint(o.position, `${p}.position`),
+    deviceTimeMs: deviceTime(o.deviceTimeMs, `${p}.deviceTimeMs`),
+  };
+}
+
+/**
+ * A ping's trail: earlier points, oldest first, device times strictly rising and below the ping's
+ * own. The order is checked here so the warehouse only ever sees a well-formed track.
+ */
+function trail(value: unknown, deviceTimeMs: number): TrailPoint[] {
+  const items = array(value, 'trail', 0, PING_TRAIL_MAX);
+  const points: TrailPoint[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const point = trailPoint(items[i], `trail[${i}]`);
+    const previous = points[i - 1];
+    if (previous !== undefined && point.deviceTimeMs <= previous.deviceTimeMs) {
+      fail(`trail[${i}].deviceTimeMs`, `must be later than trail[${i - 1}].deviceTimeMs`);
+    }
+    if (point.deviceTimeMs >= deviceTimeMs) fail(`trail[${i}].deviceTimeMs`, 'must be earlier than deviceTimeMs');
+    points.push(point);
+  }
+  return points;
+}
+
+function courierPing(input: unknown): Command {
+  const o = object(input, '', ['type', 'key', 'courierId', 'position', 'deviceTimeMs', 'trail']);
+  const cmd: CourierPingCommand = {
+    type: 'courier.ping',
+    key: key(o),
+    courierId: id(o.courierId, 'courierId'),
+    position: geoPoint(o.position, 'position'),
+    deviceTimeMs: deviceTime(o.deviceTimeMs, 'deviceTimeMs'),
+  };
+  // An empty trail means the same as none: the canonical command (and its fingerprint) leaves it out.
+  if (o.trail !== undefined) {
+    const points = trail(o.trail, cmd.deviceTimeMs);
+    if (points.length > 0) cmd.trail = points;
+  }
+  return cmd;
+}
+
 /** The fulfilment commands by type; anything else is not a known command. */
 export function fulfillmentCommand(input: unknown, type: unknown): Command {
   switch (type) {
@@ -166,16 +222,8 @@ export function fulfillmentCommand(input: unknown, type: unknown): Command {
       const o = object(input, '', ['type', 'key', 'courierId']);
       return { type, key: key(o), courierId: id(o.courierId, 'courierId') };
     }
-    case 'courier.ping': {
-      const o = object(input, '', ['type', 'key', 'courierId', 'position', 'deviceTimeMs']);
-      return {
-        type,
-        key: key(o),
-        courierId: id(o.courierId, 'courierId'),
-        position: geoPoint(o.position, 'position'),
-        deviceTimeMs: int(o.deviceTimeMs, 'deviceTimeMs', DEVICE_TIME_MIN_MS, DEVICE_TIME_MAX_MS),
-      };
-    }
+    case 'courier.ping':
+      return courierPing(input);
     default:
       return fail('type', 'is not a known command');
   }

@@ -59,6 +59,13 @@ class ReserveLike {
 const cyclic: Record<string, unknown> = { type: 'tick' };
 cyclic.self = cyclic;
 
+const PING_MS = 1.7e12;
+/** A ping whose own point is at PING_MS, carrying `trail` (earlier points, as sent). */
+function trailPing(trail: unknown[]) {
+  return { type: 'courier.ping', key: 'k', courierId: 'c', position: { lat: 1, lon: 0 }, deviceTimeMs: PING_MS, trail };
+}
+const trailPoint = (deviceTimeMs: number, position: unknown = { lat: 1, lon: 0 }) => ({ position, deviceTimeMs });
+
 function orderEvent(expectedState: string, event: string, facts: Record<string, unknown> = {}) {
   return { type: 'order.event', key: 'k', orderId: 'o-1', eventId: 'e-1', expectedState, event, ...facts };
 }
@@ -160,6 +167,37 @@ const invalid: [string, unknown, string][] = [
     'a ping from 1970',
     { type: 'courier.ping', key: 'k', courierId: 'c', position: { lat: 1, lon: 0 }, deviceTimeMs: 5 },
     'deviceTimeMs',
+  ],
+  ['a trail that is not a list', trailPing({ 0: trailPoint(PING_MS - 1) } as unknown as unknown[]), 'trail'],
+  [
+    'a trail longer than PING_TRAIL_MAX',
+    trailPing(Array.from({ length: limits.PING_TRAIL_MAX + 1 }, (_, i) => trailPoint(PING_MS - 100_000 + i))),
+    'trail',
+  ],
+  ['a trail point that is not an object', trailPing([PING_MS - 1]), 'trail[0]'],
+  ['a trail point off the map', trailPing([trailPoint(PING_MS - 1, { lat: 1, lon: 181 })]), 'trail[0].position.lon'],
+  ['a trail point at NaN', trailPing([trailPoint(PING_MS - 1, { lat: Number.NaN, lon: 0 })]), 'trail[0].position.lat'],
+  ['a trail point without a position', trailPing([{ deviceTimeMs: PING_MS - 1 }]), 'trail[0].position'],
+  ['a trail point from 1970', trailPing([trailPoint(5)]), 'trail[0].deviceTimeMs'],
+  [
+    'a trail point with an unknown field',
+    trailPing([{ ...trailPoint(PING_MS - 1), accuracyM: 5 }]),
+    'trail[0].accuracyM',
+  ],
+  [
+    'a trail whose device times repeat',
+    trailPing([trailPoint(PING_MS - 9), trailPoint(PING_MS - 5), trailPoint(PING_MS - 5)]),
+    'trail[2].deviceTimeMs',
+  ],
+  [
+    'a trail whose device times go back',
+    trailPing([trailPoint(PING_MS - 5), trailPoint(PING_MS - 9)]),
+    'trail[1].deviceTimeMs',
+  ],
+  [
+    'a trail point as new as the ping',
+    trailPing([trailPoint(PING_MS - 5), trailPoint(PING_MS)]),
+    'trail[1].deviceTimeMs',
   ],
   [
     'an authorization without its id',
@@ -325,6 +363,7 @@ describe('arbitrary junk', () => {
       { type: 'pick.take', key: 'k', pickerId: 'p-1' },
       { type: 'courier.check_in', key: 'k', courierId: 'c', position: { lat: 1, lon: 2 } },
       { type: 'courier.ping', key: 'k', courierId: 'c', position: { lat: 1, lon: 2 }, deviceTimeMs: 1.7e12 },
+      trailPing([trailPoint(PING_MS - 10_000, { lat: 1, lon: 2 }), trailPoint(PING_MS - 5_000)]),
       { type: 'courier.breakdown', key: 'k', courierId: 'c' },
     ];
     const field = fc.constantFrom(
@@ -360,6 +399,7 @@ describe('arbitrary junk', () => {
       'pickerId',
       'courierId',
       'deviceTimeMs',
+      'trail',
       'pendingDispatchEscalationMs',
     );
     // Any UTF-16 code units, lone surrogates included, at lengths on both sides of msgpack's

@@ -263,6 +263,34 @@ export class Floor {
     return this.send({ type: 'courier.ping', key: this.key(), courierId, position, deviceTimeMs });
   }
 
+  /**
+   * One ping carrying a trail (a courier app's batched upload): `points` oldest first, each with its
+   * exact device time; the last is the ping's own point, the others go in its trail.
+   */
+  pingTrailAt(courierId: string, points: { position: GeoPoint; deviceTimeMs: number }[]): Result {
+    const newest = points[points.length - 1];
+    if (newest === undefined) throw new Error('a ping needs at least one point');
+    this.deviceMs = Math.max(this.deviceMs, newest.deviceTimeMs);
+    return this.send({
+      type: 'courier.ping',
+      key: this.key(),
+      courierId,
+      position: newest.position,
+      deviceTimeMs: newest.deviceTimeMs,
+      trail: points.slice(0, -1),
+    });
+  }
+
+  /** Like `ping`, for several positions recorded `stepMs` apart and uploaded in one ping. */
+  pingTrail(courierId: string, positions: GeoPoint[], stepMs = 5_000): Result {
+    const newestMs = Math.max(this.deviceMs + stepMs * positions.length, this.atMs);
+    const points = positions.map((position, i) => ({
+      position,
+      deviceTimeMs: newestMs - stepMs * (positions.length - 1 - i),
+    }));
+    return this.pingTrailAt(courierId, points);
+  }
+
   /** Each courier pings where it already is: heard from again, so it does not go silent. */
   heartbeat(...courierIds: string[]): void {
     for (const courierId of courierIds) {

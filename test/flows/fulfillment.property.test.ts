@@ -1,8 +1,8 @@
 /**
  * The fulfilment floor under random traffic (fast-check): orders placed, paid or declined, picked
  * with right and wrong scans, stockouts, packs, couriers accepting, declining, going silent,
- * breaking down, pinging, deliveries, returns and cancellations, with time jumping by seconds to
- * minutes, and every command sometimes sent twice. After every command the cross-references of
+ * breaking down, pinging (now and then a batched trail of points), deliveries, returns and
+ * cancellations, with time jumping by seconds to minutes, and every command sometimes sent twice. After every command the cross-references of
  * the floor must hold (a courier's order names that courier, a picker's task is that picker's,
  * queues hold only orders in the states that belong there, finished orders hold nothing), stock
  * invariants hold (the Floor's warehouse asserts them), a repeated key answers the same; at the end
@@ -29,7 +29,7 @@ type Op =
   | { kind: 'return'; order: number }
   | { kind: 'cancel'; order: number }
   | { kind: 'settle'; order: number; operation: 'capture' | 'void' | 'refund' }
-  | { kind: 'ping'; courier: number; home: boolean }
+  | { kind: 'ping'; courier: number; home: boolean; trail: number }
   | { kind: 'shift'; courier: number; what: 'courier.check_in' | 'courier.check_out' | 'courier.breakdown' }
   | { kind: 'advance'; ms: number }
   | { kind: 'progress'; order: number };
@@ -93,7 +93,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       operation: fc.constantFrom('capture' as const, 'void' as const, 'refund' as const),
     }),
   },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('ping' as const), courier: fc.nat(2), home: fc.boolean() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('ping' as const),
+      courier: fc.nat(2),
+      home: fc.boolean(),
+      // Now and then a batched upload: earlier points in a trail (a jump in it refuses the whole ping).
+      trail: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat(4) }),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -257,7 +266,17 @@ function run(f: Floor, op: Op, orders: string[], twice: boolean): void {
     }
     case 'ping': {
       f.atMs += 1_000;
-      const result = f.ping(COURIERS[op.courier] as string, op.home ? HOME : STORE, 0);
+      const courierId = COURIERS[op.courier] as string;
+      const target = op.home ? HOME : STORE;
+      const from = f.warehouse.state.couriers.get(courierId)?.position ?? STORE;
+      // The trail walks from where the courier is to the target, a point every 10 s.
+      const walk = Array.from({ length: op.trail + 1 }, (_, i) => {
+        const share = (i + 1) / (op.trail + 1);
+        return { lat: from.lat + (target.lat - from.lat) * share, lon: from.lon + (target.lon - from.lon) * share };
+      });
+      const result = op.trail === 0 ? f.ping(courierId, target, 0) : f.pingTrail(courierId, walk, 10_000);
+      const sent = f.commands[f.commands.length - 1]?.command;
+      if (twice && op.trail > 0) expect(f.send(sent)).toEqual(result);
       if (!result.ok) expect(['PING_REJECTED', 'NOT_FOUND']).toContain(result.error.code);
       return;
     }
