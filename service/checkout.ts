@@ -304,6 +304,9 @@ export class CheckoutService {
         // Lost a race for the last units (or a substitute was not there): the next candidate.
         report.reason = report.missing === undefined ? 'insufficient_stock' : 'missing_skus';
         report.missing = error.lines;
+      } else if (error.code === 'NOT_FOUND' && error.kind === 'sku') {
+        // A store that does not list a SKU is a candidate only when substitutes are allowed; it has none.
+        report.reason = 'missing_skus';
       } else if (error.code === 'UNAVAILABLE' || error.code === 'LIMIT_EXCEEDED') {
         report.reason = error.code === 'UNAVAILABLE' ? 'unavailable' : 'refused';
         report.detail = error.message;
