@@ -5,7 +5,7 @@
  * money) and keeps the ledger of what it holds, captured and refunded, so a test can prove that
  * nothing was charged twice. Time comes from the injected clock; latency through injected sleep.
  */
-import { Random } from '../sim/index.ts';
+import { Random } from '../sim/random.ts';
 import type { AuthorizeRequest, PaymentGateway, PaymentResult } from './gateway.ts';
 
 export interface SimulatedProviderOptions {

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * Installs the system tools the tests need when they are missing: `nats-server` (Debian's package,
- * with JetStream). Run by `npm test` (pretest) so the suite works on a fresh machine; `--bench`
- * (prebench) also installs PostgreSQL's server for the `nats` suite's baseline. Uses apt-get (with
- * sudo when not root). Prints what it did; for the tests, fails with a clear message when it cannot
- * install; for the bench, only warns (the suites that need a missing tool skip or report it).
+ * with JetStream) and, for the tests only, Debian's `chromium` (test/sim renders the simulator's
+ * HTML report in it headless). Run by `npm test` (pretest) so the suite works on a fresh machine;
+ * `--bench` (prebench) also installs PostgreSQL's server for the `nats` suite's baseline. Uses
+ * apt-get (with sudo when not root). Prints what it did; for the tests, fails with a clear message
+ * when it cannot install; for the bench, only warns (the suites that need a missing tool skip or
+ * report it).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -24,6 +26,8 @@ function postgresInstalled() {
 
 const wanted = [{ pkg: 'nats-server', present: () => onPath('nats-server') || existsSync('/usr/sbin/nats-server') }];
 if (bench) wanted.push({ pkg: 'postgresql', present: postgresInstalled });
+// The HTML report test runs `/usr/bin/chromium --headless` by that exact path, so check the path.
+else wanted.push({ pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') });
 
 const missing = wanted.filter((w) => !w.present());
 if (missing.length === 0) process.exit(0);

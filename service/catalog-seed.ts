@@ -5,7 +5,7 @@
  * sending them again after a restart changes nothing. Pure.
  */
 import type { Command } from '../engine/index.ts';
-import { Random } from '../sim/index.ts';
+import { Random } from '../sim/random.ts';
 import type { WarehouseConfigEntry } from './config.ts';
 
 const ZONES = ['A', 'B', 'C', 'D'];

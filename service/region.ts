@@ -29,7 +29,7 @@ import {
   peekSubject,
   querySubject,
 } from '../protocol/index.ts';
-import { Random } from '../sim/index.ts';
+import { Random } from '../sim/random.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
 import { ensureEventStream } from './event-stream.ts';

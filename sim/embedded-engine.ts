@@ -1,0 +1,155 @@
+/**
+ * The engine the simulator plays against when no NATS is given: one real `Warehouse` core per store
+ * in this process, fed through the same boundary check (`validateCommand`) a request passes, stamped
+ * with the simulated clock, and ticked at each warehouse's next deadline as the runtime's timer
+ * would. Checkout picks the store with the region's own rules (spatial index, `judgeCandidate`,
+ * `rankCandidates`, next candidate on a lost race). Answers come back at once; committed events
+ * follow at the same simulated instant, after whatever is running now (as a stream delivers them).
+ */
+import {
+  type Command,
+  type EngineEvent,
+  type OrderPlaceCommand,
+  type Result,
+  validateCommand,
+  Warehouse,
+} from '../engine/index.ts';
+import { type CandidateReport, judgeCandidate, missingLines, rankCandidates } from '../service/checkout-choice.ts';
+import { SpatialIndex, type SpatialItem } from '../service/spatial-index.ts';
+import type { Agenda } from './agenda.ts';
+import type { City } from './city.ts';
+import type { CheckoutAnswer, SimEngine } from './engine-port.ts';
+
+interface Site extends SpatialItem {
+  slaMinutes: number;
+}
+
+interface Hosted {
+  warehouse: Warehouse;
+  /** When a tick is already on the agenda for this warehouse. */
+  tickAtMs: number;
+}
+
+export class EmbeddedEngine implements SimEngine {
+  readonly mode = 'embedded' as const;
+  onEvents: (warehouseId: string, events: EngineEvent[]) => void = () => {};
+  commands = 0;
+  private readonly hosted = new Map<string, Hosted>();
+  private readonly index: SpatialIndex<Site>;
+
+  constructor(
+    city: City,
+    private readonly agenda: Agenda,
+  ) {
+    const sites: Site[] = [];
+    for (const w of city.warehouses) {
+      this.hosted.set(w.entry.id, { warehouse: new Warehouse(w.entry.id), tickAtMs: Number.POSITIVE_INFINITY });
+      sites.push({
+        id: w.entry.id,
+        location: w.entry.location,
+        radiusKm: w.entry.radiusKm,
+        slaMinutes: w.entry.slaMinutes,
+      });
+    }
+    this.index = new SpatialIndex(sites);
+  }
+
+  warehouse(warehouseId: string): Warehouse {
+    const hosted = this.hosted.get(warehouseId);
+    if (hosted === undefined) throw new Error(`no warehouse ${warehouseId}`);
+    return hosted.warehouse;
+  }
+
+  send(warehouseId: string, command: Command, done?: (result: Result) => void): void {
+    const result = this.apply(warehouseId, command);
+    if (done !== undefined) done(result);
+  }
+
+  /** Validates, stamps and applies one command now; hands its events on and keeps the timer due. */
+  private apply(warehouseId: string, input: unknown): Result {
+    const hosted = this.hosted.get(warehouseId);
+    if (hosted === undefined) throw new Error(`no warehouse ${warehouseId}`);
+    const validated = validateCommand(input);
+    if (!validated.ok) return validated;
+    const w = hosted.warehouse;
+    this.commands++;
+    const result = w.apply({ seq: w.state.lastSeq + 1, atMs: this.agenda.nowMs, command: validated.value });
+    const events = w.drainEvents();
+    this.scheduleTick(warehouseId, hosted);
+    // Events reach the world after the answer, as from a stream: never inside another reaction.
+    if (events.length > 0) this.agenda.after(0, () => this.onEvents(warehouseId, events));
+    return result;
+  }
+
+  private scheduleTick(warehouseId: string, hosted: Hosted): void {
+    const due = hosted.warehouse.nextDeadlineMs();
+    if (due === undefined || due >= hosted.tickAtMs) return;
+    hosted.tickAtMs = due;
+    this.agenda.at(due, () => {
+      if (hosted.tickAtMs !== due) return;
+      hosted.tickAtMs = Number.POSITIVE_INFINITY;
+      this.apply(warehouseId, { type: 'tick' });
+    });
+  }
+
+  checkout(order: OrderPlaceCommand, done: (answer: CheckoutAnswer) => void): void {
+    const matches = this.index.covering(order.address);
+    const reports: CandidateReport[] = matches.map((m) => {
+      const w = this.warehouse(m.item.id);
+      return judgeCandidate(
+        { warehouseId: m.item.id, distanceKm: m.distanceKm, radiusKm: m.item.radiusKm, slaMinutes: m.item.slaMinutes },
+        missingLines(order.lines, w.availability(order.lines.map((l) => l.sku))),
+        w.quote(order.address),
+        order.allowSubstitutes === true,
+      );
+    });
+    for (const report of rankCandidates(reports)) {
+      const result = this.apply(report.warehouseId, { ...order, key: `${order.key}:${report.warehouseId}` });
+      if (result.ok && result.value.kind === 'order') {
+        report.reason = 'chosen';
+        done({
+          ok: true,
+          warehouseId: report.warehouseId,
+          promisedAtMs: result.value.promisedAtMs,
+          candidates: reports,
+        });
+        return;
+      }
+      if (!result.ok && (result.error.code === 'INSUFFICIENT_STOCK' || result.error.code === 'NOT_FOUND')) {
+        report.reason = report.missing === undefined ? 'insufficient_stock' : 'missing_skus';
+        continue;
+      }
+      done({ ok: false, code: result.ok ? 'UNEXPECTED' : result.error.code, candidates: reports });
+      return;
+    }
+    done({ ok: false, code: 'NO_FULFILLMENT_CENTER', candidates: reports });
+  }
+
+  available(warehouseId: string, sku: string): number {
+    const record = this.warehouse(warehouseId).state.skus.get(sku);
+    return record === undefined ? 0 : record.onHand - record.reserved - record.safetyStock;
+  }
+
+  onHand(warehouseId: string, sku: string): number | undefined {
+    return this.warehouse(warehouseId).state.skus.get(sku)?.onHand;
+  }
+
+  auditPlacement(warehouseId: string, orderId: string, done: (oversoldUnits: number) => void): void {
+    const w = this.warehouse(warehouseId);
+    const order = w.order(orderId);
+    const reservation = order.ok ? w.reservation(order.value.reservationId) : undefined;
+    let oversold = 0;
+    if (reservation?.ok === true) {
+      for (const line of reservation.value.lines) {
+        const available = this.available(warehouseId, line.sku);
+        if (available < 0) oversold += Math.min(line.quantity, -available);
+      }
+    }
+    done(oversold);
+  }
+
+  orderState(warehouseId: string, orderId: string): string | undefined {
+    const found = this.warehouse(warehouseId).order(orderId);
+    return found.ok ? found.value.state : undefined;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * What the simulator measures while it runs, and the report it becomes: counts of orders by fate,
+ * delivery and pick-pack times, courier assignment times, escalations, accuracy and utilization
+ * samples, and the bounded time series and map the HTML report draws. Owns no behaviour.
+ */
+import { MAP_DELIVERIES_MAX, type MapDelivery, type SeriesPoint, type SimReport } from './report-types.ts';
+
+/** Width of the time series' buckets in simulated minutes. */
+export const BUCKET_MINUTES = 10;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+function round(value: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+interface PerWarehouse {
+  placed: number;
+  delivered: number;
+  onTime: number;
+}
+
+export class Metrics {
+  placed = 0;
+  accepted = 0;
+  readonly rejected: Record<string, number> = {};
+  delivered = 0;
+  partiallyFulfilled = 0;
+  cancelled = 0;
+  onTime = 0;
+  oversoldUnits = 0;
+  acceptedNotFulfillable = 0;
+  readonly escalations: Record<string, number> = {};
+  cycleCounts = 0;
+  stockoutReports = 0;
+  unitsCorrected = 0;
+  private readonly deliveryMs: number[] = [];
+  private readonly pickPackMs: number[] = [];
+  private readonly assignMs: number[] = [];
+  private readonly placedPerBucket: number[] = [];
+  private readonly deliveredPerBucket: number[] = [];
+  private readonly onTimePerBucket: number[] = [];
+  readonly accuracy: SeriesPoint[] = [];
+  readonly utilization: SeriesPoint[] = [];
+  readonly histogram: number[] = [];
+  private readonly perWarehouse = new Map<string, PerWarehouse>();
+  private readonly deliveries: MapDelivery[] = [];
+  private deliveriesSeen = 0;
+
+  constructor(private readonly startMs: number) {}
+
+  private bucket(atMs: number): number {
+    return Math.floor((atMs - this.startMs) / 60_000 / BUCKET_MINUTES);
+  }
+
+  private site(warehouseId: string): PerWarehouse {
+    let site = this.perWarehouse.get(warehouseId);
+    if (site === undefined) {
+      site = { placed: 0, delivered: 0, onTime: 0 };
+      this.perWarehouse.set(warehouseId, site);
+    }
+    return site;
+  }
+
+  checkoutTried(atMs: number): void {
+    this.placed++;
+    const b = this.bucket(atMs);
+    this.placedPerBucket[b] = (this.placedPerBucket[b] ?? 0) + 1;
+  }
+
+  reject(reason: string): void {
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+  }
+
+  accept(warehouseId: string): void {
+    this.accepted++;
+    this.site(warehouseId).placed++;
+  }
+
+  /** A delivery (in full or in part) reached the customer. `seen` numbers them for the map sample. */
+  deliver(
+    warehouseId: string,
+    placedAtMs: number,
+    atMs: number,
+    slaMs: number,
+    at: { lat: number; lon: number },
+  ): void {
+    const ms = atMs - placedAtMs;
+    const onTime = ms <= slaMs;
+    this.deliveryMs.push(ms);
+    const minute = Math.floor(ms / 60_000);
+    for (let i = this.histogram.length; i <= minute; i++) this.histogram.push(0);
+    this.histogram[minute] = (this.histogram[minute] as number) + 1;
+    const site = this.site(warehouseId);
+    site.delivered++;
+    const b = this.bucket(atMs);
+    this.deliveredPerBucket[b] = (this.deliveredPerBucket[b] ?? 0) + 1;
+    if (onTime) {
+      this.onTime++;
+      site.onTime++;
+      this.onTimePerBucket[b] = (this.onTimePerBucket[b] ?? 0) + 1;
+    }
+    // Every k-th delivery goes on the map, k growing so the map stays within its bound.
+    this.deliveriesSeen++;
+    const stride = Math.ceil(this.deliveriesSeen / MAP_DELIVERIES_MAX);
+    if (this.deliveriesSeen % stride === 0 && this.deliveries.length < MAP_DELIVERIES_MAX) {
+      this.deliveries.push({ warehouseId, lat: round(at.lat, 5), lon: round(at.lon, 5), onTime });
+    }
+  }
+
+  pickPack(ms: number): void {
+    this.pickPackMs.push(ms);
+  }
+
+  courierAssigned(ms: number): void {
+    this.assignMs.push(ms);
+  }
+
+  escalation(kind: string): void {
+    this.escalations[kind] = (this.escalations[kind] ?? 0) + 1;
+  }
+
+  sampleAccuracy(atMs: number, value: number): void {
+    this.accuracy.push({ minute: Math.round((atMs - this.startMs) / 60_000), value: round(value, 4) });
+  }
+
+  sampleUtilization(atMs: number, value: number): void {
+    this.utilization.push({ minute: Math.round((atMs - this.startMs) / 60_000), value: round(value, 4) });
+  }
+
+  toReport(
+    fixed: Pick<
+      SimReport,
+      'scenario' | 'seed' | 'mode' | 'warehouses' | 'hours' | 'acknowledgedLost' | 'faults' | 'commands' | 'wallSeconds'
+    > & {
+      open: number;
+      sites: { id: string; lat: number; lon: number; radiusKm: number; slaMinutes: number; accuracy: number }[];
+    },
+  ): SimReport {
+    const delivery = [...this.deliveryMs].sort((a, b) => a - b);
+    const pickPack = [...this.pickPackMs].sort((a, b) => a - b);
+    const assign = [...this.assignMs].sort((a, b) => a - b);
+    const minutes = (ms: number) => round(ms / 60_000);
+    const buckets = Math.ceil((fixed.hours * 60) / BUCKET_MINUTES);
+    const ordersPerMinute: SeriesPoint[] = [];
+    const slaHitRate: SeriesPoint[] = [];
+    for (let b = 0; b < buckets; b++) {
+      ordersPerMinute.push({
+        minute: b * BUCKET_MINUTES,
+        value: round((this.placedPerBucket[b] ?? 0) / BUCKET_MINUTES),
+      });
+      const done = this.deliveredPerBucket[b] ?? 0;
+      if (done > 0)
+        slaHitRate.push({ minute: b * BUCKET_MINUTES, value: round((this.onTimePerBucket[b] ?? 0) / done, 4) });
+    }
+    const accuracy = this.accuracy.map((p) => p.value);
+    const escalationTotal = Object.values(this.escalations).reduce((a, b) => a + b, 0);
+    const { open, sites, ...rest } = fixed;
+    return {
+      ...rest,
+      orders: {
+        placed: this.placed,
+        accepted: this.accepted,
+        rejected: { ...this.rejected },
+        delivered: this.delivered,
+        partiallyFulfilled: this.partiallyFulfilled,
+        cancelled: this.cancelled,
+        open,
+      },
+      oversoldUnits: this.oversoldUnits,
+      acceptedNotFulfillable: this.acceptedNotFulfillable,
+      slaHitRate: delivery.length === 0 ? 0 : round(this.onTime / delivery.length, 4),
+      deliveryMinutes: {
+        p50: minutes(percentile(delivery, 50)),
+        p95: minutes(percentile(delivery, 95)),
+        p99: minutes(percentile(delivery, 99)),
+      },
+      pickPackMinutes: { p50: minutes(percentile(pickPack, 50)), p95: minutes(percentile(pickPack, 95)) },
+      courierAssignSeconds: {
+        p50: round(percentile(assign, 50) / 1000, 1),
+        p99: round(percentile(assign, 99) / 1000, 1),
+      },
+      inventoryAccuracy: {
+        min: accuracy.length === 0 ? 1 : Math.min(...accuracy),
+        mean: accuracy.length === 0 ? 1 : round(accuracy.reduce((a, b) => a + b, 0) / accuracy.length, 4),
+        final: accuracy.length === 0 ? 1 : (accuracy[accuracy.length - 1] as number),
+      },
+      driftCorrections: {
+        cycleCounts: this.cycleCounts,
+        stockoutReports: this.stockoutReports,
+        unitsCorrected: this.unitsCorrected,
+      },
+      escalations: { total: escalationTotal, byKind: { ...this.escalations } },
+      commandsPerSecond: fixed.wallSeconds > 0 ? Math.round(fixed.commands / fixed.wallSeconds) : 0,
+      series: {
+        ordersPerMinute,
+        slaHitRate,
+        courierUtilization: [...this.utilization],
+        inventoryAccuracy: [...this.accuracy],
+        bucketMinutes: BUCKET_MINUTES,
+      },
+      deliveryHistogram: [...this.histogram],
+      perWarehouse: sites.map((s) => {
+        const site = this.site(s.id);
+        return {
+          id: s.id,
+          lat: round(s.lat, 5),
+          lon: round(s.lon, 5),
+          radiusKm: s.radiusKm,
+          slaMinutes: s.slaMinutes,
+          placed: site.placed,
+          delivered: site.delivered,
+          slaHitRate: site.delivered === 0 ? 0 : round(site.onTime / site.delivered, 4),
+          inventoryAccuracy: round(s.accuracy, 4),
+        };
+      }),
+      map: { deliveries: [...this.deliveries] },
+    };
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The payment provider as the embedded run sees it: it answers each payment effect a committed
+ * event asks for (`opOfEvent`) with a `payment.outcome` after the provider's latency, declines a
+ * share of holds, and answers `unavailable` through an outage window. What the region's effect
+ * executor does on `unavailable` is kept: a hold is given up (the order is cancelled), a capture,
+ * void or refund is tried again on the executor's own schedule until it is answered.
+ */
+import { opOfEvent, RETRY_DELAY_MAX_MS, RETRY_DELAY_MS } from '../effects/index.ts';
+import type { EngineEvent, PaymentOutcomeCommand } from '../engine/index.ts';
+import { inWindow, type SimContext } from './context.ts';
+import type { Random } from './random.ts';
+
+export class PaymentDesk {
+  private readonly random: Random;
+  calls = 0;
+
+  constructor(private readonly ctx: SimContext) {
+    this.random = ctx.random(3);
+  }
+
+  handle(warehouseId: string, event: EngineEvent): void {
+    const op = opOfEvent(event);
+    if (op === undefined) return;
+    this.call(warehouseId, op.orderId, op.operation, op.amountCents, 0);
+  }
+
+  private call(
+    warehouseId: string,
+    orderId: string,
+    operation: PaymentOutcomeCommand['operation'],
+    amountCents: number,
+    tries: number,
+  ): void {
+    const { latencyMs, declineRate, outage } = this.ctx.scenario.payments;
+    this.ctx.agenda.after(this.random.between(latencyMs.min, latencyMs.max), () => {
+      this.calls++;
+      const down = inWindow(outage, this.ctx.hour());
+      const command: PaymentOutcomeCommand = {
+        type: 'payment.outcome',
+        key: this.ctx.key('pay'),
+        orderId,
+        operation,
+        outcome: down
+          ? 'unavailable'
+          : operation === 'authorize' && this.random.chance(declineRate)
+            ? 'declined'
+            : 'succeeded',
+      };
+      if (command.outcome === 'succeeded' && operation === 'authorize') command.authorizationId = `auth-${orderId}`;
+      if (command.outcome === 'succeeded' && (operation === 'capture' || operation === 'refund'))
+        command.amountCents = amountCents;
+      this.ctx.engine.send(warehouseId, command);
+      if (down && operation !== 'authorize') {
+        const delay = Math.min(RETRY_DELAY_MAX_MS, RETRY_DELAY_MS * 2 ** tries);
+        this.ctx.agenda.after(this.random.between(delay / 2, delay), () =>
+          this.call(warehouseId, orderId, operation, amountCents, tries + 1),
+        );
+      }
+    });
+  }
+}

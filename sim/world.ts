@@ -1,0 +1,275 @@
+/**
+ * The simulated city, put together and run: the shelves, the customers, every store's pickers,
+ * couriers and till, and the payment provider, all on one agenda of simulated time, playing against
+ * an engine (embedded or over NATS). Routes the engine's committed events to whoever in the world
+ * reacts to them, samples accuracy and utilization, and turns the run into a `SimReport`.
+ */
+import type { EngineEvent } from '../engine/index.ts';
+import { seedCommands } from '../service/catalog-seed.ts';
+import { Agenda } from './agenda.ts';
+import { buildCity, type City, type SimWarehouse } from './city.ts';
+import type { SimContext, SimOrder } from './context.ts';
+import { CourierFleet } from './couriers.ts';
+import type { SimEngine } from './engine-port.ts';
+import { Metrics } from './metrics.ts';
+import { PaymentDesk } from './payment-desk.ts';
+import { PickerCrew } from './pickers.ts';
+import { Random } from './random.ts';
+import type { FaultRecord, SimReport } from './report-types.ts';
+import type { Scenario } from './scenario.ts';
+import { Shelves } from './shelves.ts';
+import { Shoppers } from './shoppers.ts';
+import { Till } from './tills.ts';
+
+/** The run starts at midnight of this (simulated) day. */
+export const SIM_START_MS = Date.UTC(2026, 10, 23, 0, 0, 0);
+const HOUR_MS = 3_600_000;
+const ACCURACY_EVERY_MS = 30 * 60_000;
+const UTILIZATION_EVERY_MS = 10 * 60_000;
+/** Simulated time between progress reports. */
+const PROGRESS_STEP_MS = 15 * 60_000;
+
+export interface WorldOptions {
+  /** Called as simulated time passes (share done, 0..1). */
+  onProgress?: (share: number) => void;
+}
+
+export class World {
+  readonly ctx: SimContext;
+  readonly city: City;
+  private readonly crews = new Map<string, PickerCrew>();
+  private readonly fleets = new Map<string, CourierFleet>();
+  private readonly tills: Till[] = [];
+  private readonly desk: PaymentDesk;
+  private readonly shoppers: Shoppers;
+  private readonly byId = new Map<string, SimWarehouse>();
+  private keys = 0;
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly engine: SimEngine,
+    city?: City,
+    agenda?: Agenda,
+  ) {
+    this.city = city ?? buildCity(scenario);
+    for (const w of this.city.warehouses) this.byId.set(w.entry.id, w);
+    const root = new Random(scenario.seed);
+    const streams = new Map<number, Random>();
+    const startMs = SIM_START_MS;
+    const theAgenda = agenda ?? new Agenda(startMs);
+    this.ctx = {
+      scenario,
+      city: this.city,
+      agenda: theAgenda,
+      engine,
+      shelves: new Shelves(),
+      metrics: new Metrics(startMs),
+      orders: new Map<string, SimOrder>(),
+      startMs,
+      warehouse: (id) => {
+        const w = this.byId.get(id);
+        if (w === undefined) throw new Error(`no warehouse ${id}`);
+        return w;
+      },
+      key: (prefix) => `${prefix}-${++this.keys}`,
+      random: (label) => {
+        let stream = streams.get(label);
+        if (stream === undefined) {
+          stream = root.fork(label);
+          streams.set(label, stream);
+        }
+        return stream;
+      },
+      hour: () => (theAgenda.nowMs - startMs) / HOUR_MS,
+    };
+    this.desk = new PaymentDesk(this.ctx);
+    this.shoppers = new Shoppers(this.ctx);
+    this.city.warehouses.forEach((w, i) => {
+      this.crews.set(w.entry.id, new PickerCrew(this.ctx, w, i));
+      this.fleets.set(w.entry.id, new CourierFleet(this.ctx, w, i));
+      this.tills.push(new Till(this.ctx, w, i));
+    });
+    engine.onEvents = (warehouseId, events) => this.onEvents(warehouseId, events);
+  }
+
+  /** Orders one store expects per hour, as planned (spikes are not planned for). */
+  private expectedPerHour(hour: number): number {
+    const s = this.scenario;
+    const total = s.hourlyProfile.reduce((a, b) => a + b, 0);
+    return (s.ordersPerWarehouseDay * s.dayFactor * (s.hourlyProfile[Math.floor(hour) % 24] as number)) / total;
+  }
+
+  private onEvents(warehouseId: string, events: EngineEvent[]): void {
+    const ctx = this.ctx;
+    for (const event of events) {
+      switch (event.type) {
+        case 'order.changed':
+          this.orderChanged(warehouseId, event.orderId, event.state);
+          break;
+        case 'pick.queued': {
+          const order = ctx.orders.get(event.orderId);
+          if (order !== undefined && !order.confirmed) {
+            order.confirmed = true;
+            ctx.metrics.accept(warehouseId);
+          }
+          this.crews.get(warehouseId)?.wake();
+          break;
+        }
+        case 'order.effect':
+          this.desk.handle(warehouseId, event);
+          break;
+        case 'dispatch.offered': {
+          const order = ctx.orders.get(event.orderId);
+          if (order !== undefined) this.fleets.get(warehouseId)?.offered(event.courierId, order);
+          break;
+        }
+        case 'pick_pack.recorded':
+          ctx.metrics.pickPack(event.pickPackMs);
+          break;
+        case 'escalation.raised':
+          ctx.metrics.escalation(event.kind);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private orderChanged(warehouseId: string, orderId: string, state: SimOrder['state']): void {
+    const ctx = this.ctx;
+    const order = ctx.orders.get(orderId);
+    if (order === undefined) return;
+    order.state = state;
+    if (state === 'packed' && order.packedAtMs === undefined) order.packedAtMs = ctx.agenda.nowMs;
+    if (order.done) return;
+    const m = ctx.metrics;
+    if (state === 'delivered' || state === 'partially_fulfilled') {
+      order.done = true;
+      if (state === 'delivered') m.delivered++;
+      else m.partiallyFulfilled++;
+      m.deliver(warehouseId, order.placedAtMs, ctx.agenda.nowMs, order.slaMs, order.address);
+    } else if (state === 'cancelled') {
+      order.done = true;
+      // What was picked for it goes back on the shelf (the warehouse restocks it too).
+      for (const [sku, units] of order.taken) ctx.shelves.put(warehouseId, sku, units);
+      order.taken.clear();
+      if (order.confirmed) m.cancelled++;
+      else
+        m.reject(order.paymentFailure === undefined ? 'cancelled_before_payment' : `payment_${order.paymentFailure}`);
+    }
+  }
+
+  private sample(): void {
+    const ctx = this.ctx;
+    ctx.agenda.after(UTILIZATION_EVERY_MS, () => {
+      let busy = 0;
+      let onShift = 0;
+      for (const fleet of this.fleets.values()) {
+        const u = fleet.utilization();
+        busy += u.busy;
+        onShift += u.onShift;
+      }
+      ctx.metrics.sampleUtilization(ctx.agenda.nowMs, onShift === 0 ? 0 : busy / onShift);
+      this.sample();
+    });
+  }
+
+  private sampleAccuracy(): void {
+    const ctx = this.ctx;
+    ctx.agenda.after(ACCURACY_EVERY_MS, () => {
+      ctx.metrics.sampleAccuracy(ctx.agenda.nowMs, ctx.shelves.accuracy());
+      this.sampleAccuracy();
+    });
+  }
+
+  /** Sets every store up, then plays the scenario's hours; returns the report. */
+  run(options: WorldOptions = {}): SimReport {
+    const started = performance.now();
+    const ctx = this.ctx;
+    const s = this.scenario;
+    this.setUp();
+    ctx.shelves.start(ctx);
+    for (const w of this.city.warehouses) {
+      const perHour = (hour: number) => this.expectedPerHour(hour);
+      this.crews.get(w.entry.id)?.start(perHour);
+      this.fleets.get(w.entry.id)?.start(perHour);
+    }
+    for (const till of this.tills) till.start();
+    this.shoppers.start();
+    this.sample();
+    ctx.metrics.sampleAccuracy(ctx.agenda.nowMs, ctx.shelves.accuracy());
+    this.sampleAccuracy();
+    const endMs = ctx.startMs + s.hours * HOUR_MS;
+    for (let t = ctx.startMs + PROGRESS_STEP_MS; ; t += PROGRESS_STEP_MS) {
+      ctx.agenda.runUntil(Math.min(t, endMs));
+      options.onProgress?.(Math.min(1, (t - ctx.startMs) / (endMs - ctx.startMs)));
+      if (t >= endMs) break;
+    }
+    ctx.metrics.sampleAccuracy(ctx.agenda.nowMs, ctx.shelves.accuracy());
+    return this.report((performance.now() - started) / 1000);
+  }
+
+  /** The same set-up commands a region process sends for its config (catalog and configuration). */
+  private setUp(): void {
+    for (const w of this.city.warehouses) {
+      for (const command of seedCommands(w.entry)) this.engine.send(w.entry.id, command);
+    }
+  }
+
+  private faults(): FaultRecord[] {
+    const s = this.scenario;
+    const faults: FaultRecord[] = [];
+    const add = (kind: string, window: { fromHour: number; toHour: number } | undefined, detail: string) => {
+      if (window !== undefined && window.fromHour < s.hours) {
+        faults.push({
+          kind,
+          fromMinute: window.fromHour * 60,
+          toMinute: Math.min(s.hours, window.toHour) * 60,
+          detail,
+        });
+      }
+    };
+    add('payment_outage', s.payments.outage, 'the payment provider answers nothing');
+    add('courier_offline', s.couriers.massOffline, 'every courier app is down');
+    add('pos_outage', s.tills.outage, 'the tills’ feed is down; the backlog follows');
+    add('region_kill', s.regionKill, 'the region process is killed (SIGKILL) and restarted');
+    for (const spike of s.spikes) add(spike.kind, spike, `demand ×${spike.factor}`);
+    return faults;
+  }
+
+  /** Acknowledged orders the engine no longer knows, or knows in another final state than the world saw. */
+  private acknowledgedLost(): number {
+    let lost = 0;
+    for (const order of this.ctx.orders.values()) {
+      const state = this.engine.orderState(order.warehouseId, order.orderId);
+      if (state === undefined || (order.done && state !== order.state && state !== 'refunded')) lost++;
+    }
+    return lost;
+  }
+
+  private report(wallSeconds: number): SimReport {
+    const s = this.scenario;
+    let open = 0;
+    for (const order of this.ctx.orders.values()) if (order.confirmed && !order.done) open++;
+    return this.ctx.metrics.toReport({
+      scenario: s.name,
+      seed: s.seed,
+      mode: this.engine.mode,
+      warehouses: s.warehouses,
+      hours: s.hours,
+      acknowledgedLost: this.acknowledgedLost(),
+      faults: this.faults(),
+      commands: this.engine.commands,
+      wallSeconds: Math.round(wallSeconds * 100) / 100,
+      open,
+      sites: this.city.warehouses.map((w) => ({
+        id: w.entry.id,
+        lat: w.entry.location.lat,
+        lon: w.entry.location.lon,
+        radiusKm: w.entry.radiusKm,
+        slaMinutes: w.entry.slaMinutes,
+        accuracy: this.ctx.shelves.accuracy(w.entry.id),
+      })),
+    });
+  }
+}
