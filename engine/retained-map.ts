@@ -6,7 +6,9 @@
  * Why not a plain Map used as a queue: V8 leaves a hole for every deleted entry until it rehashes,
  * and `map.keys().next()` walks those holes from the front, so evicting the oldest entry of a busy
  * Map costs time proportional to what was evicted before (measured: 80 µs per command after a
- * million). Here the order lives in an array with a moving head, so eviction is O(1).
+ * million). Here the order lives in an array with a moving head, so eviction is O(1), and the
+ * insertion times in a parallel array, so the retention check before every command reads a number
+ * instead of looking the oldest key up (three lookups per command on maps of a million keys).
  * Insertion times must not decrease (command time never goes back). Entries are never deleted
  * otherwise, so every key between the head and the end of `order` is in the map exactly once.
  */
@@ -14,6 +16,8 @@
 export class RetainedMap<V extends { atMs: number }> {
   private readonly map = new Map<string, V>();
   private order: string[] = [];
+  /** `times[i]` is the `atMs` of the entry `order[i]` when it was added. */
+  private times: number[] = [];
   private head = 0;
   /** Entries dropped before their retention ended because the map was full. */
   evictedEarly = 0;
@@ -33,7 +37,7 @@ export class RetainedMap<V extends { atMs: number }> {
     return this.map.get(key);
   }
 
-  /** Adds an entry (or replaces the value of an existing one, keeping its place). */
+  /** Adds an entry (or replaces the value of an existing one, keeping its place and its time). */
   set(key: string, value: V): void {
     if (this.map.has(key)) this.map.set(key, value);
     else this.add(key, value);
@@ -45,6 +49,7 @@ export class RetainedMap<V extends { atMs: number }> {
    */
   add(key: string, value: V): void {
     this.order.push(key);
+    this.times.push(value.atMs);
     this.map.set(key, value);
     if (this.map.size > this.max) {
       this.dropOldest();
@@ -54,11 +59,8 @@ export class RetainedMap<V extends { atMs: number }> {
 
   /** Forgets every entry older than the retention window at command time `atMs`. */
   prune(atMs: number): void {
-    while (this.head < this.order.length) {
-      const value = this.map.get(this.order[this.head] as string) as V;
-      if (atMs - value.atMs <= this.retentionMs) break;
-      this.dropOldest();
-    }
+    const times = this.times;
+    while (this.head < times.length && atMs - (times[this.head] as number) > this.retentionMs) this.dropOldest();
   }
 
   private dropOldest(): void {
@@ -68,6 +70,7 @@ export class RetainedMap<V extends { atMs: number }> {
     this.head++;
     if (this.head >= 1_024 && this.head * 2 >= this.order.length) {
       this.order = this.order.slice(this.head);
+      this.times = this.times.slice(this.head);
       this.head = 0;
     }
   }
