@@ -6,6 +6,7 @@
  * `rankCandidates`, next candidate on a lost race). Answers come back at once; committed events
  * follow at the same simulated instant, after whatever is running now (as a stream delivers them).
  */
+import { orderStateOf } from '../actors/index.ts';
 import {
   type Command,
   type EngineEvent,
@@ -18,7 +19,7 @@ import { type CandidateReport, judgeCandidate, missingLines, rankCandidates } fr
 import { SpatialIndex, type SpatialItem } from '../service/spatial-index.ts';
 import type { Agenda } from './agenda.ts';
 import type { City } from './city.ts';
-import type { CheckoutAnswer, SimEngine } from './engine-port.ts';
+import type { Books, CheckoutAnswer, SimEngine } from './engine-port.ts';
 
 interface Site extends SpatialItem {
   slaMinutes: number;
@@ -88,7 +89,10 @@ export class EmbeddedEngine implements SimEngine {
     this.agenda.at(due, () => {
       if (hosted.tickAtMs !== due) return;
       hosted.tickAtMs = Number.POSITIVE_INFINITY;
-      this.apply(warehouseId, { type: 'tick' });
+      // A deadline that moved on since (a courier heard from, an order answered) needs no tick now.
+      const next = hosted.warehouse.nextDeadlineMs();
+      if (next !== undefined && next <= this.agenda.nowMs) this.apply(warehouseId, { type: 'tick' });
+      else this.scheduleTick(warehouseId, hosted);
     });
   }
 
@@ -130,26 +134,30 @@ export class EmbeddedEngine implements SimEngine {
     return record === undefined ? 0 : record.onHand - record.reserved - record.safetyStock;
   }
 
-  onHand(warehouseId: string, sku: string): number | undefined {
-    return this.warehouse(warehouseId).state.skus.get(sku)?.onHand;
+  books(warehouseId: string, done: (onHand: Books) => void): void {
+    const skus = this.warehouse(warehouseId).state.skus;
+    done((sku) => skus.get(sku)?.onHand);
   }
 
   auditPlacement(warehouseId: string, orderId: string, done: (oversoldUnits: number) => void): void {
-    const w = this.warehouse(warehouseId);
-    const order = w.order(orderId);
-    const reservation = order.ok ? w.reservation(order.value.reservationId) : undefined;
+    const state = this.warehouse(warehouseId).state;
+    const order = state.orders.get(orderId);
+    const reservation = order === undefined ? undefined : state.reservations.get(order.reservationId);
     let oversold = 0;
-    if (reservation?.ok === true) {
-      for (const line of reservation.value.lines) {
-        const available = this.available(warehouseId, line.sku);
-        if (available < 0) oversold += Math.min(line.quantity, -available);
-      }
+    for (const line of reservation?.lines ?? []) {
+      const available = this.available(warehouseId, line.sku);
+      if (available < 0) oversold += Math.min(line.quantity, -available);
     }
     done(oversold);
   }
 
-  orderState(warehouseId: string, orderId: string): string | undefined {
-    const found = this.warehouse(warehouseId).order(orderId);
-    return found.ok ? found.value.state : undefined;
+  orderStates(warehouseId: string, orderIds: readonly string[], done: (states: (string | undefined)[]) => void): void {
+    const orders = this.warehouse(warehouseId).state.orders;
+    done(
+      orderIds.map((id) => {
+        const order = orders.get(id);
+        return order === undefined ? undefined : orderStateOf(order.lifecycle.value);
+      }),
+    );
   }
 }

@@ -7,6 +7,9 @@
 import type { Command, EngineEvent, OrderPlaceCommand, Result } from '../engine/index.ts';
 import type { CandidateReport } from '../service/checkout-choice.ts';
 
+/** A warehouse's on hand by SKU (undefined for a SKU it does not list). */
+export type Books = (sku: string) => number | undefined;
+
 export type CheckoutAnswer =
   | { ok: true; warehouseId: string; promisedAtMs: number; candidates: CandidateReport[] }
   | { ok: false; code: string; candidates: CandidateReport[] };
@@ -21,13 +24,16 @@ export interface SimEngine {
   checkout(order: OrderPlaceCommand, done: (answer: CheckoutAnswer) => void): void;
   /** What the shopper app shows as available (the catalog read model). */
   available(warehouseId: string, sku: string): number;
-  /** The engine's on hand of a SKU (for the accuracy against the shelf). */
-  onHand(warehouseId: string, sku: string): number | undefined;
+  /**
+   * The warehouse's books now: its on hand per SKU (for restocking, cycle counts and the accuracy
+   * against the shelf). The lookup is valid inside `done` only.
+   */
+  books(warehouseId: string, done: (onHand: Books) => void): void;
   /**
    * Units of a just-placed order that its warehouse holds beyond what it had: after the placement,
    * every SKU the order's reservation holds must still have available ≥ 0. Must be 0.
    */
   auditPlacement(warehouseId: string, orderId: string, done: (oversoldUnits: number) => void): void;
-  /** The engine's state of an order, undefined when it does not know it. */
-  orderState(warehouseId: string, orderId: string): string | undefined;
+  /** The engine's states of orders (undefined for an order it does not know), in the order asked. */
+  orderStates(warehouseId: string, orderIds: readonly string[], done: (states: (string | undefined)[]) => void): void;
 }

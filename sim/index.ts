@@ -9,6 +9,6 @@ export type { CheckoutAnswer, SimEngine } from './engine-port.ts';
 export { renderHtmlReport, writeHtmlReport } from './html-report.ts';
 export { Random, Zipf } from './random.ts';
 export type { SimReport } from './report-types.ts';
-export { runEmbedded } from './run.ts';
+export { embeddedWorld, runEmbedded, runScenario } from './run.ts';
 export { SCENARIO_NAMES, type Scenario, type ScenarioChoice, scenarioFor } from './scenario.ts';
 export { SIM_START_MS, World, type WorldOptions } from './world.ts';

@@ -49,6 +49,10 @@ export class PaymentDesk {
       if (command.outcome === 'succeeded' && operation === 'authorize') command.authorizationId = `auth-${orderId}`;
       if (command.outcome === 'succeeded' && (operation === 'capture' || operation === 'refund'))
         command.amountCents = amountCents;
+      if (operation === 'authorize' && command.outcome !== 'succeeded') {
+        const order = this.ctx.orders.get(orderId);
+        if (order !== undefined) order.paymentFailure = command.outcome;
+      }
       this.ctx.engine.send(warehouseId, command);
       if (down && operation !== 'authorize') {
         const delay = Math.min(RETRY_DELAY_MAX_MS, RETRY_DELAY_MS * 2 ** tries);

@@ -146,7 +146,7 @@ function base(choice: ScenarioChoice): Scenario {
       speedKmh: { min: 14, max: 24 },
       pingSeconds: { min: 5, max: 10 },
       uploadSeconds: 30,
-      idlePingSeconds: 120,
+      idlePingSeconds: 240,
       gpsNoiseM: 12,
       gapRate: 0.1,
       declineRate: 0.02,

@@ -7,6 +7,7 @@
 import type { QuantityLine } from '../engine/index.ts';
 import type { SimWarehouse } from './city.ts';
 import type { SimContext } from './context.ts';
+import type { Books } from './engine-port.ts';
 import type { Random } from './random.ts';
 
 const RECEIPT_LINES = 200;
@@ -73,12 +74,20 @@ export class Shelves {
 
   /** A supplier delivery: every SKU whose books show less than half its target is filled up to it. */
   private restock(w: SimWarehouse, opening: boolean): void {
+    if (opening) {
+      this.deliver(w, () => 0, true);
+      return;
+    }
+    this.ctx.engine.books(w.entry.id, (onHand) => this.deliver(w, onHand, false));
+  }
+
+  private deliver(w: SimWarehouse, onHand: Books, opening: boolean): void {
     const id = w.entry.id;
     const lines: QuantityLine[] = [];
     for (let rank = 0; rank < w.byRank.length; rank++) {
       const sku = w.byRank[rank] as string;
       const target = this.target(w, rank);
-      const books = opening ? 0 : (this.ctx.engine.onHand(id, sku) ?? 0);
+      const books = onHand(sku) ?? 0;
       if (!opening && books >= target / 2) continue;
       const units = opening
         ? Math.max(1, Math.round(target * this.random.between(0.7, 1.2)))
@@ -143,30 +152,46 @@ export class Shelves {
       const id = w.entry.id;
       const metrics = this.ctx.metrics;
       metrics.cycleCounts++;
+      // The counter counts the shelf now; what it corrects is measured against the books now.
+      const counts: { sku: string; counted: number }[] = [];
       for (let i = round % slices; i < w.byRank.length; i += slices) {
         const sku = w.byRank[i] as string;
-        const counted = this.count(id, sku);
-        const books = this.ctx.engine.onHand(id, sku);
-        if (books !== undefined && books !== counted) metrics.unitsCorrected += Math.abs(books - counted);
+        counts.push({ sku, counted: this.count(id, sku) });
+      }
+      this.ctx.engine.books(id, (onHand) => {
+        for (const { sku, counted } of counts) {
+          const books = onHand(sku);
+          if (books !== undefined && books !== counted) metrics.unitsCorrected += Math.abs(books - counted);
+        }
+      });
+      for (const { sku, counted } of counts) {
         this.ctx.engine.send(id, { type: 'count', key: this.ctx.key('cc'), sku, counted });
       }
       this.scheduleCycleCount(w, round + 1);
     });
   }
 
-  /** Share of SKU × store pairs where the engine's on hand equals the shelf. */
-  accuracy(warehouseId?: string): number {
+  /**
+   * Share of SKU × store pairs whose books equal the shelf: over the city, and per store (by id).
+   * The shelves are read when the books arrive (at once on the embedded engine).
+   */
+  accuracy(done: (city: number, perStore: Map<string, number>) => void): void {
+    const perStore = new Map<string, number>();
     let equal = 0;
     let total = 0;
+    let waiting = this.ctx.city.warehouses.length;
+    if (waiting === 0) done(1, perStore);
     for (const w of this.ctx.city.warehouses) {
       const id = w.entry.id;
-      if (warehouseId !== undefined && id !== warehouseId) continue;
-      const shelf = this.counts.get(id) as Int32Array;
-      for (const sku of w.byRank) {
-        total++;
-        if (this.ctx.engine.onHand(id, sku) === shelf[skuIndex(sku)]) equal++;
-      }
+      this.ctx.engine.books(id, (onHand) => {
+        const shelf = this.counts.get(id) as Int32Array;
+        let same = 0;
+        for (const sku of w.byRank) if (onHand(sku) === shelf[skuIndex(sku)]) same++;
+        perStore.set(id, w.byRank.length === 0 ? 1 : same / w.byRank.length);
+        equal += same;
+        total += w.byRank.length;
+        if (--waiting === 0) done(total === 0 ? 1 : equal / total, perStore);
+      });
     }
-    return total === 0 ? 1 : equal / total;
   }
 }

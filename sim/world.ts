@@ -116,7 +116,8 @@ export class World {
           break;
         }
         case 'order.effect':
-          this.desk.handle(warehouseId, event);
+          // Over NATS the region's own effect executor calls its payment provider.
+          if (this.engine.mode === 'embedded') this.desk.handle(warehouseId, event);
           break;
         case 'dispatch.offered': {
           const order = ctx.orders.get(event.orderId);
@@ -176,18 +177,27 @@ export class World {
 
   private sampleAccuracy(): void {
     const ctx = this.ctx;
-    ctx.agenda.after(ACCURACY_EVERY_MS, () => {
-      ctx.metrics.sampleAccuracy(ctx.agenda.nowMs, ctx.shelves.accuracy());
+    const atMs = ctx.agenda.nowMs;
+    ctx.shelves.accuracy((city) => ctx.metrics.sampleAccuracy(atMs, city));
+  }
+
+  private scheduleAccuracy(): void {
+    this.ctx.agenda.after(ACCURACY_EVERY_MS, () => {
       this.sampleAccuracy();
+      this.scheduleAccuracy();
     });
   }
 
-  /** Sets every store up, then plays the scenario's hours; returns the report. */
-  run(options: WorldOptions = {}): SimReport {
-    const started = performance.now();
+  /** When the run's simulated time ends. */
+  get endMs(): number {
+    return this.ctx.startMs + this.scenario.hours * HOUR_MS;
+  }
+
+  /** Sets every store up (the region's set-up commands, opening stock, staff) and starts the world. */
+  begin(): void {
     const ctx = this.ctx;
-    const s = this.scenario;
-    this.setUp();
+    // A region process sets its warehouses up from its config itself.
+    if (this.engine.mode === 'embedded') this.setUp();
     ctx.shelves.start(ctx);
     for (const w of this.city.warehouses) {
       const perHour = (hour: number) => this.expectedPerHour(hour);
@@ -197,16 +207,37 @@ export class World {
     for (const till of this.tills) till.start();
     this.shoppers.start();
     this.sample();
-    ctx.metrics.sampleAccuracy(ctx.agenda.nowMs, ctx.shelves.accuracy());
     this.sampleAccuracy();
-    const endMs = ctx.startMs + s.hours * HOUR_MS;
+    this.scheduleAccuracy();
+  }
+
+  /** Plays the scenario's hours on the embedded engine (everything answers at once); returns the report. */
+  run(options: WorldOptions = {}): SimReport {
+    const started = performance.now();
+    const ctx = this.ctx;
+    this.begin();
+    const endMs = this.endMs;
     for (let t = ctx.startMs + PROGRESS_STEP_MS; ; t += PROGRESS_STEP_MS) {
       ctx.agenda.runUntil(Math.min(t, endMs));
       options.onProgress?.(Math.min(1, (t - ctx.startMs) / (endMs - ctx.startMs)));
       if (t >= endMs) break;
     }
-    ctx.metrics.sampleAccuracy(ctx.agenda.nowMs, ctx.shelves.accuracy());
-    return this.report((performance.now() - started) / 1000);
+    let report: SimReport | undefined;
+    this.finish((performance.now() - started) / 1000, (r) => {
+      report = r;
+    });
+    if (report === undefined) throw new Error('the embedded engine answers at once: the report must be ready');
+    return report;
+  }
+
+  /** The last accuracy sample, the check that nothing acknowledged was lost, then the report. */
+  finish(wallSeconds: number, done: (report: SimReport) => void): void {
+    const ctx = this.ctx;
+    const atMs = ctx.agenda.nowMs;
+    ctx.shelves.accuracy((city, perStore) => {
+      ctx.metrics.sampleAccuracy(atMs, city);
+      this.acknowledgedLost((lost) => done(this.report(wallSeconds, lost, perStore)));
+    });
   }
 
   /** The same set-up commands a region process sends for its config (catalog and configuration). */
@@ -237,17 +268,36 @@ export class World {
     return faults;
   }
 
-  /** Acknowledged orders the engine no longer knows, or knows in another final state than the world saw. */
-  private acknowledgedLost(): number {
-    let lost = 0;
+  /**
+   * Accepted orders the engine no longer knows, or knows in another final state than the one the
+   * world saw it reach (a refund after delivery is fine).
+   */
+  private acknowledgedLost(done: (lost: number) => void): void {
+    const byStore = new Map<string, SimOrder[]>();
     for (const order of this.ctx.orders.values()) {
-      const state = this.engine.orderState(order.warehouseId, order.orderId);
-      if (state === undefined || (order.done && state !== order.state && state !== 'refunded')) lost++;
+      const list = byStore.get(order.warehouseId);
+      if (list === undefined) byStore.set(order.warehouseId, [order]);
+      else list.push(order);
     }
-    return lost;
+    let lost = 0;
+    let waiting = byStore.size;
+    if (waiting === 0) done(0);
+    for (const [warehouseId, orders] of byStore) {
+      this.engine.orderStates(
+        warehouseId,
+        orders.map((o) => o.orderId),
+        (states) => {
+          orders.forEach((order, i) => {
+            const state = states[i];
+            if (state === undefined || (order.done && state !== order.state && state !== 'refunded')) lost++;
+          });
+          if (--waiting === 0) done(lost);
+        },
+      );
+    }
   }
 
-  private report(wallSeconds: number): SimReport {
+  private report(wallSeconds: number, lost: number, accuracy: Map<string, number>): SimReport {
     const s = this.scenario;
     let open = 0;
     for (const order of this.ctx.orders.values()) if (order.confirmed && !order.done) open++;
@@ -257,7 +307,7 @@ export class World {
       mode: this.engine.mode,
       warehouses: s.warehouses,
       hours: s.hours,
-      acknowledgedLost: this.acknowledgedLost(),
+      acknowledgedLost: lost,
       faults: this.faults(),
       commands: this.engine.commands,
       wallSeconds: Math.round(wallSeconds * 100) / 100,
@@ -268,7 +318,7 @@ export class World {
         lon: w.entry.location.lon,
         radiusKm: w.entry.radiusKm,
         slaMinutes: w.entry.slaMinutes,
-        accuracy: this.ctx.shelves.accuracy(w.entry.id),
+        accuracy: accuracy.get(w.entry.id) ?? 1,
       })),
     });
   }
