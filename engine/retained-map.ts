@@ -59,8 +59,10 @@ export class RetainedMap<V extends { atMs: number }> {
 
   /** Forgets every entry older than the retention window at command time `atMs`. */
   prune(atMs: number): void {
-    const times = this.times;
-    while (this.head < times.length && atMs - (times[this.head] as number) > this.retentionMs) this.dropOldest();
+    // Not cached in a local: dropping the oldest may compact `times` into a new array.
+    while (this.head < this.times.length && atMs - (this.times[this.head] as number) > this.retentionMs) {
+      this.dropOldest();
+    }
   }
 
   private dropOldest(): void {
