@@ -14,7 +14,7 @@ import type { SimContext, SimOrder } from './context.ts';
 import type { Random } from './random.ts';
 
 const HOUR_MS = 3_600_000;
-const SHIFT_HOURS = 8;
+const SHIFT_HOURS = 4;
 /** Roads are longer than the straight line. */
 const ROAD_FACTOR = 1.3;
 /** Handing the bags over at the store. */
@@ -80,7 +80,7 @@ export class CourierFleet {
     return this.w.entry.location;
   }
 
-  /** Couriers per 8-hour shift: enough for the busiest hour of the shift, at least one. */
+  /** Couriers per 4-hour shift (riders work short, staggered shifts): enough for the busiest hour, at least one. */
   start(expectedPerHour: (hour: number) => number): void {
     const s = this.ctx.scenario;
     for (let from = 0; from < s.hours; from += SHIFT_HOURS) {
@@ -99,14 +99,15 @@ export class CourierFleet {
     }
   }
 
-  /** On-shift couriers that are out with an order, and all on shift. */
+  /** On-shift couriers that are busy (not parked at the store), and all on shift. */
   utilization(): { busy: number; onShift: number } {
     let busy = 0;
     let onShift = 0;
     for (const c of this.couriers.values()) {
       if (c.doing === 'off') continue;
       onShift++;
-      if (c.order !== undefined) busy++;
+      // Out on a delivery or on the way back from one: only a courier parked at the store is free.
+      if (c.doing !== 'idle') busy++;
     }
     return { busy, onShift };
   }
@@ -181,13 +182,13 @@ export class CourierFleet {
     for (const { command, done } of queued) this.ctx.engine.send(this.id, command, done);
   }
 
-  private record(c: Courier, at: GeoPoint): void {
-    const now = this.ctx.agenda.nowMs;
-    if ((now >= c.gapFromMs && now < c.gapUntilMs) || now <= c.lastDeviceMs) return;
+  /** The app records a GPS point (with noise) taken at `atMs`, unless coverage was gone then. */
+  private record(c: Courier, at: GeoPoint, atMs = this.ctx.agenda.nowMs): void {
+    if ((atMs >= c.gapFromMs && atMs < c.gapUntilMs) || atMs <= c.lastDeviceMs) return;
     const noiseKm = this.ctx.scenario.couriers.gpsNoiseM / 1000;
     const position = offsetKm(at, this.random.normal(0, noiseKm), this.random.normal(0, noiseKm));
-    c.points.push({ position, deviceTimeMs: now });
-    c.lastDeviceMs = now;
+    c.points.push({ position, deviceTimeMs: atMs });
+    c.lastDeviceMs = atMs;
   }
 
   /** Uploads the recorded points in one ping: the newest as its position, the earlier ones as its trail. */
@@ -218,28 +219,38 @@ export class CourierFleet {
       c.gapFromMs = this.random.between(trip.startMs, trip.endMs);
       c.gapUntilMs = c.gapFromMs + this.random.between(30_000, 120_000);
     }
-    const step = () => {
-      if (c.trip !== trip) return;
-      const t = this.ctx.agenda.nowMs;
+    // The app records a point every 5–10 s and uploads every `uploadSeconds`: the world wakes the
+    // courier only at uploads and fills in the points recorded since (the same points, fewer wake-ups).
+    let nextPointMs = now;
+    const where = (t: number): GeoPoint => {
       const share = trip.endMs <= trip.startMs ? 1 : Math.min(1, (t - trip.startMs) / (trip.endMs - trip.startMs));
-      c.position = {
+      return {
         lat: trip.from.lat + (trip.to.lat - trip.from.lat) * share,
         lon: trip.from.lon + (trip.to.lon - trip.from.lon) * share,
       };
-      this.record(c, c.position);
-      if (share >= 1) {
+    };
+    const wake = () => {
+      if (c.trip !== trip) return;
+      const t = this.ctx.agenda.nowMs;
+      for (
+        ;
+        nextPointMs < t;
+        nextPointMs += Math.round(this.random.between(s.pingSeconds.min, s.pingSeconds.max) * 1000)
+      ) {
+        this.record(c, where(nextPointMs), nextPointMs);
+      }
+      c.position = where(t);
+      this.record(c, c.position, t);
+      if (t >= trip.endMs) {
         c.trip = undefined;
         this.upload(c);
         arrived();
         return;
       }
-      if (t - c.lastUploadMs >= s.uploadSeconds * 1000) this.upload(c);
-      this.ctx.agenda.at(
-        Math.min(trip.endMs, t + this.random.between(s.pingSeconds.min, s.pingSeconds.max) * 1000),
-        step,
-      );
+      this.upload(c);
+      this.ctx.agenda.at(Math.min(trip.endMs, t + s.uploadSeconds * 1000), wake);
     };
-    this.ctx.agenda.after(0, step);
+    this.ctx.agenda.after(0, wake);
   }
 
   /** The warehouse offered this courier an order (a `dispatch.offered` event). */

@@ -142,7 +142,7 @@ function base(choice: ScenarioChoice): Scenario {
       outOfOrderRate: 0.05,
     },
     couriers: {
-      deliveriesPerHour: 2.2,
+      deliveriesPerHour: 3.2,
       speedKmh: { min: 14, max: 24 },
       pingSeconds: { min: 5, max: 10 },
       uploadSeconds: 30,
