@@ -16,9 +16,10 @@ import { engineSuite } from './engine.ts';
 import { fmt } from './measure.ts';
 import { natsSuite } from './nats.ts';
 import { ordersSuite } from './orders.ts';
+import { simSuite } from './sim.ts';
 import { meets, type Row, type SuiteContext, SuiteRegistry, type Target } from './suite.ts';
 
-const registry = new SuiteRegistry().add(engineSuite).add(ordersSuite).add(natsSuite);
+const registry = new SuiteRegistry().add(engineSuite).add(ordersSuite).add(natsSuite).add(simSuite);
 
 const RESULTS_PATH = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');
 

@@ -1,16 +1,47 @@
 /**
  * The `darkstore` command line: parses arguments and hands over to one command module. Exit codes:
- * 0 success, 1 a check failed (verify found mismatches), 2 usage error, 3 an unexpected failure.
+ * 0 success, 1 a check failed (verify found mismatches, sim oversold or lost an acknowledged order),
+ * 2 usage error, 3 an unexpected failure.
  */
 import { inspectDataDir, verifyDataDir } from '../persistence/index.ts';
+import { SCENARIO_NAMES } from '../sim/index.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { runDemo } from './demo.ts';
 import { runServe, SERVE_FLAGS } from './serve.ts';
+import { runSim, SIM_FLAGS, SIM_HOURS_MAX, SIM_SWITCHES, SIM_WAREHOUSES_MAX } from './sim.ts';
 import { runWriter } from './writer.ts';
+
+/** The column where the help's descriptions start, and their width. */
+const HELP_INDENT = 39;
+const HELP_TEXT_WIDTH = 60;
+
+/** Wraps words to `width` columns; lines after the first are indented by `indent` spaces. */
+function wrap(text: string, width: number, indent: number): string {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    if (current !== '' && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else current = current === '' ? word : `${current} ${word}`;
+  }
+  lines.push(current);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
 
 const HELP = `darkstore: fulfillment engine for dark-store delivery
 
 Usage:
+  darkstore sim [--scenario NAME] [--seed N] [--warehouses N] [--hours H] [--json] [--report DIR]
+          [--nats URL]
+                                       simulate a city of dark stores against the embedded engine
+                                       (default: scenario default, seed 1, 10 warehouses, 24 h)
+                                       and print a summary, or with --json the report as one JSON
+                                       object; --report DIR writes DIR/index.html.
+                                       Warehouses 1 to ${SIM_WAREHOUSES_MAX}, hours 1 to ${SIM_HOURS_MAX}; --nats: not available yet.
+                                       Exit 1 when units were oversold or an acknowledged order
+                                       was lost.
+                                       Scenarios: ${wrap(SCENARIO_NAMES.join(', '), HELP_TEXT_WIDTH - 11, HELP_INDENT + 11)}
   darkstore demo [--data DIR]          scripted warehouse: receive, reserve, commit, crash, recover
   darkstore inspect DIR [--json]       what a data directory holds: snapshot seq, WAL records after
                                        it, warehouses, SKU count, open reservations, ledger rows
@@ -92,6 +123,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'serve':
       return runServe(parseArgs(rest, SERVE_FLAGS, ['pretty']));
+    case 'sim':
+      return runSim(parseArgs(rest, SIM_FLAGS, SIM_SWITCHES));
     case 'writer': {
       const args = parseArgs(rest, ['warehouse', 'seed', 'run', 'limit'], []);
       const flag = (name: string, fallback: string) => {

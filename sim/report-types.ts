@@ -64,7 +64,11 @@ export interface SimReport {
   };
   /** Units the engine promised beyond what its own books had available. Must be 0. */
   oversoldUnits: number;
-  /** Commands the engine acknowledged that are missing from it at the end. Must be 0. */
+  /**
+   * Acknowledged work missing from the engine at the end: accepted orders it does not know, or knows
+   * in another final state than the one the world saw (and, over NATS, acknowledged stock commands
+   * whose key it no longer answers). Must be 0.
+   */
   acknowledgedLost: number;
   /** Accepted orders the shelf could not fill in full (the engine believed in stock that was gone). */
   acceptedNotFulfillable: number;
@@ -97,6 +101,58 @@ export interface SimReport {
   deliveryHistogram: number[];
   perWarehouse: WarehouseSummary[];
   map: { deliveries: MapDelivery[] };
+  /** How the run over NATS went (NATS mode only). */
+  nats?: NatsRunFacts;
+}
+
+/** A region process killed (SIGKILL) and started again on its data during a NATS run. */
+export interface RegionKillRecord {
+  /** Which of the run's region processes (0-based) and the warehouses it hosts. */
+  process: number;
+  warehouses: string[];
+  /** Simulated minutes since midnight of the kill and of the restart being ready. */
+  killedAtMinute: number;
+  readyAtMinute: number;
+  pidBefore: number;
+  pidAfter: number;
+  /** Wall seconds from the kill to the restarted process being ready. */
+  downSeconds: number;
+  /** Orders of its warehouses placed once it was ready again: accepted (confirmed), and of those delivered. */
+  acceptedAfter: number;
+  deliveredAfter: number;
+}
+
+/** The facts of a run over NATS against `darkstore serve` processes. */
+export interface NatsRunFacts {
+  /** Simulated seconds per wall second. */
+  speed: number;
+  /** The simulated hour of day the run started at (it ends at `hours`). */
+  startHour: number;
+  region: string;
+  processes: number;
+  kills: RegionKillRecord[];
+  /** Requests with no answer after the client's retries, by type: the world saw them refused. */
+  unanswered: Record<string, number>;
+  /** Commands and checkouts answered UNAVAILABLE after the client's retries, by type. */
+  unavailable: Record<string, number>;
+  /** Acknowledged commands (receipt, adjust, count, pos.sale, order.event) looked up by key at the end. */
+  acknowledgedChecked: number;
+  /** Of those, missing or with another result (included in `acknowledgedLost`). */
+  acknowledgedCommandsLost: number;
+  events: number;
+  /** Events a recovery published again that the world had already seen (dropped). */
+  eventsRepeated: number;
+  /** Wall seconds the simulated clock was held back because too many requests were in flight. */
+  stalledSeconds: number;
+  /**
+   * The longest wall time of one step of simulated time (its actions, then the answers and events
+   * that arrived meanwhile): how late, at worst, an action ran against the wall clock.
+   */
+  stepWallMsMax: number;
+  /** Requests still unanswered when the run gave up waiting for them at the end. */
+  inFlightAtEnd: number;
+  /** The simulated payment provider's outage windows (wall-clock epoch ms) given to the region. */
+  paymentOutages: { fromMs: number; toMs: number }[];
 }
 
 /** Most deliveries drawn on the map. */

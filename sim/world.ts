@@ -263,7 +263,9 @@ export class World {
     add('payment_outage', s.payments.outage, 'the payment provider answers nothing');
     add('courier_offline', s.couriers.massOffline, 'every courier app is down');
     add('pos_outage', s.tills.outage, 'the tills’ feed is down; the backlog follows');
-    add('region_kill', s.regionKill, 'the region process is killed (SIGKILL) and restarted');
+    // Only a run over NATS has a region process to kill.
+    if (this.engine.mode === 'nats')
+      add('region_kill', s.regionKill, 'the region process is killed (SIGKILL) and restarted');
     for (const spike of s.spikes) add(spike.kind, spike, `demand ×${spike.factor}`);
     return faults;
   }

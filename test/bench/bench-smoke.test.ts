@@ -1,8 +1,9 @@
 /**
  * The benchmark runner still works: `npm run bench -- --quick --json --suite engine,orders` prints
- * one JSON object with the machine and the stable row ids of both suites, and the `nats` suite runs
- * quick against a real nats-server and region process (about 15 s). No number is judged here
- * (numbers belong to the benchmark itself), only the shape.
+ * one JSON object with the machine and the stable row ids of both suites, the `nats` suite runs
+ * quick against a real nats-server and region process (about 15 s), and the `sim` suite runs quick
+ * (4 simulated hours of the city, a few seconds). No number is judged here (numbers belong to the
+ * benchmark itself), only the shape, and the simulated city's safety facts.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -72,4 +73,26 @@ it('runs the nats suite quick: echo, reservations, batches and checkout over a r
     expect(Number.isFinite(row.value)).toBe(true);
     expect(row.value).toBeGreaterThan(0);
   }
+}, 180_000);
+
+it('runs the sim suite quick: a short simulated day on the embedded engine', () => {
+  const stdout = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', 'bench/run.ts', '--quick', '--json', '--suite', 'sim'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 120_000,
+    },
+  );
+  const report = JSON.parse(stdout) as { rows: { id: string; value: number; unit: string }[] };
+  const byId = new Map(report.rows.map((row) => [row.id, row]));
+  for (const id of ['sim.day', 'sim.day.commands', 'sim.day.sla', 'sim.day.violations']) {
+    expect(byId.has(id), id).toBe(true);
+  }
+  expect(byId.get('sim.day')?.value).toBeGreaterThan(0);
+  expect(byId.get('sim.day.commands')?.value).toBeGreaterThan(0);
+  // Safety is not a number to judge but a fact: a simulated city never oversells nor loses an order.
+  expect(byId.get('sim.day.violations')?.value).toBe(0);
 }, 180_000);
