@@ -39,6 +39,7 @@ export {
 } from './runtime.ts';
 export { fromSnapshot, SNAPSHOT_FORMAT, toSnapshot, type WarehouseSnapshot } from './snapshot.ts';
 export { availableOf, WarehouseState } from './state.ts';
+export { type TimerEntry, TimerHeap } from './timers.ts';
 export {
   acceptPing,
   bridge,

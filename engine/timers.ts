@@ -4,7 +4,8 @@
  * reservation) and for fulfilment deadlines (subject: an order or a courier). Entries are never
  * removed in place: an entry whose subject closed or moved its deadline is stale and skipped when it
  * surfaces (lazy deletion). Ties break on `order`, then on the id, so the pop order is a function
- * of the entries alone and replay fires them in the same order.
+ * of the entries alone and replay fires them in the same order. Entries may carry more than the
+ * ordering fields (the simulator's agenda keeps its actions in them).
  */
 
 export interface TimerEntry {
@@ -21,20 +22,20 @@ function before(a: TimerEntry, b: TimerEntry): boolean {
   return a.id < b.id;
 }
 
-export class TimerHeap {
-  private readonly items: TimerEntry[] = [];
+export class TimerHeap<T extends TimerEntry = TimerEntry> {
+  private readonly items: T[] = [];
 
   get size(): number {
     return this.items.length;
   }
 
-  push(entry: TimerEntry): void {
+  push(entry: T): void {
     const items = this.items;
     items.push(entry);
     let i = items.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = items[parent] as TimerEntry;
+      const p = items[parent] as T;
       if (!before(entry, p)) break;
       items[i] = p;
       i = parent;
@@ -42,11 +43,11 @@ export class TimerHeap {
     items[i] = entry;
   }
 
-  peek(): TimerEntry | undefined {
+  peek(): T | undefined {
     return this.items[0];
   }
 
-  pop(): TimerEntry | undefined {
+  pop(): T | undefined {
     const items = this.items;
     const top = items[0];
     const last = items.pop();
@@ -58,8 +59,8 @@ export class TimerHeap {
       if (left >= n) break;
       const right = left + 1;
       let child = left;
-      if (right < n && before(items[right] as TimerEntry, items[left] as TimerEntry)) child = right;
-      const c = items[child] as TimerEntry;
+      if (right < n && before(items[right] as T, items[left] as T)) child = right;
+      const c = items[child] as T;
       if (!before(c, last)) break;
       items[i] = c;
       i = child;
