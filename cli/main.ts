@@ -33,12 +33,15 @@ const HELP = `darkstore: fulfillment engine for dark-store delivery
 
 Usage:
   darkstore sim [--scenario NAME] [--seed N] [--warehouses N] [--hours H] [--json] [--report DIR]
-          [--nats URL]
+          [--nats URL [--speed N] [--start-hour H] [--processes N] [--data DIR]]
                                        simulate a city of dark stores against the embedded engine
                                        (default: scenario default, seed 1, 10 warehouses, 24 h)
                                        and print a summary, or with --json the report as one JSON
                                        object; --report DIR writes DIR/index.html.
-                                       Warehouses 1 to ${SIM_WAREHOUSES_MAX}, hours 1 to ${SIM_HOURS_MAX}; --nats: not available yet.
+                                       Warehouses 1 to ${SIM_WAREHOUSES_MAX}, hours 1 to ${SIM_HOURS_MAX}. With --nats: against
+                                       darkstore serve processes it starts on that NATS, at --speed
+                                       simulated seconds per second (default 60) from --start-hour,
+                                       killing one for region-kill.
                                        Exit 1 when units were oversold or an acknowledged order
                                        was lost.
                                        Scenarios: ${wrap(SCENARIO_NAMES.join(', '), HELP_TEXT_WIDTH - 11, HELP_INDENT + 11)}

@@ -8,19 +8,36 @@
  */
 import { resolve } from 'node:path';
 import {
+  formatSummary,
+  NATS_SPEED_DEFAULT,
+  type NatsRunOptions,
   runEmbedded,
+  runOverNats,
   SCENARIO_NAMES,
   type ScenarioChoice,
   type SimReport,
+  safetyHeld,
   scenarioFor,
   type WorldOptions,
   writeHtmlReport,
 } from '../sim/index.ts';
-import { formatSummary, safetyHeld } from '../sim/summary.ts';
 import { type ParsedArgs, UsageError } from './args.ts';
 
 /** Flags of `darkstore sim` that take a value. */
-export const SIM_FLAGS = ['seed', 'warehouses', 'hours', 'scenario', 'nats', 'report'];
+export const SIM_FLAGS = [
+  'seed',
+  'warehouses',
+  'hours',
+  'scenario',
+  'nats',
+  'report',
+  'speed',
+  'start-hour',
+  'data',
+  'processes',
+];
+/** Fastest NATS run: simulated seconds per wall second. */
+export const SIM_SPEED_MAX = 3_600;
 /** Flags of `darkstore sim` that take none. */
 export const SIM_SWITCHES = ['json'];
 /** A week of simulated time: longer runs belong to a soak test, not to this command. */
@@ -32,7 +49,6 @@ const SEED_MAX = 0xffff_ffff;
 const BAR_WIDTH = 30;
 
 const EXIT_SAFETY_BROKEN = 1;
-const EXIT_USAGE = 2;
 
 /** What the command line asked for, validated. */
 export interface SimRequest {
@@ -41,6 +57,11 @@ export interface SimRequest {
   reportDir?: string;
   /** NATS mode: run the engine as region processes behind this server instead of embedded. */
   natsUrl?: string;
+  /** NATS mode: simulated seconds per wall second, the hour of day to start at, where the data goes. */
+  speed?: number;
+  startHour?: number;
+  dataDir?: string;
+  processes?: number;
 }
 
 function integerFlag(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
@@ -83,6 +104,20 @@ export function simRequestOf(args: ParsedArgs): SimRequest {
   if (choice.name === 'region-kill' && natsUrl === undefined) {
     throw new UsageError('scenario region-kill kills a region process: it needs --nats URL');
   }
+  const speed = integerFlag(args, 'speed', 1, SIM_SPEED_MAX);
+  const startHour = integerFlag(args, 'start-hour', 0, 23);
+  const dataDir = textFlag(args, 'data');
+  const processes = integerFlag(args, 'processes', 1, SIM_WAREHOUSES_MAX);
+  const natsOnly = [speed, startHour, dataDir, processes].some((v) => v !== undefined);
+  if (natsOnly && natsUrl === undefined)
+    throw new UsageError('--speed, --start-hour, --data and --processes need --nats');
+  if (startHour !== undefined && startHour >= (choice.hours ?? 24)) {
+    throw new UsageError('--start-hour must be before --hours (the hour the run ends, counted from midnight)');
+  }
+  if (speed !== undefined) request.speed = speed;
+  if (startHour !== undefined) request.startHour = startHour;
+  if (dataDir !== undefined) request.dataDir = dataDir;
+  if (processes !== undefined) request.processes = processes;
   return request;
 }
 
@@ -110,6 +145,8 @@ export class ProgressBar {
   constructor(
     private readonly stream: NodeJS.WriteStream,
     private readonly hours: number,
+    /** Where simulated time starts (NATS runs may start later in the day). */
+    private readonly startHour = 0,
   ) {}
 
   get enabled(): boolean {
@@ -124,7 +161,8 @@ export class ProgressBar {
     const wallSeconds = Math.round((performance.now() - this.startedMs) / 1_000);
     this.stream.write(
       `\r[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${String(percent).padStart(3)}% ` +
-        `simulated ${simulatedClock(share * this.hours * 60, this.hours)}, ${wallSeconds} s\x1b[K`,
+        `simulated ${simulatedClock((this.startHour + share * (this.hours - this.startHour)) * 60, this.hours)}, ` +
+        `${wallSeconds} s\x1b[K`,
     );
   }
 
@@ -136,19 +174,19 @@ export class ProgressBar {
 
 /** The run itself. NATS mode connects here: `request.natsUrl` names the server the region processes use. */
 async function simulate(request: SimRequest, options: WorldOptions): Promise<SimReport> {
-  return runEmbedded(request.choice, options);
+  if (request.natsUrl === undefined) return runEmbedded(request.choice, options);
+  const nats: NatsRunOptions = { natsUrl: request.natsUrl, speed: request.speed ?? NATS_SPEED_DEFAULT };
+  if (request.startHour !== undefined) nats.startHour = request.startHour;
+  if (request.dataDir !== undefined) nats.dataDir = request.dataDir;
+  if (request.processes !== undefined) nats.processes = request.processes;
+  if (options.onProgress !== undefined) nats.onProgress = options.onProgress;
+  return runOverNats(request.choice, nats);
 }
 
 /** `darkstore sim`: validates the flags, runs the simulation, prints and writes what it found. */
 export async function runSim(args: ParsedArgs): Promise<number> {
   const request = simRequestOf(args);
-  if (request.natsUrl !== undefined) {
-    process.stderr.write(
-      'darkstore sim: NATS mode is not available yet (--nats); run without --nats to simulate on the embedded engine\n',
-    );
-    return EXIT_USAGE;
-  }
-  const bar = new ProgressBar(process.stderr, scenarioFor(request.choice).hours);
+  const bar = new ProgressBar(process.stderr, scenarioFor(request.choice).hours, request.startHour ?? 0);
   let report: SimReport;
   try {
     report = await simulate(request, { onProgress: (share) => bar.update(share) });

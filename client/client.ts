@@ -5,10 +5,12 @@
  * state of the engine's and never retries anything but what its idempotency keys make safe.
  */
 import { errors, type NatsConnection } from '@nats-io/transport-node';
-import { connectNats, type NatsConnectOptions, TOKEN_PATTERN } from '../protocol/index.ts';
+import type { Result } from '../engine/index.ts';
+import { checkoutSubject, connectNats, type NatsConnectOptions, TOKEN_PATTERN } from '../protocol/index.ts';
 import { clientValidationError, DarkstoreError, UnauthorizedError } from './errors.ts';
-import { DEFAULT_REQUEST_POLICY, type RequestPolicy, Transport } from './transport.ts';
-import { WarehouseClient } from './warehouse.ts';
+import { type CallOptions, DEFAULT_REQUEST_POLICY, encodeBody, type RequestPolicy, Transport } from './transport.ts';
+import type { PlaceOrderInput } from './types.ts';
+import { newKey, WarehouseClient } from './warehouse.ts';
 
 export interface ClientOptions {
   /** How long one attempt of a request waits for its reply (default 5,000 ms). */
@@ -82,6 +84,19 @@ export class DarkstoreClient {
       throw clientValidationError('warehouseId', 'must be 1–64 letters, digits, _ or -');
     }
     return new WarehouseClient(this.transport, region, warehouseId);
+  }
+
+  /**
+   * Checks out through the region's store selection (`checkoutSubject(region)`, answered by any
+   * region process of the region) and returns its result as is: a `checkout` value naming the
+   * warehouse that took the order, or a rejection (NO_FULFILLMENT_CENTER carries every candidate's
+   * reason). The order's key (the caller's, or one made here) stays the same across retries, and a
+   * checkout sent again with its key answers the order it placed. Throws only when no result came back.
+   */
+  checkout(region: string, order: PlaceOrderInput, options?: CallOptions): Promise<Result<unknown>> {
+    if (!TOKEN_PATTERN.test(region)) throw clientValidationError('region', 'must be 1–64 letters, digits, _ or -');
+    const body = encodeBody({ ...order, key: order.key ?? newKey() });
+    return this.transport.request(checkoutSubject(region), body, options);
   }
 
   /** Drains and closes the connection if the client opened it; a caller's connection stays open. */

@@ -17,6 +17,13 @@ export interface SimulatedProviderOptions {
   latencyMs?: { min: number; max: number };
   /** Windows of clock time in which the provider is down. */
   outages?: { fromMs: number; toMs: number }[];
+  /**
+   * Take an authorization id this provider does not know as a hold of the amount asked (default
+   * false: refuse it). A real provider keeps its holds outside the caller; a simulated one inside a
+   * region process loses them when the process is killed, and without this would refuse every
+   * capture, void and refund of a hold taken before the crash.
+   */
+  adoptUnknownHolds?: boolean;
 }
 
 interface Authorization {
@@ -74,13 +81,22 @@ export class SimulatedPaymentProvider implements PaymentGateway {
     });
   }
 
+  /** The hold behind an id, adopted (as holding `heldCents`) when unknown and `adoptUnknownHolds` says so. */
+  private hold(authorizationId: string, heldCents: number, capturedCents: number): Authorization | undefined {
+    const known = this.authorizations.get(authorizationId);
+    if (known !== undefined || this.options.adoptUnknownHolds !== true) return known;
+    const adopted = { orderId: '', heldCents, capturedCents, refundedCents: 0, voided: false };
+    this.authorizations.set(authorizationId, adopted);
+    return adopted;
+  }
+
   capture(
     key: string,
     authorizationId: string,
     amountCents: number,
   ): Promise<PaymentResult<{ capturedCents: number }>> {
     return this.call(key, () => {
-      const auth = this.authorizations.get(authorizationId);
+      const auth = this.hold(authorizationId, amountCents, 0);
       if (auth === undefined || auth.voided || auth.capturedCents > 0 || amountCents > auth.heldCents) {
         return { ok: false, reason: 'declined', message: `cannot capture ${amountCents} on ${authorizationId}` };
       }
@@ -91,7 +107,7 @@ export class SimulatedPaymentProvider implements PaymentGateway {
 
   void(key: string, authorizationId: string): Promise<PaymentResult<{ voided: true }>> {
     return this.call(key, () => {
-      const auth = this.authorizations.get(authorizationId);
+      const auth = this.hold(authorizationId, 0, 0);
       if (auth === undefined || auth.capturedCents > 0) {
         return { ok: false, reason: 'declined', message: `cannot void ${authorizationId}` };
       }
@@ -102,7 +118,7 @@ export class SimulatedPaymentProvider implements PaymentGateway {
 
   refund(key: string, authorizationId: string, amountCents: number): Promise<PaymentResult<{ refundedCents: number }>> {
     return this.call(key, () => {
-      const auth = this.authorizations.get(authorizationId);
+      const auth = this.hold(authorizationId, amountCents, amountCents);
       if (auth === undefined || auth.refundedCents + amountCents > auth.capturedCents) {
         return { ok: false, reason: 'declined', message: `cannot refund ${amountCents} on ${authorizationId}` };
       }

@@ -24,14 +24,40 @@ export interface WarehouseConfigEntry {
   couriers: number;
 }
 
+/** A window of wall-clock time (epoch ms) in which the simulated payment provider is down. */
+export interface PaymentOutageWindow {
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * The simulated payment provider of the region (a real gateway is wired in code): its decline rate
+ * (0 by default), its latency per call (none by default) and the wall-clock windows in which it is
+ * down (the simulator's payment outage over NATS computes them from its acceleration).
+ */
+export interface PaymentsConfig {
+  declineRate?: number;
+  latencyMs?: { min: number; max: number };
+  outages?: PaymentOutageWindow[];
+  /** How long the gateway's circuit breaker stays open before a trial call (default OPEN_MS, 30 s). */
+  breakerOpenMs?: number;
+}
+
 export interface RegionConfig {
   region: string;
   warehouses: WarehouseConfigEntry[];
-  /** The simulated payment provider's decline rate (0 by default); a real gateway is wired in code. */
-  payments?: { declineRate?: number };
+  payments?: PaymentsConfig;
 }
 
 const WAREHOUSES_PER_REGION_MAX = 256;
+/** Most outage windows one config may list for the simulated payment provider. */
+export const PAYMENT_OUTAGES_MAX = 64;
+/** Longest simulated provider latency per call. */
+const PAYMENT_LATENCY_MS_MAX = 60_000;
+/** Longest time the circuit breaker may be configured to stay open. */
+const BREAKER_OPEN_MS_MAX = 10 * 60_000;
+/** The latest epoch ms an outage window may name (year 2286: any real date fits). */
+const EPOCH_MS_MAX = 10_000_000_000_000;
 
 class ConfigError extends Error {}
 
@@ -91,9 +117,31 @@ export function parseRegionConfig(input: unknown): RegionConfig {
     ids.add(w.id);
   }
   const config: RegionConfig = { region: token(o.region, 'region'), warehouses };
-  if (o.payments !== undefined) {
-    const p = obj(o.payments, 'payments');
-    config.payments = { declineRate: num(p.declineRate ?? 0, 'payments.declineRate', 0, 1) };
+  if (o.payments !== undefined) config.payments = payments(o.payments);
+  return config;
+}
+
+function payments(value: unknown): PaymentsConfig {
+  const p = obj(value, 'payments');
+  const config: PaymentsConfig = { declineRate: num(p.declineRate ?? 0, 'payments.declineRate', 0, 1) };
+  if (p.latencyMs !== undefined) {
+    const l = obj(p.latencyMs, 'payments.latencyMs');
+    const min = num(l.min, 'payments.latencyMs.min', 0, PAYMENT_LATENCY_MS_MAX);
+    config.latencyMs = { min, max: num(l.max, 'payments.latencyMs.max', min, PAYMENT_LATENCY_MS_MAX) };
+  }
+  if (p.breakerOpenMs !== undefined) {
+    config.breakerOpenMs = num(p.breakerOpenMs, 'payments.breakerOpenMs', 1, BREAKER_OPEN_MS_MAX);
+  }
+  if (p.outages !== undefined) {
+    if (!Array.isArray(p.outages) || p.outages.length > PAYMENT_OUTAGES_MAX) {
+      fail('payments.outages', `must list at most ${PAYMENT_OUTAGES_MAX} windows`);
+    }
+    config.outages = p.outages.map((w, i) => {
+      const path = `payments.outages[${i}]`;
+      const window = obj(w, path);
+      const fromMs = num(window.fromMs, `${path}.fromMs`, 0, EPOCH_MS_MAX);
+      return { fromMs, toMs: num(window.toMs, `${path}.toMs`, fromMs, EPOCH_MS_MAX) };
+    });
   }
   return config;
 }

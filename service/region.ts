@@ -85,15 +85,22 @@ function typeOf(request: unknown): string {
 
 function simulatedGateway(config: RegionConfig, warehouseId: string): PaymentGateway {
   const random = new Random(warehouseId.length * 7919 + 17);
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  const payments = config.payments ?? {};
   const provider = new SimulatedPaymentProvider({
     seed: 17,
     clock: Date.now,
-    declineRate: config.payments?.declineRate ?? 0,
+    sleep,
+    declineRate: payments.declineRate ?? 0,
+    // Its holds live in this process's memory; after a crash, the restarted one takes them on.
+    adoptUnknownHolds: true,
+    ...(payments.latencyMs === undefined ? {} : { latencyMs: payments.latencyMs }),
+    ...(payments.outages === undefined ? {} : { outages: payments.outages }),
   });
   return new ResilientGateway(provider, {
-    breaker: new CircuitBreaker(Date.now),
+    breaker: new CircuitBreaker(Date.now, undefined, payments.breakerOpenMs),
     random: () => random.next(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep,
   });
 }
 

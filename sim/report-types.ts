@@ -153,6 +153,11 @@ export interface NatsRunFacts {
   inFlightAtEnd: number;
   /** The simulated payment provider's outage windows (wall-clock epoch ms) given to the region. */
   paymentOutages: { fromMs: number; toMs: number }[];
+  /**
+   * With a payment outage the clock's start is planned before the processes start: how many wall
+   * seconds they were ready after it (the first step then caught up at once). Absent when on time.
+   */
+  startLateSeconds?: number;
 }
 
 /** Most deliveries drawn on the map. */

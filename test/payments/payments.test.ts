@@ -86,6 +86,18 @@ describe('simulated provider', () => {
     expect(await provider.refund('r2', id, 800)).toEqual({ ok: true, value: { refundedCents: 800 } });
   });
 
+  it('refuses a hold it does not know, unless told to adopt it (its memory went with a crashed process)', async () => {
+    const { clock } = virtualTime();
+    const strict = new SimulatedPaymentProvider({ seed: 1, clock });
+    expect(await strict.capture('c1', 'auth-o9-1', 500)).toMatchObject({ ok: false, reason: 'declined' });
+    const restarted = new SimulatedPaymentProvider({ seed: 1, clock, adoptUnknownHolds: true });
+    expect(await restarted.capture('c1', 'auth-o9-1', 500)).toEqual({ ok: true, value: { capturedCents: 500 } });
+    expect(await restarted.capture('c2', 'auth-o9-1', 500)).toMatchObject({ ok: false, reason: 'declined' });
+    expect(await restarted.refund('r1', 'auth-o9-1', 500)).toEqual({ ok: true, value: { refundedCents: 500 } });
+    expect(await restarted.void('v1', 'auth-o8-1')).toEqual({ ok: true, value: { voided: true } });
+    expect(await restarted.capture('c3', 'auth-o8-1', 100)).toMatchObject({ ok: false, reason: 'declined' });
+  });
+
   it('declines at its rate, deterministically from the seed', async () => {
     const outcomes = async (seed: number) => {
       const provider = new SimulatedPaymentProvider({ seed, clock: () => 0, declineRate: 0.3 });

@@ -2,8 +2,8 @@
  * `darkstore sim` as a user runs it: the real CLI in its own process on a small city (2 warehouses,
  * 2 simulated hours, about a second). With --json stdout is exactly one JSON object, the report,
  * and nothing else; without it a one-screen summary; --report writes the HTML page; bad flags and
- * the not-yet-available NATS mode exit 2. The flags' limits are checked in-process, and the
- * summary's safety verdict on fixture reports.
+ * NATS-only flags without --nats exit 2; a short run over a real NATS starts region processes. The
+ * flags' limits are checked in-process, and the summary's safety verdict on fixture reports.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { parseArgs, UsageError } from '../../cli/args.ts';
 import { ProgressBar, SIM_FLAGS, SIM_SWITCHES, simRequestOf } from '../../cli/sim.ts';
 import type { SimReport } from '../../sim/report-types.ts';
 import { formatSummary, ordersPerWallMinute } from '../../sim/summary.ts';
+import { startNatsServer } from '../nats/nats-server.ts';
 import { emptyReport, realisticReport } from './report-fixture.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -118,11 +119,24 @@ describe('darkstore sim', () => {
     });
   });
 
-  it('says NATS mode is not available yet and exits 2', async () => {
-    const { code, stdout, stderr } = await darkstore(['sim', '--nats', 'nats://127.0.0.1:4222', '--json']);
-    expect(code).toBe(2);
-    expect(stderr).toContain('NATS mode is not available yet');
-    expect(stdout).toBe('');
+  it('runs over NATS against region processes it starts, and reports the run', async () => {
+    const server = await startNatsServer();
+    try {
+      const { code, stdout } = await darkstore([
+        'sim',
+        ...['--warehouses', '2', '--start-hour', '17', '--hours', '18', '--speed', '600', '--json'],
+        ...['--nats', server.url],
+      ]);
+      expect(code).toBe(0);
+      const report = JSON.parse(stdout) as SimReport;
+      expect(report.mode).toBe('nats');
+      expect(report.nats?.processes).toBeGreaterThan(0);
+      expect(report.orders.accepted).toBeGreaterThan(0);
+      expect(report.oversoldUnits).toBe(0);
+      expect(report.acknowledgedLost).toBe(0);
+    } finally {
+      await server.stop();
+    }
   });
 });
 
@@ -145,12 +159,17 @@ describe('the flags of darkstore sim', () => {
         'out',
         '--nats',
         'nats://n:4222',
+        ...['--speed', '120', '--start-hour', '17', '--processes', '3', '--data', 'dir'],
       ]),
     ).toEqual({
       choice: { seed: 0, warehouses: 100, hours: 168, name: 'storm' },
       json: true,
       reportDir: 'out',
       natsUrl: 'nats://n:4222',
+      speed: 120,
+      startHour: 17,
+      processes: 3,
+      dataDir: 'dir',
     });
   });
 
@@ -168,7 +187,11 @@ describe('the flags of darkstore sim', () => {
       [['--scenario', 'hurricane'], /unknown scenario hurricane/],
       [['--report='], /--report needs a value/],
       [['--hours'], /--hours needs a value/],
-      [['--speed', '2'], /unknown option --speed/],
+      [['--speed', '2'], /need --nats/],
+      [['--scenario', 'region-kill'], /needs --nats URL/],
+      [['--nats', 'n', '--start-hour', '5', '--hours', '5'], /--start-hour must be before --hours/],
+      [['--nats', 'n', '--speed', '0'], /--speed must be an integer from 1/],
+      [['--bogus', '2'], /unknown option --bogus/],
       [['extra'], /no positional arguments/],
     ];
     for (const [argv, message] of cases) expect(() => request(argv), argv.join(' ')).toThrow(message);
