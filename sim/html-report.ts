@@ -141,6 +141,11 @@ function facts(r: SimReport): string {
     ['cycle counts', formatNumber(r.driftCorrections.cycleCounts)],
     ['stockout reports', formatNumber(r.driftCorrections.stockoutReports)],
     ['units corrected', formatNumber(r.driftCorrections.unitsCorrected)],
+    [
+      'drift closed in (p50 / p95)',
+      `${formatNumber(r.driftCorrections.closeMinutes.p50)} / ${formatNumber(r.driftCorrections.closeMinutes.p95)} min`,
+    ],
+    ['drifting at the end', formatNumber(r.driftCorrections.openAtEnd)],
     ['escalations', formatNumber(r.escalations.total)],
     ...Object.entries(r.escalations.byKind).map(([kind, n]): [string, string] => [`· ${kind}`, formatNumber(n)]),
   ];

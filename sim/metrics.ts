@@ -39,6 +39,9 @@ export class Metrics {
   cycleCounts = 0;
   stockoutReports = 0;
   unitsCorrected = 0;
+  /** Minutes each closed drift lasted, and the pairs drifting now. */
+  private readonly driftMinutes: number[] = [];
+  driftOpen = 0;
   private readonly deliveryMs: number[] = [];
   private readonly pickPackMs: number[] = [];
   private readonly assignMs: number[] = [];
@@ -113,6 +116,10 @@ export class Metrics {
     }
   }
 
+  driftClosed(ms: number): void {
+    this.driftMinutes.push(ms / 60_000);
+  }
+
   pickPack(ms: number): void {
     this.pickPackMs.push(ms);
   }
@@ -145,6 +152,7 @@ export class Metrics {
     const delivery = [...this.deliveryMs].sort((a, b) => a - b);
     const pickPack = [...this.pickPackMs].sort((a, b) => a - b);
     const assign = [...this.assignMs].sort((a, b) => a - b);
+    const drift = [...this.driftMinutes].sort((a, b) => a - b);
     const minutes = (ms: number) => round(ms / 60_000);
     const buckets = Math.ceil((fixed.hours * 60) / BUCKET_MINUTES);
     const ordersPerMinute: SeriesPoint[] = [];
@@ -194,6 +202,8 @@ export class Metrics {
         cycleCounts: this.cycleCounts,
         stockoutReports: this.stockoutReports,
         unitsCorrected: this.unitsCorrected,
+        closeMinutes: { p50: round(percentile(drift, 50)), p95: round(percentile(drift, 95)) },
+        openAtEnd: this.driftOpen,
       },
       escalations: { total: escalationTotal, byKind: { ...this.escalations } },
       commandsPerSecond: fixed.wallSeconds > 0 ? Math.round(fixed.commands / fixed.wallSeconds) : 0,

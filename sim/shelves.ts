@@ -24,6 +24,9 @@ export class Shelves {
   private ctx!: SimContext;
   private random!: Random;
   private receipts = 0;
+  /** Pairs whose books disagreed with the shelf at a sample: key (store base + SKU index) → since when. */
+  private readonly offSince = new Map<number, number>();
+  private readonly storeBase = new Map<string, number>();
 
   /** The physical units of a SKU in a store now. */
   count(warehouseId: string, sku: string): number {
@@ -63,6 +66,7 @@ export class Shelves {
     this.ctx = ctx;
     this.random = ctx.random(2);
     for (const w of ctx.city.warehouses) {
+      this.storeBase.set(w.entry.id, this.storeBase.size * ctx.scenario.skusPerWarehouse.max);
       this.counts.set(w.entry.id, new Int32Array(ctx.scenario.skusPerWarehouse.max));
       this.restock(w, true);
       this.scheduleSupplier(w);
@@ -175,7 +179,7 @@ export class Shelves {
    * Share of SKU × store pairs whose books equal the shelf: over the city, and per store (by id).
    * The shelves are read when the books arrive (at once on the embedded engine).
    */
-  accuracy(done: (city: number, perStore: Map<string, number>) => void): void {
+  accuracy(done: (city: number, perStore: Map<string, number>) => void, track = false): void {
     const perStore = new Map<string, number>();
     let equal = 0;
     let total = 0;
@@ -186,7 +190,22 @@ export class Shelves {
       this.ctx.engine.books(id, (onHand) => {
         const shelf = this.counts.get(id) as Int32Array;
         let same = 0;
-        for (const sku of w.byRank) if (onHand(sku) === shelf[skuIndex(sku)]) same++;
+        const base = this.storeBase.get(id) as number;
+        const now = this.ctx.agenda.nowMs;
+        for (const sku of w.byRank) {
+          const i = skuIndex(sku);
+          const equal = onHand(sku) === shelf[i];
+          if (equal) same++;
+          if (!track) continue;
+          // How long each pair drifts: from the first sample that saw it off to the first that sees it right.
+          const since = this.offSince.get(base + i);
+          if (!equal && since === undefined) this.offSince.set(base + i, now);
+          else if (equal && since !== undefined) {
+            this.ctx.metrics.driftClosed(now - since);
+            this.offSince.delete(base + i);
+          }
+        }
+        if (track) this.ctx.metrics.driftOpen = this.offSince.size;
         perStore.set(id, w.byRank.length === 0 ? 1 : same / w.byRank.length);
         equal += same;
         total += w.byRank.length;

@@ -147,7 +147,8 @@ export function formatSummary(report: SimReport): string {
     line(
       'drift',
       `${count(drift.cycleCounts, 'cycle count')} and ${count(drift.stockoutReports, 'stockout report')} ` +
-        `corrected ${count(drift.unitsCorrected, 'unit')}`,
+        `corrected ${count(drift.unitsCorrected, 'unit')}; a drift closed in p50 ${formatNumber(drift.closeMinutes.p50)} ` +
+        `min, p95 ${formatNumber(drift.closeMinutes.p95)} min; ${formatNumber(drift.openAtEnd)} open at the end`,
     ),
     line(
       'escalations',

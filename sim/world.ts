@@ -178,7 +178,7 @@ export class World {
   private sampleAccuracy(): void {
     const ctx = this.ctx;
     const atMs = ctx.agenda.nowMs;
-    ctx.shelves.accuracy((city) => ctx.metrics.sampleAccuracy(atMs, city));
+    ctx.shelves.accuracy((city) => ctx.metrics.sampleAccuracy(atMs, city), true);
   }
 
   private scheduleAccuracy(): void {
@@ -237,7 +237,7 @@ export class World {
     ctx.shelves.accuracy((city, perStore) => {
       ctx.metrics.sampleAccuracy(atMs, city);
       this.acknowledgedLost((lost) => done(this.report(wallSeconds, lost, perStore)));
-    });
+    }, true);
   }
 
   /** The same set-up commands a region process sends for its config (catalog and configuration). */

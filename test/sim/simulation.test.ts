@@ -132,5 +132,8 @@ describe('simulator (embedded engine)', () => {
     expect(counted.driftCorrections.unitsCorrected).toBeGreaterThan(0);
     expect(drifting.driftCorrections.cycleCounts).toBe(0);
     expect(counted.inventoryAccuracy.final).toBeGreaterThan(drifting.inventoryAccuracy.final);
+    // Counted drift closes; uncounted shrinkage stays until a picker finds the shelf empty.
+    expect(counted.driftCorrections.openAtEnd).toBeLessThan(drifting.driftCorrections.openAtEnd);
+    expect(counted.driftCorrections.closeMinutes.p95).toBeGreaterThan(0);
   });
 });
