@@ -3,7 +3,8 @@
  * `darkstore.*.*.evt.>`): file storage, bounded by age and by size (oldest dropped first), and a
  * duplicate window inside which a second publication of the same `Nats-Msg-Id` is dropped (a region
  * republishes what its recovery replays, under the ids the events had the first time). Owns the
- * stream's configuration only; it never publishes or consumes. Uses only what nats-server 2.9 knows.
+ * stream's configuration and the message id it deduplicates on; it never publishes or consumes.
+ * Uses only what nats-server 2.9 knows.
  */
 import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type StreamInfo } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
@@ -20,6 +21,18 @@ export const EVENTS_DUPLICATE_WINDOW_MS = 2 * 60 * 1_000;
 export const EVENTS_MAX_AGE_MS = 24 * 60 * 60 * 1_000;
 /** The stream's size bound (bytes); past it the oldest events are dropped. */
 export const EVENTS_MAX_BYTES = 2 * 1024 * 1024 * 1024;
+
+/**
+ * The `Nats-Msg-Id` of a committed event: `<region>:<warehouse>:<seq>:<index>` (the command that
+ * produced it and its place among that command's events). A pure function of the event's identity,
+ * so a republication after a recovery gets the id of the first publication and the stream drops it.
+ * The region is part of it because the stream holds every region's events and warehouse ids repeat
+ * across regions (and across simulator runs, each a new region). Region and warehouse ids are subject
+ * tokens (`TOKEN_PATTERN`: no `:`), so the id is unambiguous.
+ */
+export function eventMessageId(region: string, warehouseId: string, seq: number, index: number): string {
+  return `${region}:${warehouseId}:${seq}:${index}`;
+}
 
 export interface EventStreamLimits {
   maxAgeMs: number;

@@ -32,7 +32,7 @@ import {
 import { Random } from '../sim/random.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
-import { ensureEventStream } from './event-stream.ts';
+import { ensureEventStream, eventMessageId } from './event-stream.ts';
 
 /** NATS's default largest message, when the server has not said. */
 const REPLY_BYTES_DEFAULT = 1024 * 1024;
@@ -197,10 +197,11 @@ export class RegionHost {
   }
 
   /**
-   * Publishes events, one message each, with the id `<warehouse>:<seq>:<index>` (the command that
-   * produced the event and the event's place among that command's events): the same id whether it
-   * is published live or again after a recovery, so JetStream drops the second publication inside
-   * its duplicate window, and consumers can tell a repeat.
+   * Publishes events, one message each, with the id `<region>:<warehouse>:<seq>:<index>`
+   * (`eventMessageId`: the region, the command that produced the event and the event's place among
+   * that command's events): the same id whether it is published live or again after a recovery, so
+   * JetStream drops the second publication inside its duplicate window, and unique across the regions
+   * that share the stream, so another region's warehouse of the same id loses none of its events.
    */
   private publish(warehouseId: string, seqs: readonly number[], events: EngineEvent[], replayed = false): void {
     const nc = this.options.nc;
@@ -211,7 +212,7 @@ export class RegionHost {
       const seq = seqs[i] as number;
       index = i > 0 && seqs[i - 1] === seq ? index + 1 : 0;
       const h = headers();
-      h.set('Nats-Msg-Id', `${warehouseId}:${seq}:${index}`);
+      h.set('Nats-Msg-Id', eventMessageId(this.region, warehouseId, seq, index));
       if (replayed) h.set('Darkstore-Replayed', 'true');
       const body = encode({ warehouseId, seq, index, event });
       nc.publish(eventSubject(this.region, warehouseId, event.type), body, { headers: h });

@@ -1,6 +1,8 @@
 /**
  * The events stream and its consumers, against a real nats-server and a real region host: the stream
- * captures committed events and drops a republication under the same message id; a durable
+ * captures committed events and drops a republication under the same message id; a second region
+ * with a warehouse of the same id gets all its events in too, and when restarted, the events its
+ * recovery republishes are all dropped as duplicates; a durable
  * availability follower that is stopped, restarted and fed duplicates (republished under new ids)
  * ends with exactly the engine's availability, as does a fresh one replaying the whole stream, and
  * updates applied in any order with repeats converge; a resync alone brings an empty view there; the
@@ -15,6 +17,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode, type Result } from '../../engine/index.ts';
 import type { Notification, NotificationSender } from '../../notifications/index.ts';
+import { eventMessageId } from '../../service/event-stream.ts';
 import {
   availabilitySubject,
   commandSubject,
@@ -113,13 +116,18 @@ async function expectConverged(view: VersionedView): Promise<void> {
 }
 
 /** The stream's messages of one subject, oldest first. */
-async function storedMessages(subject: string): Promise<StoredMsg[]> {
+function storedMessages(subject: string): Promise<StoredMsg[]> {
+  return storedWhere((s) => s === subject);
+}
+
+/** The stream's messages whose subject matches, oldest first. */
+async function storedWhere(match: (subject: string) => boolean): Promise<StoredMsg[]> {
   const jsm = await jetstreamManager(nc);
   const { state } = await jsm.streams.info(EVENTS_STREAM);
   const out: StoredMsg[] = [];
   for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
     const m = await jsm.streams.getMessage(EVENTS_STREAM, { seq });
-    if (m !== null && m.subject === subject) out.push(m);
+    if (m !== null && match(m.subject)) out.push(m);
   }
   return out;
 }
@@ -158,14 +166,102 @@ describe('events stream', () => {
     const last = await jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: subject });
     if (last === null) throw new Error('no availability event stored');
     const msgId = last.header.get('Nats-Msg-Id');
-    expect(msgId).toMatch(/^W1:\d+:\d+$/);
+    expect(msgId).toMatch(/^ev:W1:\d+:\d+$/);
     const envelope = decodeEnvelope(last.data);
-    expect(envelope?.warehouseId).toBe(W);
-    expect(envelope?.event.type).toBe('availability.changed');
+    if (envelope === undefined) throw new Error('malformed event stored');
+    expect(envelope.warehouseId).toBe(W);
+    expect(envelope.event.type).toBe('availability.changed');
+    expect(msgId).toBe(eventMessageId(REGION, W, envelope.seq, envelope.index));
     const before = (await jsm.streams.info(EVENTS_STREAM)).state.messages;
     const ack = await jetstream(nc).publish(subject, last.data, { msgID: msgId });
     expect(ack.duplicate).toBe(true);
     expect((await jsm.streams.info(EVENTS_STREAM)).state.messages).toBe(before);
+  });
+});
+
+describe('event message ids across regions', () => {
+  /** A second region on the same NATS whose warehouse has the same id (and seed) as the first's. */
+  const OTHER = 'ev-other';
+  const otherConfig: RegionConfig = { ...config, region: OTHER };
+  const isOther = (subject: string) => subject.startsWith(`darkstore.${OTHER}.`);
+  let otherNc: NatsConnection;
+  let otherDir: string;
+  let other: RegionHost | undefined;
+  /** Events the second region committed (and published), across its restarts. */
+  let published = 0;
+
+  // No checkpoints: a restart recovers from the WAL alone and republishes every event it replays.
+  const startOther = () =>
+    RegionHost.start({
+      nc: otherNc,
+      config: otherConfig,
+      dataDir: otherDir,
+      logger: pino({ level: 'silent' }),
+      checkpoint: 'off',
+      onCommitted: (_warehouseId, _commands, _durationMs, events) => {
+        published += events.length;
+      },
+    });
+
+  beforeAll(async () => {
+    otherNc = await connect({ servers: server.url });
+    otherDir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkstore-events-other-'));
+  });
+
+  afterAll(async () => {
+    await other?.stop();
+    await otherNc?.drain();
+    if (otherDir !== undefined) fs.rmSync(otherDir, { recursive: true, force: true });
+  });
+
+  const seqIndex = (m: StoredMsg) => {
+    const envelope = decodeEnvelope(m.data);
+    if (envelope === undefined) throw new Error('malformed event stored');
+    return `${envelope.seq}:${envelope.index}`;
+  };
+
+  it('two regions with a warehouse of the same id both get every event into the stream', async () => {
+    other = await startOther();
+    expect(published).toBeGreaterThan(0);
+    // On failure, say how many arrived rather than that the wait timed out.
+    await waitFor(async () => (await storedWhere(isOther)).length >= published).catch(() => undefined);
+    const stored = await storedWhere(isOther);
+    expect(stored.length).toBe(published);
+    // The same warehouse, seq and index as events of the first region, inside the duplicate window:
+    // only the region tells them apart.
+    const first = new Set((await storedWhere((s) => s.startsWith(`darkstore.${REGION}.`))).map(seqIndex));
+    expect(stored.every((m) => first.has(seqIndex(m)))).toBe(true);
+    for (const m of stored) {
+      const envelope = decodeEnvelope(m.data);
+      expect(m.header.get('Nats-Msg-Id')).toBe(eventMessageId(OTHER, W, envelope?.seq ?? -1, envelope?.index ?? -1));
+    }
+  });
+
+  it('a restarted region republishes what its recovery replays under the same ids, all dropped', async () => {
+    await other?.stop();
+    const before = await storedWhere(isOther);
+    expect(before.length).toBe(published);
+    other = await startOther();
+    const recovery = other.warehouses.get(W)?.host?.warehouse.recovery;
+    // Every command came back from the WAL, so every event was published again (marked replayed).
+    expect(recovery?.snapshot).toBeUndefined();
+    expect(recovery?.wal.replayed).toBeGreaterThan(0);
+    // A new event after the restart, published on the same connection after the replayed ones: once
+    // it is stored, the stream has seen them all.
+    const reply = await otherNc.request(
+      commandSubject(OTHER, W),
+      encode({ key: 'other-after-restart', type: 'adjust', sku: 'sku-00000', delta: 1, reason: 'found' }),
+      { timeout: 5_000 },
+    );
+    expect((decode(reply.data) as Result<unknown>).ok).toBe(true);
+    await waitFor(async () => (await storedWhere(isOther)).length >= published);
+    const after = await storedWhere(isOther);
+    expect(after.length).toBe(published);
+    expect(after.filter((m) => m.header.get('Darkstore-Replayed') === 'true')).toEqual([]);
+    // And a republication by hand under a stored id is refused too.
+    const last = after[after.length - 1] as StoredMsg;
+    const ack = await jetstream(nc).publish(last.subject, last.data, { msgID: last.header.get('Nats-Msg-Id') });
+    expect(ack.duplicate).toBe(true);
   });
 });
 
