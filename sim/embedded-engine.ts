@@ -44,7 +44,9 @@ export class EmbeddedEngine implements SimEngine {
   ) {
     const sites: Site[] = [];
     for (const w of city.warehouses) {
-      this.hosted.set(w.entry.id, { warehouse: new Warehouse(w.entry.id), tickAtMs: Number.POSITIVE_INFINITY });
+      // No ledger outbox: nothing here drains it (the runtime's snapshot writer is what stores the ledger).
+      const warehouse = new Warehouse(w.entry.id, { recordLedger: false });
+      this.hosted.set(w.entry.id, { warehouse, tickAtMs: Number.POSITIVE_INFINITY });
       sites.push({
         id: w.entry.id,
         location: w.entry.location,
