@@ -148,18 +148,16 @@ export function commandFingerprint(cmd: Command): number {
     else mixLines(cmd.lines);
     return finish();
   }
-  if (cmd.type === 'courier.ping') {
+  if (cmd.type === 'courier.ping' && cmd.trail !== undefined) {
+    // Only pings with a trail take this path: one without keeps the generic fingerprint it always had,
+    // so idempotency records kept across an upgrade still match their retries.
     start();
     mix(13);
     mixString(cmd.key);
     mixString(cmd.courierId);
     mixGpsPoint(cmd.position, cmd.deviceTimeMs);
-    const trail = cmd.trail;
-    if (trail === undefined) mix(-1);
-    else {
-      mix(trail.length);
-      for (const point of trail) mixGpsPoint(point.position, point.deviceTimeMs);
-    }
+    mix(cmd.trail.length);
+    for (const point of cmd.trail) mixGpsPoint(point.position, point.deviceTimeMs);
     return finish();
   }
   return fingerprint(cmd);

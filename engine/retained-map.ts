@@ -37,15 +37,9 @@ export class RetainedMap<V extends { atMs: number }> {
     return this.map.get(key);
   }
 
-  /** Adds an entry (or replaces the value of an existing one, keeping its place and its time). */
-  set(key: string, value: V): void {
-    if (this.map.has(key)) this.map.set(key, value);
-    else this.add(key, value);
-  }
-
   /**
    * Adds an entry whose key the caller knows is absent (it just looked it up, or the key is unique
-   * by construction): one hash-table operation fewer than `set` on the hottest map of the core.
+   * by construction): it does not look the key up again, on the hottest map of the core.
    */
   add(key: string, value: V): void {
     this.order.push(key);

@@ -6,7 +6,7 @@
  * Among those the lowest score wins: the estimate's share of the SLA, plus the distance's share of
  * the delivery radius and the load, each weighted. Pure: no I/O, no clock.
  */
-import type { Availability, CheckoutQuote, QuantityLine, ShortLine } from '../engine/index.ts';
+import type { Availability, CheckoutQuote, EngineError, QuantityLine, ShortLine } from '../engine/index.ts';
 
 /** Why a candidate was or was not used. */
 export type CandidateReason =
@@ -122,4 +122,29 @@ export function rankCandidates(reports: readonly CandidateReport[]): CandidateRe
         (a.score ?? 0) - (b.score ?? 0) ||
         (a.warehouseId < b.warehouseId ? -1 : 1),
     );
+}
+
+/**
+ * What a refused placement at a candidate means: the next candidate may still take the order
+ * ('next', with the candidate's report updated to say why this one did not), or the request itself
+ * is at fault and no other store helps ('stop': a key reused with another payload, an order id taken).
+ */
+export function placementRefusal(report: CandidateReport, error: EngineError): 'next' | 'stop' {
+  if (error.code === 'INSUFFICIENT_STOCK') {
+    // Lost a race for the last units (or a substitute was not there).
+    report.reason = report.missing === undefined ? 'insufficient_stock' : 'missing_skus';
+    report.missing = error.lines;
+    return 'next';
+  }
+  if (error.code === 'NOT_FOUND' && error.kind === 'sku') {
+    // A store that does not list a SKU is a candidate only when substitutes are allowed; it has none.
+    report.reason = 'missing_skus';
+    return 'next';
+  }
+  if (error.code === 'UNAVAILABLE' || error.code === 'LIMIT_EXCEEDED') {
+    report.reason = error.code === 'UNAVAILABLE' ? 'unavailable' : 'refused';
+    report.detail = error.message;
+    return 'next';
+  }
+  return 'stop';
 }

@@ -50,6 +50,7 @@ import {
   type CandidateSite,
   judgeCandidate,
   missingLines,
+  placementRefusal,
   rankCandidates,
 } from './checkout-choice.ts';
 import type { KnownWarehouse, RegionDirectory } from './directory.ts';
@@ -300,20 +301,7 @@ export class CheckoutService {
         };
       }
       const error = result.ok ? unavailable(`unexpected answer ${result.value.kind}`) : result.error;
-      if (error.code === 'INSUFFICIENT_STOCK') {
-        // Lost a race for the last units (or a substitute was not there): the next candidate.
-        report.reason = report.missing === undefined ? 'insufficient_stock' : 'missing_skus';
-        report.missing = error.lines;
-      } else if (error.code === 'NOT_FOUND' && error.kind === 'sku') {
-        // A store that does not list a SKU is a candidate only when substitutes are allowed; it has none.
-        report.reason = 'missing_skus';
-      } else if (error.code === 'UNAVAILABLE' || error.code === 'LIMIT_EXCEEDED') {
-        report.reason = error.code === 'UNAVAILABLE' ? 'unavailable' : 'refused';
-        report.detail = error.message;
-      } else {
-        // The request's own fault (a key reused with another payload, an order id taken): no other store helps.
-        return { ok: false, error };
-      }
+      if (placementRefusal(report, error) === 'stop') return { ok: false, error };
     }
     return { ok: false, error: noFulfillmentCenter(order.orderId, reports) };
   }

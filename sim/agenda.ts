@@ -24,9 +24,13 @@ export class Agenda {
     return this.heap.size;
   }
 
-  /** Runs `run` at `atMs`, rounded to the millisecond (never in the past: an earlier time runs now, after what is due now). */
+  /**
+   * Runs `run` at `atMs`, rounded up to the whole millisecond (so when it runs, the clock has reached
+   * `atMs`: a check of `now < atMs` in it cannot find itself early and loop), never in the past (an
+   * earlier time runs now, after what is due now).
+   */
   at(atMs: number, run: () => void): void {
-    this.heap.push({ deadlineMs: Math.max(Math.round(atMs), this.nowMs), order: this.seq++, id: '', run });
+    this.heap.push({ deadlineMs: Math.max(Math.ceil(atMs), this.nowMs), order: this.seq++, id: '', run });
   }
 
   /** Runs `run` after `delayMs` of simulated time. */

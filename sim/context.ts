@@ -27,6 +27,8 @@ export interface SimOrder {
   /** The shelf could not fill a line in full. */
   shortAtPick: boolean;
   packedAtMs?: number;
+  /** The time from packed to a courier's acceptance is measured once, at the first. */
+  courierAssignCounted?: boolean;
   courierId?: string;
   /** Confirmed to the customer (the payment hold was authorized and it was queued for picking). */
   confirmed: boolean;

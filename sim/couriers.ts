@@ -46,7 +46,6 @@ interface Courier {
   carryingBack?: SimOrder;
   /** Recorded points not uploaded yet. */
   points: { position: GeoPoint; deviceTimeMs: number }[];
-  lastUploadMs: number;
   lastDeviceMs: number;
   /** A coverage gap: no points are recorded from `gapFromMs` until `gapUntilMs`. */
   gapFromMs: number;
@@ -55,8 +54,6 @@ interface Courier {
   silentUntilMs: number;
   outbox: { command: Command; done?: (r: Result) => void }[];
   leaving: boolean;
-  /** A timer chain is running for this courier (one at a time). */
-  moving: boolean;
 }
 
 export class CourierFleet {
@@ -84,6 +81,8 @@ export class CourierFleet {
   start(expectedPerHour: (hour: number) => number): void {
     const s = this.ctx.scenario;
     for (let from = 0; from < s.hours; from += SHIFT_HOURS) {
+      // A run that starts later in the day (over NATS) begins with the shift on duty then.
+      if (this.ctx.startMs + (from + SHIFT_HOURS) * HOUR_MS <= this.ctx.agenda.nowMs) continue;
       let peak = 0;
       for (let h = from; h < from + SHIFT_HOURS; h++) peak = Math.max(peak, expectedPerHour(h));
       const staff = Math.max(1, Math.ceil(peak / s.couriers.deliveriesPerHour));
@@ -93,7 +92,7 @@ export class CourierFleet {
     if (mass !== undefined) {
       this.ctx.agenda.at(this.ctx.startMs + mass.fromHour * HOUR_MS, () => {
         for (const c of this.couriers.values()) {
-          if (c.doing !== 'off') c.silentUntilMs = this.ctx.startMs + mass.toHour * HOUR_MS;
+          if (c.doing !== 'off') c.silentUntilMs = Math.round(this.ctx.startMs + mass.toHour * HOUR_MS);
         }
       });
     }
@@ -126,14 +125,12 @@ export class CourierFleet {
         speedKmh: this.random.between(s.speedKmh.min, s.speedKmh.max),
         handover: false,
         points: [],
-        lastUploadMs: this.ctx.agenda.nowMs,
         lastDeviceMs: 0,
         gapFromMs: 0,
         gapUntilMs: 0,
         silentUntilMs: 0,
         outbox: [],
         leaving: false,
-        moving: false,
       };
       this.couriers.set(c.id, c);
       this.send(c, { type: 'courier.check_in', key: this.ctx.key('ci'), courierId: c.id, position: this.store });
@@ -172,6 +169,12 @@ export class CourierFleet {
 
   /** The app is back: checks in again (the engine may have taken it offline), then sends what waited. */
   private backOnline(c: Courier): void {
+    if (this.ctx.agenda.nowMs < c.silentUntilMs) {
+      // The silence was extended (a mass outage began meanwhile): back only when it ends. (The
+      // agenda runs on whole milliseconds, and so does every `silentUntilMs`.)
+      this.ctx.agenda.at(c.silentUntilMs, () => this.backOnline(c));
+      return;
+    }
     const queued = c.outbox.splice(0);
     this.ctx.engine.send(this.id, {
       type: 'courier.check_in',
@@ -193,7 +196,6 @@ export class CourierFleet {
 
   /** Uploads the recorded points in one ping: the newest as its position, the earlier ones as its trail. */
   private upload(c: Courier): void {
-    c.lastUploadMs = this.ctx.agenda.nowMs;
     const newest = c.points.pop();
     if (newest === undefined) return;
     const command: CourierPingCommand = {
@@ -270,7 +272,9 @@ export class CourierFleet {
       const handover = expected === 'out_for_delivery';
       this.orderEvent(c, order, expected, 'courier.accepted', {}, (result) => {
         if (!result.ok) return;
-        if (!handover && order.packedAtMs !== undefined) {
+        if (!handover && order.packedAtMs !== undefined && !order.courierAssignCounted) {
+          // From packed to the first courier who took it (a re-dispatch does not count again).
+          order.courierAssignCounted = true;
           this.ctx.metrics.courierAssigned(this.ctx.agenda.nowMs - order.packedAtMs);
         }
         c.order = order;
@@ -278,7 +282,7 @@ export class CourierFleet {
         order.courierId = c.id;
         if (!handover && this.random.chance(s.silentRate)) {
           // The app dies after accepting: the warehouse hears nothing and gives the order to another.
-          c.silentUntilMs = this.ctx.agenda.nowMs + this.random.between(SILENT_S.min, SILENT_S.max) * 1000;
+          c.silentUntilMs = this.ctx.agenda.nowMs + Math.round(this.random.between(SILENT_S.min, SILENT_S.max) * 1000);
           c.order = undefined;
           c.trip = undefined;
           c.doing = 'idle';
@@ -356,8 +360,8 @@ export class CourierFleet {
     back.taken.clear();
   }
 
+  /** Parked at the store with nothing to do (the order, if any, went to someone else or is done). */
   private free(c: Courier): void {
-    if (c.order !== undefined && c.doing !== 'idle') return;
     c.order = undefined;
     c.doing = 'idle';
     if (c.leaving) this.checkOut(c);

@@ -8,14 +8,23 @@
  */
 import { orderStateOf } from '../actors/index.ts';
 import {
+  availableOf,
   type Command,
   type EngineEvent,
   type OrderPlaceCommand,
   type Result,
+  unavailable,
   validateCommand,
   Warehouse,
 } from '../engine/index.ts';
-import { type CandidateReport, judgeCandidate, missingLines, rankCandidates } from '../service/checkout-choice.ts';
+import { placementKey } from '../service/checkout.ts';
+import {
+  type CandidateReport,
+  judgeCandidate,
+  missingLines,
+  placementRefusal,
+  rankCandidates,
+} from '../service/checkout-choice.ts';
 import { SpatialIndex, type SpatialItem } from '../service/spatial-index.ts';
 import type { Agenda } from './agenda.ts';
 import type { City } from './city.ts';
@@ -110,7 +119,7 @@ export class EmbeddedEngine implements SimEngine {
       );
     });
     for (const report of rankCandidates(reports)) {
-      const result = this.apply(report.warehouseId, { ...order, key: `${order.key}:${report.warehouseId}` });
+      const result = this.apply(report.warehouseId, { ...order, key: placementKey(order.key, report.warehouseId) });
       if (result.ok && result.value.kind === 'order') {
         report.reason = 'chosen';
         done({
@@ -121,19 +130,19 @@ export class EmbeddedEngine implements SimEngine {
         });
         return;
       }
-      if (!result.ok && (result.error.code === 'INSUFFICIENT_STOCK' || result.error.code === 'NOT_FOUND')) {
-        report.reason = report.missing === undefined ? 'insufficient_stock' : 'missing_skus';
-        continue;
+      const error = result.ok ? unavailable(`unexpected answer ${result.value.kind}`) : result.error;
+      // The same verdict as the region's checkout: the next candidate, or the request's own fault.
+      if (placementRefusal(report, error) === 'stop') {
+        done({ ok: false, code: error.code, candidates: reports });
+        return;
       }
-      done({ ok: false, code: result.ok ? 'UNEXPECTED' : result.error.code, candidates: reports });
-      return;
     }
     done({ ok: false, code: 'NO_FULFILLMENT_CENTER', candidates: reports });
   }
 
   available(warehouseId: string, sku: string): number {
     const record = this.warehouse(warehouseId).state.skus.get(sku);
-    return record === undefined ? 0 : record.onHand - record.reserved - record.safetyStock;
+    return record === undefined ? 0 : availableOf(record);
   }
 
   books(warehouseId: string, done: (onHand: Books) => void): void {

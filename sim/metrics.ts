@@ -54,6 +54,7 @@ export class Metrics {
   private readonly perWarehouse = new Map<string, PerWarehouse>();
   private readonly deliveries: MapDelivery[] = [];
   private deliveriesSeen = 0;
+  private mapStride = 1;
 
   constructor(private readonly startMs: number) {}
 
@@ -108,12 +109,25 @@ export class Metrics {
       site.onTime++;
       this.onTimePerBucket[b] = (this.onTimePerBucket[b] ?? 0) + 1;
     }
-    // Every k-th delivery goes on the map, k growing so the map stays within its bound.
-    this.deliveriesSeen++;
-    const stride = Math.ceil(this.deliveriesSeen / MAP_DELIVERIES_MAX);
-    if (this.deliveriesSeen % stride === 0 && this.deliveries.length < MAP_DELIVERIES_MAX) {
-      this.deliveries.push({ warehouseId, lat: round(at.lat, 5), lon: round(at.lon, 5), onTime });
+    this.sampleForMap({ warehouseId, lat: round(at.lat, 5), lon: round(at.lon, 5), onTime });
+  }
+
+  /**
+   * The map keeps every `mapStride`-th delivery; when it is full, every other kept one is dropped and
+   * the stride doubles, so the map samples the whole run evenly (the n-th delivery is kept exactly
+   * when n is a multiple of the stride) within its bound.
+   */
+  private sampleForMap(delivery: MapDelivery): void {
+    const n = this.deliveriesSeen++;
+    if (n % this.mapStride !== 0) return;
+    if (this.deliveries.length >= MAP_DELIVERIES_MAX) {
+      let kept = 0;
+      for (let i = 0; i < this.deliveries.length; i += 2) this.deliveries[kept++] = this.deliveries[i] as MapDelivery;
+      this.deliveries.length = kept;
+      this.mapStride *= 2;
+      if (n % this.mapStride !== 0) return;
     }
+    this.deliveries.push(delivery);
   }
 
   driftClosed(ms: number): void {

@@ -46,6 +46,8 @@ export class PickerCrew {
   start(expectedPerHour: (hour: number) => number): void {
     const s = this.ctx.scenario;
     for (let from = 0; from < s.hours; from += SHIFT_HOURS) {
+      // A run that starts later in the day (over NATS) begins with the shift on duty then.
+      if (this.ctx.startMs + (from + SHIFT_HOURS) * HOUR_MS <= this.ctx.agenda.nowMs) continue;
       let peak = 0;
       for (let h = from; h < from + SHIFT_HOURS; h++) peak = Math.max(peak, expectedPerHour(h));
       const staff = Math.max(1, Math.ceil(peak / s.pickers.ordersPerHour));

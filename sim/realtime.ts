@@ -92,7 +92,7 @@ function simMsOf(hour: number): number {
 
 /** A window of the run in wall-clock epoch ms, or none when it is outside the run. */
 function wallWindow(window: HourWindow | undefined, pacing: Pacing, endHour: number): PaymentOutageWindow[] {
-  if (window === undefined || window.toHour <= 0 || window.fromHour >= endHour) return [];
+  if (window === undefined || simMsOf(window.toHour) <= pacing.simStartMs || window.fromHour >= endHour) return [];
   return [
     {
       fromMs: Math.round(pacing.wallOf(simMsOf(window.fromHour))),
@@ -202,6 +202,10 @@ function scheduleKill(world: World, fleet: RegionFleet, pacing: Pacing, startHou
   agenda.at(simMsOf(window.fromHour), () => {
     const killed = { atMinute: minuteOf(agenda.nowMs), wallMs: Date.now() };
     killing = fleet.kill(0).then(() => killed);
+    // Handled now, not only when the restart chains on it an hour of simulated time later.
+    killing.catch((error: unknown) => {
+      failure = error;
+    });
   });
   agenda.at(simMsOf(window.toHour), restart);
   return async () => {

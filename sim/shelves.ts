@@ -119,7 +119,9 @@ export class Shelves {
     for (let day = 0; day * 24 < s.hours; day++) {
       for (const hour of s.suppliers.hours) {
         const atHour = day * 24 + hour + this.random.between(0, 0.5);
-        if (atHour < s.hours) this.ctx.agenda.at(this.ctx.startMs + atHour * HOUR_MS, () => this.restock(w, false));
+        const atMs = this.ctx.startMs + atHour * HOUR_MS;
+        // Deliveries due before a late start (over NATS) have come and gone.
+        if (atHour < s.hours && atMs >= this.ctx.agenda.nowMs) this.ctx.agenda.at(atMs, () => this.restock(w, false));
       }
     }
   }

@@ -51,9 +51,11 @@ export class Shoppers {
   private scheduleNext(): void {
     const rate = this.rate(this.ctx.hour());
     // An idle night hour still looks again within the hour (the rate changes by the hour).
-    const gap = rate <= 0 ? HOUR_MS : Math.min(HOUR_MS, this.random.exponential(HOUR_MS / rate));
-    this.ctx.agenda.after(gap, () => {
-      if (rate > 0 && this.random.chance(Math.min(1, this.rate(this.ctx.hour()) / rate))) this.arrive();
+    const drawn = rate <= 0 ? HOUR_MS : this.random.exponential(HOUR_MS / rate);
+    // A draw past the hour only means nobody came this hour: look again then, at the new rate.
+    const capped = drawn >= HOUR_MS;
+    this.ctx.agenda.after(capped ? HOUR_MS : drawn, () => {
+      if (!capped && this.random.chance(Math.min(1, this.rate(this.ctx.hour()) / rate))) this.arrive();
       this.scheduleNext();
     });
   }

@@ -44,6 +44,8 @@ export class World {
   private readonly shoppers: Shoppers;
   private readonly byId = new Map<string, SimWarehouse>();
   private keys = 0;
+  /** When `begin` ran: midnight, or later in the day for a run over NATS. */
+  private beganAtMs = SIM_START_MS;
 
   constructor(
     readonly scenario: Scenario,
@@ -196,6 +198,7 @@ export class World {
   /** Sets every store up (the region's set-up commands, opening stock, staff) and starts the world. */
   begin(): void {
     const ctx = this.ctx;
+    this.beganAtMs = ctx.agenda.nowMs;
     // A region process sets its warehouses up from its config itself.
     if (this.engine.mode === 'embedded') this.setUp();
     ctx.shelves.start(ctx);
@@ -251,7 +254,8 @@ export class World {
     const s = this.scenario;
     const faults: FaultRecord[] = [];
     const add = (kind: string, window: { fromHour: number; toHour: number } | undefined, detail: string) => {
-      if (window !== undefined && window.fromHour < s.hours) {
+      const began = (this.beganAtMs - this.ctx.startMs) / HOUR_MS;
+      if (window !== undefined && window.fromHour < s.hours && window.toHour > began) {
         faults.push({
           kind,
           fromMinute: window.fromHour * 60,

@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckoutQuote } from '../../engine/index.ts';
+import {
+  type CheckoutQuote,
+  idempotencyConflict,
+  insufficientStock,
+  limitExceeded,
+  notFound,
+  unavailable,
+} from '../../engine/index.ts';
 import {
   type CandidateReport,
   judgeCandidate,
   missingLines,
   NO_COURIER_ALLOWANCE_MS,
   PICK_QUEUE_PER_PICKER_MAX,
+  placementRefusal,
   rankCandidates,
 } from '../../service/checkout-choice.ts';
 
@@ -78,5 +86,31 @@ describe('checkout choice', () => {
       'loaded',
       'subs',
     ]);
+  });
+});
+
+describe('placementRefusal: what a refused placement means for the checkout', () => {
+  const fresh = (): CandidateReport => ({ warehouseId: 'w1', reason: 'eligible', distanceKm: 1, radiusKm: 3 });
+
+  it('tries the next candidate after a lost race, a SKU the store does not list, or a store that cannot take it', () => {
+    const lost = fresh();
+    expect(placementRefusal(lost, insufficientStock([{ sku: 'a', requested: 2, available: 1 }]))).toBe('next');
+    expect(lost).toMatchObject({ reason: 'insufficient_stock', missing: [{ sku: 'a', requested: 2, available: 1 }] });
+    const unlisted = fresh();
+    expect(placementRefusal(unlisted, notFound('sku', 'a'))).toBe('next');
+    expect(unlisted.reason).toBe('missing_skus');
+    const down = fresh();
+    expect(placementRefusal(down, unavailable('stopping'))).toBe('next');
+    expect(down).toMatchObject({ reason: 'unavailable', detail: expect.stringContaining('stopping') });
+    const full = fresh();
+    expect(placementRefusal(full, limitExceeded('ORDERS_MAX', 1))).toBe('next');
+    expect(full.reason).toBe('refused');
+  });
+
+  it("stops at the request's own fault: no other store helps", () => {
+    const report = fresh();
+    expect(placementRefusal(report, idempotencyConflict('k'))).toBe('stop');
+    expect(placementRefusal(report, notFound('order', 'o1'))).toBe('stop');
+    expect(report.reason).toBe('eligible');
   });
 });
