@@ -31,6 +31,11 @@ export const RETRY_DELAY_MS = 30_000;
 /** Longest delay between two tries of one operation. */
 export const RETRY_DELAY_MAX_MS = 10 * 60_000;
 
+/** The step before the next try of an operation that came back unavailable `retries` times so far. */
+export function retryStepMs(retries: number, firstMs = RETRY_DELAY_MS, maxMs = RETRY_DELAY_MAX_MS): number {
+  return Math.min(maxMs, firstMs * 2 ** Math.min(retries, 30));
+}
+
 export interface EffectExecutorOptions {
   warehouseId: string;
   /** Normally a `ResilientGateway`, which retries within one try and has the circuit breaker. */
@@ -227,10 +232,7 @@ export class EffectExecutor {
       return;
     }
     const { scheduler, random } = this.options;
-    const stepMs = Math.min(
-      this.options.retryDelayMaxMs ?? RETRY_DELAY_MAX_MS,
-      (this.options.retryDelayMs ?? RETRY_DELAY_MS) * 2 ** Math.min(job.retries, 30),
-    );
+    const stepMs = retryStepMs(job.retries, this.options.retryDelayMs, this.options.retryDelayMaxMs);
     const delayMs = random === undefined ? stepMs : Math.floor(stepMs / 2 + (random() * stepMs) / 2);
     job.phase = 'waiting';
     job.retries++;

@@ -12,6 +12,7 @@ export {
   PROVIDER_CALLS_MAX,
   RETRY_DELAY_MAX_MS,
   RETRY_DELAY_MS,
+  retryStepMs,
 } from './executor.ts';
 export { type HostOptions, openWarehouseHost, type WarehouseHost } from './host.ts';
 export { NOTIFICATIONS_IN_FLIGHT_MAX, NotificationFeed } from './notification-feed.ts';

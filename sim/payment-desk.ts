@@ -5,7 +5,7 @@
  * executor does on `unavailable` is kept: a hold is given up (the order is cancelled), a capture,
  * void or refund is tried again on the executor's own schedule until it is answered.
  */
-import { opOfEvent, RETRY_DELAY_MAX_MS, RETRY_DELAY_MS } from '../effects/index.ts';
+import { opOfEvent, retryStepMs } from '../effects/index.ts';
 import type { EngineEvent, PaymentOutcomeCommand } from '../engine/index.ts';
 import { inWindow, type SimContext } from './context.ts';
 import type { Random } from './random.ts';
@@ -55,7 +55,7 @@ export class PaymentDesk {
       }
       this.ctx.engine.send(warehouseId, command);
       if (down && operation !== 'authorize') {
-        const delay = Math.min(RETRY_DELAY_MAX_MS, RETRY_DELAY_MS * 2 ** tries);
+        const delay = retryStepMs(tries);
         this.ctx.agenda.after(this.random.between(delay / 2, delay), () =>
           this.call(warehouseId, orderId, operation, amountCents, tries + 1),
         );

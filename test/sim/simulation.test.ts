@@ -91,8 +91,10 @@ describe('simulator (embedded engine)', () => {
     expect((esc.no_courier ?? 0) + (esc.courier_offline_on_road ?? 0)).toBeGreaterThan(0);
     const quiet = runEmbedded({ seed: 5, warehouses: 2, hours: 22 });
     expect(quiet.escalations.total).toBe(0);
-    // Deliveries go on after the outage (19:00–19:20): the SLA series has points after it.
+    // Deliveries go on after the outage (19:00–19:20), and the orders caught in it end delivered.
     expect(report.series.slaHitRate.some((p) => p.minute >= 20 * 60)).toBe(true);
+    expect(report.orders.delivered + report.orders.partiallyFulfilled).toBeGreaterThan(0.95 * report.orders.accepted);
+    expect(report.orders.open).toBeLessThan(0.03 * report.orders.accepted);
   });
 
   it('POS outage: accuracy dips while the feed is down and recovers when the backlog arrives', () => {
