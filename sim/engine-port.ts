@@ -26,9 +26,10 @@ export interface SimEngine {
   available(warehouseId: string, sku: string): number;
   /**
    * The warehouse's books now: its on hand per SKU (for restocking, cycle counts and the accuracy
-   * against the shelf). The lookup is valid inside `done` only.
+   * against the shelf), or undefined when they could not be read (a store that is down). The lookup
+   * is valid inside `done` only.
    */
-  books(warehouseId: string, done: (onHand: Books) => void): void;
+  books(warehouseId: string, done: (onHand: Books | undefined) => void): void;
   /**
    * Units of a just-placed order that its warehouse holds beyond what it had: after the placement,
    * every SKU the order's reservation holds must still have available ≥ 0. Must be 0.

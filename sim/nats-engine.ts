@@ -305,14 +305,14 @@ export class NatsEngine implements SimEngine {
     return (await Promise.all(chunks)).flatMap((c) => c.items);
   }
 
-  books(warehouseId: string, done: (onHand: Books) => void): void {
+  books(warehouseId: string, done: (onHand: Books | undefined) => void): void {
     this.track(
       () => this.availabilityOf(warehouseId, this.skus.get(warehouseId) ?? []),
       (outcome) => {
         if (!outcome.ok) {
-          // No books to read: every SKU unknown (a restock fills up, an accuracy sample counts it wrong).
+          // No books to read (the store is down): the world skips what needed them.
           bump(this.facts.unanswered, 'availability');
-          done(() => undefined);
+          done(undefined);
           return;
         }
         const onHand = new Map<string, number>();

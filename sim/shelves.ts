@@ -27,6 +27,8 @@ export class Shelves {
   /** Pairs whose books disagreed with the shelf at a sample: key (store base + SKU index) → since when. */
   private readonly offSince = new Map<number, number>();
   private readonly storeBase = new Map<string, number>();
+  /** Each store's accuracy at the last sample that could read its books. */
+  private readonly lastAccuracy = new Map<string, number>();
 
   /** The physical units of a SKU in a store now. */
   count(warehouseId: string, sku: string): number {
@@ -82,7 +84,10 @@ export class Shelves {
       this.deliver(w, () => 0, true);
       return;
     }
-    this.ctx.engine.books(w.entry.id, (onHand) => this.deliver(w, onHand, false));
+    // A store whose books cannot be read now orders nothing this time (it would order blind).
+    this.ctx.engine.books(w.entry.id, (onHand) => {
+      if (onHand !== undefined) this.deliver(w, onHand, false);
+    });
   }
 
   private deliver(w: SimWarehouse, onHand: Books, opening: boolean): void {
@@ -165,6 +170,7 @@ export class Shelves {
         counts.push({ sku, counted: this.count(id, sku) });
       }
       this.ctx.engine.books(id, (onHand) => {
+        if (onHand === undefined) return;
         for (const { sku, counted } of counts) {
           const books = onHand(sku);
           if (books !== undefined && books !== counted) metrics.unitsCorrected += Math.abs(books - counted);
@@ -179,7 +185,8 @@ export class Shelves {
 
   /**
    * Share of SKU × store pairs whose books equal the shelf: over the city, and per store (by id).
-   * The shelves are read when the books arrive (at once on the embedded engine).
+   * The shelves are read when the books arrive (at once on the embedded engine); a store whose books
+   * cannot be read is left out of the city's share and keeps its last known share.
    */
   accuracy(done: (city: number, perStore: Map<string, number>) => void, track = false): void {
     const perStore = new Map<string, number>();
@@ -190,6 +197,13 @@ export class Shelves {
     for (const w of this.ctx.city.warehouses) {
       const id = w.entry.id;
       this.ctx.engine.books(id, (onHand) => {
+        // A store whose books cannot be read (down) is left out of this sample, not counted as wrong.
+        if (onHand === undefined) {
+          const last = this.lastAccuracy.get(id);
+          if (last !== undefined) perStore.set(id, last);
+          if (--waiting === 0) done(total === 0 ? 1 : equal / total, perStore);
+          return;
+        }
         const shelf = this.counts.get(id) as Int32Array;
         let same = 0;
         const base = this.storeBase.get(id) as number;
@@ -209,6 +223,7 @@ export class Shelves {
         }
         if (track) this.ctx.metrics.driftOpen = this.offSince.size;
         perStore.set(id, w.byRank.length === 0 ? 1 : same / w.byRank.length);
+        this.lastAccuracy.set(id, perStore.get(id) as number);
         equal += same;
         total += w.byRank.length;
         if (--waiting === 0) done(total === 0 ? 1 : equal / total, perStore);
