@@ -9,7 +9,7 @@
 import { orderStateOf } from '../actors/index.ts';
 import { notFound } from './errors.ts';
 import type { CommandContext, WarehouseState } from './state.ts';
-import type { OrderRecord, PaymentOperation, PaymentOutcomeCommand, Result } from './types.ts';
+import type { CancelReason, OrderRecord, PaymentOperation, PaymentOutcomeCommand, Result } from './types.ts';
 
 const EFFECT_OF: Record<PaymentOperation, string> = {
   authorize: 'authorizePayment',
@@ -96,7 +96,11 @@ export function authorizationSettled(order: OrderRecord, authorizationId: string
   if (authorizationId !== undefined) order.authorizationId = authorizationId;
 }
 
-type FireOrderEvent = (order: OrderRecord, type: 'payment.authorized' | 'payment.declined' | 'order.cancel') => void;
+type FireOrderEvent = (
+  order: OrderRecord,
+  type: 'payment.authorized' | 'payment.declined' | 'order.cancel',
+  reason?: CancelReason,
+) => void;
 
 function settleAuthorize(state: WarehouseState, order: OrderRecord, cmd: PaymentOutcomeCommand, fire: FireOrderEvent) {
   const authorizing = order.lifecycle.value === 'reserved.authorizing';
@@ -107,7 +111,8 @@ function settleAuthorize(state: WarehouseState, order: OrderRecord, cmd: Payment
     else if (['cancelled', 'refunded'].includes(orderStateOf(order.lifecycle.value))) voidHold(state, order);
   } else if (authorizing) {
     // Declined, or the provider stayed unreachable: the checkout fails and compensates.
-    fire(order, cmd.outcome === 'declined' ? 'payment.declined' : 'order.cancel');
+    if (cmd.outcome === 'declined') fire(order, 'payment.declined', 'payment_declined');
+    else fire(order, 'order.cancel', 'payment_unavailable');
   }
 }
 

@@ -44,6 +44,7 @@ import {
 import { applyRelease, applyReserve } from './reservations.ts';
 import type { CommandContext, WarehouseState } from './state.ts';
 import type {
+  CancelReason,
   CourierRecord,
   OrderEventCommand,
   OrderPlaceCommand,
@@ -127,6 +128,7 @@ function commitStep(
   step: CompiledStep<OrderContext>,
   cmdKey: string,
   eventId?: string,
+  reason?: CancelReason,
 ): void {
   const beforeLeaf = order.lifecycle.value;
   const before = orderStateOf(beforeLeaf);
@@ -145,6 +147,7 @@ function commitStep(
     state: now,
   };
   if (eventId !== undefined) event.eventId = eventId;
+  if (reason !== undefined && now === 'cancelled' && before !== 'cancelled') event.reason = reason;
   state.events.push(event);
 }
 
@@ -155,10 +158,11 @@ export function fireOrderEvent(
   order: OrderRecord,
   type: OrderEventType,
   cmdKey: string,
+  reason?: CancelReason,
 ): boolean {
   const step = compiledOrderMachine.transition(order.lifecycle, { type });
   if (step === undefined) return false;
-  commitStep(state, ctx, order, step, cmdKey);
+  commitStep(state, ctx, order, step, cmdKey, undefined, reason);
   return true;
 }
 
@@ -352,7 +356,7 @@ export function applyOrderEvent(state: WarehouseState, ctx: CommandContext, cmd:
   if ('code' in prepared) return { ok: false, error: prepared };
   if (prepared.pick?.kind !== 'duplicate_scan') {
     if (cmd.authorizationId !== undefined) order.authorizationId = cmd.authorizationId;
-    commitStep(state, ctx, order, step, cmd.key, cmd.eventId);
+    commitStep(state, ctx, order, step, cmd.key, cmd.eventId, cmd.event === 'order.cancel' ? 'requested' : undefined);
     finish(state, ctx, order, cmd, prepared);
   }
   order.events.push({ eventId: cmd.eventId, state: orderStateOf(order.lifecycle.value) });
@@ -368,6 +372,6 @@ export function cancelExpiredOrders(state: WarehouseState, ctx: CommandContext, 
   for (const orderId of orderIds) {
     const order = state.orders.get(orderId);
     if (order === undefined || state.reservations.has(order.reservationId)) continue;
-    fireOrderEvent(state, ctx, order, 'order.cancel', `expire:${order.reservationId}`);
+    fireOrderEvent(state, ctx, order, 'order.cancel', `expire:${order.reservationId}`, 'reservation_expired');
   }
 }

@@ -443,6 +443,12 @@ export type PickOutcome =
   | { kind: 'substituted'; sku: string; substitute: string; quantity: number }
   | { kind: 'dropped'; sku: string; quantity: number; adjustmentCents: number };
 
+/**
+ * Why an order was cancelled: the payment hold was declined, or the provider stayed unreachable; the
+ * reservation ran out before the hold came; or someone asked (the customer, operations).
+ */
+export type CancelReason = 'payment_declined' | 'payment_unavailable' | 'reservation_expired' | 'requested';
+
 export type EscalationKind = 'no_courier' | 'courier_offline_on_road' | 'pick_pack_slow' | 'payment_refused';
 
 /** Availability of one SKU as readers and events see it. */
@@ -467,7 +473,14 @@ export type EngineEvent =
     }
   | { type: 'reservation.expired'; reservationId: string; lines: QuantityLine[] }
   | { type: 'pos.gap_skipped'; sourceId: string; fromSeq: number; toSeq: number }
-  | { type: 'order.changed'; orderId: string; state: OrderState; eventId?: string }
+  | {
+      type: 'order.changed';
+      orderId: string;
+      state: OrderState;
+      eventId?: string;
+      /** Why, when the change is a cancellation. */
+      reason?: CancelReason;
+    }
   | {
       type: 'order.effect';
       orderId: string;

@@ -178,8 +178,8 @@ export class Warehouse {
       case 'order.event':
         return applyOrderEvent(state, ctx, cmd);
       case 'payment.outcome':
-        return applyPaymentOutcome(state, ctx, cmd, (order, type) => {
-          fireOrderEvent(state, ctx, order, type, cmd.key);
+        return applyPaymentOutcome(state, ctx, cmd, (order, type, reason) => {
+          fireOrderEvent(state, ctx, order, type, cmd.key, reason);
         });
       case 'warehouse.configure':
         return this.configure(cmd);

@@ -32,8 +32,6 @@ export interface SimOrder {
   courierId?: string;
   /** Confirmed to the customer (the payment hold was authorized and it was queued for picking). */
   confirmed: boolean;
-  /** What the payment provider answered when a hold was refused. */
-  paymentFailure?: 'declined' | 'unavailable';
   /** Reached a final state (counted once). */
   done: boolean;
 }

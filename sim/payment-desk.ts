@@ -49,10 +49,6 @@ export class PaymentDesk {
       if (command.outcome === 'succeeded' && operation === 'authorize') command.authorizationId = `auth-${orderId}`;
       if (command.outcome === 'succeeded' && (operation === 'capture' || operation === 'refund'))
         command.amountCents = amountCents;
-      if (operation === 'authorize' && command.outcome !== 'succeeded') {
-        const order = this.ctx.orders.get(orderId);
-        if (order !== undefined) order.paymentFailure = command.outcome;
-      }
       this.ctx.engine.send(warehouseId, command);
       if (down && operation !== 'authorize') {
         const delay = retryStepMs(tries);

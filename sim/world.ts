@@ -4,7 +4,7 @@
  * an engine (embedded or over NATS). Routes the engine's committed events to whoever in the world
  * reacts to them, samples accuracy and utilization, and turns the run into a `SimReport`.
  */
-import type { EngineEvent } from '../engine/index.ts';
+import type { CancelReason, EngineEvent } from '../engine/index.ts';
 import { seedCommands } from '../service/catalog-seed.ts';
 import { Agenda } from './agenda.ts';
 import { buildCity, type City, type SimWarehouse } from './city.ts';
@@ -106,7 +106,7 @@ export class World {
     for (const event of events) {
       switch (event.type) {
         case 'order.changed':
-          this.orderChanged(warehouseId, event.orderId, event.state);
+          this.orderChanged(warehouseId, event.orderId, event.state, event.reason);
           break;
         case 'pick.queued': {
           const order = ctx.orders.get(event.orderId);
@@ -138,7 +138,7 @@ export class World {
     }
   }
 
-  private orderChanged(warehouseId: string, orderId: string, state: SimOrder['state']): void {
+  private orderChanged(warehouseId: string, orderId: string, state: SimOrder['state'], reason?: CancelReason): void {
     const ctx = this.ctx;
     const order = ctx.orders.get(orderId);
     if (order === undefined) return;
@@ -157,8 +157,11 @@ export class World {
       for (const [sku, units] of order.taken) ctx.shelves.put(warehouseId, sku, units);
       order.taken.clear();
       if (order.confirmed) m.cancelled++;
+      // Never confirmed to the customer: a refusal, by the reason the engine gives for the cancel.
       else
-        m.reject(order.paymentFailure === undefined ? 'cancelled_before_payment' : `payment_${order.paymentFailure}`);
+        m.reject(
+          reason === 'payment_declined' || reason === 'payment_unavailable' ? reason : 'cancelled_before_payment',
+        );
     }
   }
 

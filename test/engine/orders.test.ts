@@ -118,7 +118,7 @@ describe('orders', () => {
     w.ok({ type: 'tick' });
     expect(w.warehouse.order('o1')).toMatchObject({ value: { state: 'cancelled' } });
     expect(eventsOfType(w.events, 'order.changed')).toEqual([
-      { type: 'order.changed', orderId: 'o1', state: 'cancelled' },
+      { type: 'order.changed', orderId: 'o1', state: 'cancelled', reason: 'reservation_expired' },
     ]);
     expect(w.stock('milk')).toMatchObject({ reserved: 0, available: 5 });
     // A payment hold arriving late is refused: the order is no longer waiting for it.

@@ -22,6 +22,7 @@ describe('order flow: payment hold', () => {
     expect(declined).toMatchObject({ ok: true, value: { kind: 'payment', operation: 'authorize', applied: true } });
     expect(f.stateOf('o1')).toBe('cancelled');
     expect(f.events('order.changed').map((e) => e.state)).toEqual(['reserved', 'cancelled']);
+    expect(f.events('order.changed').map((e) => e.reason)).toEqual([undefined, 'payment_declined']);
     // Nothing was held at the provider, so there is nothing to void; nothing reaches the pickers.
     expect(f.effects('o1').map((e) => e.effect)).toEqual(['authorizePayment']);
     expect(f.events('pick.queued')).toHaveLength(0);
@@ -53,6 +54,7 @@ describe('order flow: payment hold', () => {
     expect(f.place('o1', [{ sku: 'eggs', quantity: 3 }]).ok).toBe(true);
     expect(f.payment('o1', 'authorize', 'unavailable').ok).toBe(true);
     expect(f.stateOf('o1')).toBe('cancelled');
+    expect(f.events('order.changed').at(-1)).toMatchObject({ state: 'cancelled', reason: 'payment_unavailable' });
     expect(f.effects('o1').map((e) => e.effect)).toEqual(['authorizePayment']);
     expect(f.warehouse.state.reservations.size).toBe(0);
     expect(f.available('eggs')).toBe(20);
@@ -65,6 +67,7 @@ describe('order flow: payment hold', () => {
     f.atMs += 20_000;
     const cancelled = f.event('o1', 'reserved', 'order.cancel', { reason: 'changed my mind' });
     expect(cancelled).toMatchObject({ ok: true, value: { state: 'cancelled' } });
+    expect(f.events('order.changed').at(-1)).toMatchObject({ state: 'cancelled', reason: 'requested' });
     expect(f.warehouse.state.reservations.size).toBe(0);
     expect(f.available('milk')).toBe(20);
     // The hold is still being placed: there is no authorization id to void yet.
