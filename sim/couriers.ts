@@ -12,6 +12,7 @@ import { haversineKm } from '../engine/index.ts';
 import { offsetKm, type SimWarehouse } from './city.ts';
 import type { SimContext, SimOrder } from './context.ts';
 import type { Random } from './random.ts';
+import { scheduleShifts } from './shifts.ts';
 
 const HOUR_MS = 3_600_000;
 const SHIFT_HOURS = 4;
@@ -80,14 +81,9 @@ export class CourierFleet {
   /** Couriers per 4-hour shift (riders work short, staggered shifts): enough for the busiest hour, at least one. */
   start(expectedPerHour: (hour: number) => number): void {
     const s = this.ctx.scenario;
-    for (let from = 0; from < s.hours; from += SHIFT_HOURS) {
-      // A run that starts later in the day (over NATS) begins with the shift on duty then.
-      if (this.ctx.startMs + (from + SHIFT_HOURS) * HOUR_MS <= this.ctx.agenda.nowMs) continue;
-      let peak = 0;
-      for (let h = from; h < from + SHIFT_HOURS; h++) peak = Math.max(peak, expectedPerHour(h));
-      const staff = Math.max(1, Math.ceil(peak / s.couriers.deliveriesPerHour));
-      this.ctx.agenda.at(this.ctx.startMs + from * HOUR_MS, () => this.changeShift(staff));
-    }
+    scheduleShifts(this.ctx, SHIFT_HOURS, expectedPerHour, s.couriers.deliveriesPerHour, (staff) =>
+      this.changeShift(staff),
+    );
     const mass = s.couriers.massOffline;
     if (mass !== undefined) {
       this.ctx.agenda.at(this.ctx.startMs + mass.fromHour * HOUR_MS, () => {

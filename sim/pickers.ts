@@ -8,8 +8,8 @@ import type { PickOutcome, Result } from '../engine/index.ts';
 import type { SimWarehouse } from './city.ts';
 import type { SimContext, SimOrder } from './context.ts';
 import type { Random } from './random.ts';
+import { scheduleShifts } from './shifts.ts';
 
-const HOUR_MS = 3_600_000;
 const SHIFT_HOURS = 8;
 const BAG_UNITS = 8;
 
@@ -44,15 +44,8 @@ export class PickerCrew {
 
   /** Staff per 8-hour shift: enough for the busiest hour of that shift's expected demand, at least one. */
   start(expectedPerHour: (hour: number) => number): void {
-    const s = this.ctx.scenario;
-    for (let from = 0; from < s.hours; from += SHIFT_HOURS) {
-      // A run that starts later in the day (over NATS) begins with the shift on duty then.
-      if (this.ctx.startMs + (from + SHIFT_HOURS) * HOUR_MS <= this.ctx.agenda.nowMs) continue;
-      let peak = 0;
-      for (let h = from; h < from + SHIFT_HOURS; h++) peak = Math.max(peak, expectedPerHour(h));
-      const staff = Math.max(1, Math.ceil(peak / s.pickers.ordersPerHour));
-      this.ctx.agenda.at(this.ctx.startMs + from * HOUR_MS, () => this.changeShift(staff));
-    }
+    const perHour = this.ctx.scenario.pickers.ordersPerHour;
+    scheduleShifts(this.ctx, SHIFT_HOURS, expectedPerHour, perHour, (staff) => this.changeShift(staff));
   }
 
   private changeShift(staff: number): void {

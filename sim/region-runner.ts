@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PaymentsConfig } from '../service/config.ts';
+import type { RegionConfig, WarehouseConfigEntry } from '../service/config.ts';
 
 const BIN = fileURLToPath(new URL('../bin/darkstore.js', import.meta.url));
 /** How much of the child's stderr is kept for messages (the tail). */
@@ -21,22 +21,11 @@ const STDERR_KEPT_CHARS = 16 * 1024;
 export const REGION_READY_TIMEOUT_MS = 30_000;
 
 /** One warehouse of the region config as written (see service/config.ts; left-out fields have defaults there). */
-export interface RegionWarehouseConfig {
-  id: string;
-  location: { lat: number; lon: number };
-  radiusKm: number;
-  slaMinutes: number;
-  catalog?: { seed: number; skus: number; unitsPerSku: number };
-  pickers?: number;
-  couriers?: number;
-}
+export type RegionWarehouseConfig = Omit<WarehouseConfigEntry, 'catalog' | 'pickers' | 'couriers'> &
+  Partial<Pick<WarehouseConfigEntry, 'catalog' | 'pickers' | 'couriers'>>;
 
 /** The region config file as written (JSON): `darkstore serve --config FILE`. */
-export interface RegionProcessConfig {
-  region: string;
-  warehouses: RegionWarehouseConfig[];
-  payments?: PaymentsConfig;
-}
+export type RegionProcessConfig = Omit<RegionConfig, 'warehouses'> & { warehouses: RegionWarehouseConfig[] };
 
 export interface RegionProcessOptions {
   /** NATS server URL(s), comma separated. */
