@@ -113,7 +113,8 @@ export async function runServe(args: ParsedArgs): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  const nc = await connectNats(natsSettings(args));
+  const settings = natsSettings(args);
+  const nc = await connectNats(settings);
   const checkpoint = args.flags.get('checkpoint');
   // Metrics are collected only when they are served; discovery's counters always are.
   const metrics = metricsPort === undefined ? undefined : new RegionMetrics(config.region);
@@ -133,7 +134,12 @@ export async function runServe(args: ParsedArgs): Promise<number> {
         requestStats.record(sample);
       },
     });
-    services = await startRegionServices(host, { metricsPort, metrics, requestStats });
+    services = await startRegionServices(host, {
+      metricsPort,
+      metrics,
+      requestStats,
+      readSide: { connect: settings, logLevel: log.level },
+    });
   } catch (error) {
     // A region that cannot start must not linger: close what opened, and the connection.
     await host?.stop().catch(() => undefined);

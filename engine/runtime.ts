@@ -179,6 +179,12 @@ export class WarehouseRuntime {
    */
   async read(input: unknown): Promise<Result<unknown>> {
     const result = this.query(input);
+    // A command key nobody has sent is news of nothing: no crash can take an absence back (only
+    // bring back a record forgotten past its retention), so it needs no wait for the next sync. A
+    // checkout asks this of every candidate on every order.
+    if (!result.ok && result.error.code === 'NOT_FOUND' && (input as { type?: unknown }).type === 'command') {
+      return result;
+    }
     await this.whenDurable(this.lastSeq);
     return this.status === 'failed' ? { ok: false, error: unavailable('warehouse failed') } : result;
   }

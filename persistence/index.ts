@@ -44,3 +44,4 @@ export {
 } from './wal.ts';
 export * as walFormat from './wal-format.ts';
 export { readWalRange, type WalCursor, WalReader } from './wal-reader.ts';
+export { startWorker } from './worker-thread.ts';

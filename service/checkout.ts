@@ -2,7 +2,8 @@
  * The region's checkout with fulfillment-center selection, on `checkoutSubject(region)` in the queue
  * group REGION_QUEUE, so any region process answers for every warehouse of the region. One checkout:
  * validate the request → the warehouses whose radius covers the address (the watched directory's
- * spatial index; no KV read) → ask each, in parallel and each within CHECKOUT_CANDIDATE_TIMEOUT_MS,
+ * spatial index; no KV read) → ask each (in memory when this process hosts it, else over NATS:
+ * warehouse-link.ts), in parallel and each within CHECKOUT_CANDIDATE_TIMEOUT_MS,
  * for the availability of every line, its checkout quote and whether this checkout already placed
  * the order there → judge and rank them (checkout-choice.ts) → `order.place` at the best, under the
  * idempotency key `placementKey(key, warehouseId)`; when its reservation loses a race
@@ -18,13 +19,12 @@
  *
  * Owns the choice and the placement; never holds stock itself (the warehouses do).
  */
-import { type Msg, type NatsConnection, RequestError, type Subscription } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import {
   type Availability,
   type CheckoutQuote,
   type CommandValue,
-  decode,
   type EngineError,
   type GeoPoint,
   limits,
@@ -35,16 +35,7 @@ import {
   validateCommand,
   validationError,
 } from '../engine/index.ts';
-import {
-  checkoutSubject,
-  commandSubject,
-  decodeRequest,
-  encodeReply,
-  errorReply,
-  peekSubject,
-  querySubject,
-  REGION_QUEUE,
-} from '../protocol/index.ts';
+import { checkoutSubject, decodeRequest, encodeReply, errorReply, REGION_QUEUE } from '../protocol/index.ts';
 import {
   type CandidateReport,
   type CandidateSite,
@@ -54,8 +45,10 @@ import {
   rankCandidates,
 } from './checkout-choice.ts';
 import type { KnownWarehouse, RegionDirectory } from './directory.ts';
+import { outboxOf } from './outbox.ts';
 import type { RegionHost } from './region.ts';
 import type { SpatialMatch } from './spatial-index.ts';
+import { type HostedEndpoint, type LinkReply, WarehouseLink } from './warehouse-link.ts';
 
 /** Most candidate warehouses asked per checkout (the nearest that cover the address). */
 export const CHECKOUT_CANDIDATES_MAX = 8;
@@ -100,6 +93,8 @@ export interface CheckoutOptions {
   nc: NatsConnection;
   directory: RegionDirectory;
   logger: Logger;
+  /** The warehouses this process hosts, asked in memory instead of over NATS (none by default). */
+  hosted?: (warehouseId: string) => HostedEndpoint | undefined;
   candidateTimeoutMs?: number;
   placeTimeoutMs?: number;
 }
@@ -130,11 +125,8 @@ function noFulfillmentCenter(orderId: string, candidates: CandidateReport[]): En
   return { code: 'NO_FULFILLMENT_CENTER', message: `no warehouse can fulfil order ${orderId}: ${why}`, candidates };
 }
 
-/** What a request to a warehouse came to: its answer, or none (and whether it may still have acted). */
-type Reply = { answered: true; result: Result<unknown> } | { answered: false; mayHaveActed: boolean; message: string };
-
 /** The value of an answer, or why there is none. NOT_FOUND is an answer (of undefined). */
-function answerOf(reply: Reply): { value: unknown } | string {
+function answerOf(reply: LinkReply): { value: unknown } | string {
   if (!reply.answered) return reply.message;
   if (reply.result.ok) return { value: reply.result.value };
   return reply.result.error.code === 'NOT_FOUND' ? { value: undefined } : reply.result.error.message;
@@ -151,8 +143,10 @@ export class CheckoutService {
   private inFlight = 0;
   private readonly candidateTimeoutMs: number;
   private readonly placeTimeoutMs: number;
+  private readonly link: WarehouseLink;
 
   constructor(private readonly options: CheckoutOptions) {
+    this.link = new WarehouseLink(options.nc, options.directory.region, options.hosted);
     this.candidateTimeoutMs = options.candidateTimeoutMs ?? CHECKOUT_CANDIDATE_TIMEOUT_MS;
     this.placeTimeoutMs = options.placeTimeoutMs ?? CHECKOUT_PLACE_TIMEOUT_MS;
   }
@@ -175,22 +169,23 @@ export class CheckoutService {
 
   /** Decodes, checks out and replies; never throws, whatever the body. */
   private async answer(msg: Msg): Promise<void> {
+    const outbox = outboxOf(this.options.nc);
     if (this.inFlight >= CHECKOUTS_IN_FLIGHT_MAX) {
-      msg.respond(errorReply(unavailable(`more than ${CHECKOUTS_IN_FLIGHT_MAX} checkouts in flight`)));
+      outbox.reply(msg, errorReply(unavailable(`more than ${CHECKOUTS_IN_FLIGHT_MAX} checkouts in flight`)));
       return;
     }
     const decoded = decodeRequest(msg.data);
     if (!decoded.ok) {
-      msg.respond(errorReply(decoded.error));
+      outbox.reply(msg, errorReply(decoded.error));
       return;
     }
     this.inFlight++;
     try {
-      msg.respond(encodeReply(await this.checkout(decoded.value)));
+      outbox.reply(msg, encodeReply(await this.checkout(decoded.value)));
     } catch (error) {
       // A bug, not bad input: answer, log, keep serving.
       this.options.logger.error({ err: error }, 'checkout failed');
-      msg.respond(errorReply(unavailable('internal error')));
+      outbox.reply(msg, errorReply(unavailable('internal error')));
     } finally {
       this.inFlight--;
     }
@@ -242,15 +237,14 @@ export class CheckoutService {
     });
     const down = this.options.directory.downReason(w);
     if (down !== undefined) return skipped(down);
-    const subject = querySubject(this.region, w.id);
     // Stock and quote are advisory (the placement decides): read from memory, without waiting for
     // the warehouse's next group commit. Whether this order was placed there before must be durable.
-    const peek = peekSubject(this.region, w.id);
     const timeoutMs = this.candidateTimeoutMs;
+    const link = this.link;
     const [stock, quote, earlier] = await Promise.all([
-      this.ask(peek, { type: 'availability', skus: order.lines.map((l) => l.sku) }, timeoutMs),
-      this.ask(peek, { type: 'eta', address: order.address }, timeoutMs),
-      this.ask(subject, { type: 'command', key: placementKey(order.key, w.id) }, timeoutMs),
+      link.peek(w.id, { type: 'availability', skus: order.lines.map((l) => l.sku) }, timeoutMs),
+      link.peek(w.id, { type: 'eta', address: order.address }, timeoutMs),
+      link.read(w.id, { type: 'command', key: placementKey(order.key, w.id) }, timeoutMs),
     ]);
     const answers = [stock, quote, earlier].map(answerOf);
     const problem = answers.find((a) => typeof a === 'string');
@@ -275,7 +269,7 @@ export class CheckoutService {
   ): Promise<CheckoutResult> {
     for (const report of ranked) {
       const command = { ...order, key: placementKey(order.key, report.warehouseId) };
-      const reply = await this.ask(commandSubject(this.region, report.warehouseId), command, this.placeTimeoutMs);
+      const reply = await this.link.command(report.warehouseId, command, this.placeTimeoutMs);
       if (!reply.answered) {
         if (reply.mayHaveActed) {
           const what = `placing order ${order.orderId} at ${report.warehouseId} did not answer (${reply.message})`;
@@ -306,19 +300,6 @@ export class CheckoutService {
     return { ok: false, error: noFulfillmentCenter(order.orderId, reports) };
   }
 
-  /** One request to a warehouse; never rejects. */
-  private async ask(subject: string, body: unknown, timeoutMs: number): Promise<Reply> {
-    try {
-      const msg = await this.options.nc.request(subject, encodeReply(body), { timeout: timeoutMs });
-      return { answered: true, result: decode(msg.data) as Result<unknown> };
-    } catch (error) {
-      const noResponders = error instanceof RequestError && error.isNoResponders();
-      const message = noResponders ? 'no responders' : error instanceof Error ? error.message : String(error);
-      // Only "no responders" proves the request reached nobody; a timeout or a lost connection may not.
-      return { answered: false, mayHaveActed: !noResponders, message };
-    }
-  }
-
   /** Stops taking checkouts and waits (bounded) for those in flight. */
   async stop(): Promise<void> {
     await this.subscription?.drain().catch(() => undefined);
@@ -328,5 +309,10 @@ export class CheckoutService {
 
 /** The checkout of a region process, over its connection and the region's directory. */
 export function startCheckout(host: RegionHost, directory: RegionDirectory): CheckoutService {
-  return CheckoutService.start({ nc: host.options.nc, directory, logger: host.options.logger });
+  return CheckoutService.start({
+    nc: host.options.nc,
+    directory,
+    logger: host.options.logger,
+    hosted: (warehouseId) => host.endpoint(warehouseId),
+  });
 }

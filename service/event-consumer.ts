@@ -28,6 +28,10 @@ import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { decodeUntrusted, type EngineEvent } from '../engine/index.ts';
 import { EVENTS_STREAM } from '../protocol/index.ts';
+import { type Outbox, outboxOf } from './outbox.ts';
+
+/** The acknowledgement JetStream takes on a message's reply subject (what `JsMsg.ack()` sends). */
+const ACK = new TextEncoder().encode('+ACK');
 
 /** Messages a consumer holds client-side before handling them. */
 export const CONSUMER_BUFFER_MAX = 256;
@@ -159,6 +163,8 @@ export class EventConsumer {
     private readonly options: EventConsumerOptions,
     private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
+    /** Acknowledgements leave with the turn's other messages: one socket write, not one per event. */
+    private readonly outbox: Outbox,
   ) {
     const concurrency = options.concurrency ?? 1;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > CONSUMER_CONCURRENCY_MAX) {
@@ -172,7 +178,7 @@ export class EventConsumer {
 
   /** Creates the consumer if needed, runs `onStart`, then handles events until `stop`. */
   static async start(nc: NatsConnection, options: EventConsumerOptions): Promise<EventConsumer> {
-    const consumer = new EventConsumer(options, await jetstreamManager(nc), jetstream(nc));
+    const consumer = new EventConsumer(options, await jetstreamManager(nc), jetstream(nc), outboxOf(nc));
     const messages = await consumer.open();
     consumer.loop = consumer.run(messages);
     return consumer;
@@ -273,6 +279,13 @@ export class EventConsumer {
     await Promise.allSettled(this.inFlight);
   }
 
+  /** Acknowledges through the outbox (the reply subject `JsMsg.ack()` would answer on). */
+  private ack(msg: JsMsg): void {
+    const reply = (msg as { reply?: unknown }).reply;
+    if (typeof reply === 'string' && reply !== '') this.outbox.publish(reply, ACK);
+    else msg.ack();
+  }
+
   private async process(msg: JsMsg): Promise<void> {
     const envelope = decodeEnvelope(msg.data);
     const acking = this.options.acks !== 'none';
@@ -291,7 +304,7 @@ export class EventConsumer {
     };
     try {
       await this.options.handle(envelope, delivery);
-      if (acking) msg.ack();
+      if (acking) this.ack(msg);
       this.stats.handled++;
     } catch (error) {
       if (!acking) {

@@ -33,6 +33,8 @@ import { Random } from '../sim/random.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
 import { ensureEventStream, eventMessageId } from './event-stream.ts';
+import { type Outbox, outboxOf } from './outbox.ts';
+import type { HostedEndpoint } from './warehouse-link.ts';
 
 /** NATS's default largest message, when the server has not said. */
 const REPLY_BYTES_DEFAULT = 1024 * 1024;
@@ -108,8 +110,12 @@ export class RegionHost {
   readonly warehouses = new Map<string, HostedWarehouse>();
   private readonly subscriptions: Subscription[] = [];
   private stopping = false;
+  /** Replies and events leave together, once per turn of the event loop. */
+  private readonly outbox: Outbox;
 
-  private constructor(readonly options: RegionOptions) {}
+  private constructor(readonly options: RegionOptions) {
+    this.outbox = outboxOf(options.nc);
+  }
 
   get region(): string {
     return this.options.config.region;
@@ -215,7 +221,7 @@ export class RegionHost {
       h.set('Nats-Msg-Id', eventMessageId(this.region, warehouseId, seq, index));
       if (replayed) h.set('Darkstore-Replayed', 'true');
       const body = encode({ warehouseId, seq, index, event });
-      nc.publish(eventSubject(this.region, warehouseId, event.type), body, { headers: h });
+      this.outbox.publish(eventSubject(this.region, warehouseId, event.type), body, h);
     }
   }
 
@@ -244,10 +250,39 @@ export class RegionHost {
     );
   }
 
+  /**
+   * A warehouse of this process, for the region's services to ask in memory: the same answers as its
+   * `.peek`, `.query` and `.cmd` subjects (refusals included), counted as requests in flight for the
+   * graceful shutdown. Undefined when another process hosts it.
+   */
+  endpoint(warehouseId: string): HostedEndpoint | undefined {
+    const hosted = this.warehouses.get(warehouseId);
+    if (hosted === undefined) return undefined;
+    const refusal = (): Result<never> | undefined => {
+      const reason = this.unavailableReason(hosted);
+      return reason === undefined ? undefined : { ok: false, error: reason };
+    };
+    const tracked = async <T>(run: (w: WarehouseHost['warehouse']) => Promise<T>): Promise<T | Result<never>> => {
+      const refused = refusal();
+      if (refused !== undefined) return refused;
+      hosted.inFlight++;
+      try {
+        return await run((hosted.host as WarehouseHost).warehouse);
+      } finally {
+        hosted.inFlight--;
+      }
+    };
+    return {
+      peek: (query) => refusal() ?? (hosted.host as WarehouseHost).warehouse.query(query),
+      read: (query) => tracked((w) => w.read(query)),
+      submit: (command) => tracked((w) => w.submit(command)),
+    };
+  }
+
   /** Replies, or says LIMIT_EXCEEDED when the reply would not fit in a NATS message. */
   private respond(msg: Msg, body: Uint8Array): void {
     const max = this.options.nc.info?.max_payload ?? REPLY_BYTES_DEFAULT;
-    msg.respond(body.length <= max ? body : errorReply(limitExceeded('max_payload (reply bytes)', max)));
+    this.outbox.reply(msg, body.length <= max ? body : errorReply(limitExceeded('max_payload (reply bytes)', max)));
   }
 
   private unavailableReason(hosted: HostedWarehouse): EngineError | undefined {
@@ -344,6 +379,7 @@ export class RegionHost {
         this.log().error({ warehouseId: hosted.entry.id, err: error }, 'close failed');
       }
     }
+    this.outbox.flush();
     await this.options.nc.flush().catch(() => undefined);
   }
 }

@@ -5,6 +5,7 @@
  */
 
 import type { NotificationSender } from '../notifications/index.ts';
+import type { NatsConnectOptions } from '../protocol/index.ts';
 import { startCatalog } from './catalog.ts';
 import { startCheckout } from './checkout.ts';
 import { startDirectory } from './directory.ts';
@@ -12,6 +13,7 @@ import { Discovery, type RequestStats } from './discovery.ts';
 import { ensureEventStream } from './event-stream.ts';
 import { type RegionMetrics, serveMetrics } from './metrics.ts';
 import { loggingSender, startNotificationConsumer } from './notification-consumer.ts';
+import { startReadSide } from './read-side.ts';
 import type { RegionHost } from './region.ts';
 
 export interface RegionServiceOptions {
@@ -23,6 +25,12 @@ export interface RegionServiceOptions {
   requestStats?: RequestStats | undefined;
   /** Where customer notifications go (push, SMS); by default they are logged. */
   notificationSender?: NotificationSender | undefined;
+  /**
+   * Run the catalog and the notification consumer in a worker thread with a connection of its own
+   * (read-side.ts), off the warehouses' event loop: how `darkstore serve` runs them. Without it (or
+   * with a `notificationSender`, which cannot cross threads) they run on this thread's connection.
+   */
+  readSide?: { connect: NatsConnectOptions; logLevel: string } | undefined;
 }
 
 export interface RunningServices {
@@ -47,11 +55,20 @@ export async function startRegionServices(host: RegionHost, options: RegionServi
   // The events stream before its consumers: notifications (sent from the stream, not in-process) and the catalog.
   const { nc, logger } = host.options;
   await ensureEventStream(nc);
-  const sender = options.notificationSender ?? loggingSender(logger);
-  const notifications = await startNotificationConsumer(nc, host.region, sender, { logger });
-  stops.push(() => notifications.stop());
-  const catalog = await startCatalog(host, directory);
-  stops.push(() => catalog.stop());
+  if (options.readSide !== undefined && options.notificationSender === undefined) {
+    const readSide = await startReadSide({
+      ...options.readSide,
+      region: host.region,
+      warehouseIds: [...host.warehouses.keys()],
+    });
+    stops.push(() => readSide.stop());
+  } else {
+    const sender = options.notificationSender ?? loggingSender(logger);
+    const notifications = await startNotificationConsumer(nc, host.region, sender, { logger });
+    stops.push(() => notifications.stop());
+    const catalog = await startCatalog(host, directory);
+    stops.push(() => catalog.stop());
+  }
   return {
     stop: async () => {
       for (const stop of stops.reverse()) await stop();

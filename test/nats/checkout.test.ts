@@ -8,8 +8,10 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode, type GeoPoint, type Result } from '../../engine/index.ts';
+import { catalogSubject } from '../../protocol/index.ts';
 import {
   type CandidateReport,
+  type CatalogReply,
   type CheckoutResult,
   type CheckoutValue,
   checkoutSubject,
@@ -295,6 +297,27 @@ describe('checkout across two region processes', () => {
     }
     const conflict = await checkout({ ...body, customerId: 'someone-else' });
     expect(conflict).toMatchObject({ ok: false, error: { code: 'IDEMPOTENCY_CONFLICT' } });
+  });
+
+  it('answers the catalog from the processes’ read-side threads, which follow every placement', async () => {
+    // The catalog and the notification consumer of `darkstore serve` run in a worker thread with a
+    // connection of their own; whichever process answers, it knows both processes' warehouses.
+    const shown = async (address: GeoPoint, sku: string) => {
+      const msg = await nc.request(catalogSubject(REGION), encode({ address, skus: [sku] }), { timeout: 5_000 });
+      const result = decode(msg.data) as Result<CatalogReply>;
+      if (!result.ok) throw new Error(result.error.message);
+      return { warehouseId: result.value.warehouseId, available: result.value.items[0]?.available };
+    };
+    for (let i = 0; i < 4; i++) {
+      expect(await shown(north(A, 0.5), 'sku-00008')).toEqual({ warehouseId: 'A', available: 10 });
+      expect(await shown(north(B, 0.5), 'sku-00008')).toEqual({ warehouseId: 'B', available: 10 });
+    }
+    const result = await placed(request(north(A, 0.5), [{ sku: 'sku-00008', quantity: 3 }]));
+    expect(result.warehouseId).toBe('A');
+    await eventually('the catalog to show the placement', async () => {
+      const views = await Promise.all([1, 2, 3, 4].map(() => shown(north(A, 0.5), 'sku-00008')));
+      return views.every((v) => v.available === 7);
+    });
   });
 
   it('refuses bad requests with the offending path', async () => {

@@ -146,6 +146,38 @@ describe('group commit', () => {
     expect(reopened.report.wal.replayed).toBe(2_002);
   });
 
+  it('answers a read of an unknown command key at once, and holds one of a key not yet durable', async () => {
+    const dataDir = tempDir();
+    const { warehouse, wal } = recoverWarehouse(dataDir, 'W1');
+    // A log whose syncs wait until the test lets them go.
+    const held: (() => void)[] = [];
+    const log = {
+      append: (records: readonly StampedCommand[]) => wal.append(records),
+      sync: (done: (error?: Error) => void) => held.push(() => wal.sync(done)),
+    };
+    const release = () => {
+      for (const go of held.splice(0)) go();
+    };
+    const runtime = new WarehouseRuntime(warehouse, { log });
+    const defined = runtime.submit(defineSku('a'));
+    await vi.waitFor(() => expect(held).toHaveLength(1));
+    // Applied, not durable: its result must not be read before the sync that covers it.
+    let known: unknown;
+    const knownRead = runtime.read({ type: 'command', key: 'def-a' }).then((r) => {
+      known = r;
+    });
+    const unknown = await runtime.read({ type: 'command', key: 'never-sent' });
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(known).toBeUndefined();
+    release();
+    expect((await defined).ok).toBe(true);
+    await knownRead;
+    expect(known).toMatchObject({ ok: true });
+    await runtime.close();
+    wal.close();
+  });
+
   it('takes the warehouse out when the log fails, answering UNAVAILABLE instead of guessing', async () => {
     const dataDir = tempDir();
     const fatal: unknown[] = [];
