@@ -37,6 +37,13 @@ export interface Child {
  * bound at which a store counts as overloaded (8 orders per picker) and its promise within the SLA.
  */
 const BENCH_PICKERS = 2_000;
+/**
+ * The stores' SLA in the bench. Nobody picks, so every checkout of a run (tens of thousands) waits in
+ * the pick queue, and the promise of the next grows with it; at a 30-minute SLA most checkouts of the
+ * latency row were refused (`sla_not_met`: cheap answers that flattered its p99). With four hours
+ * every checkout is placed, which is what the row must time.
+ */
+const BENCH_SLA_MINUTES = 240;
 
 /**
  * The region config of the bench: three stores of one city, the first with the 5,000-SKU catalog the
@@ -48,7 +55,7 @@ export function benchRegionConfig(): RegionConfig {
     id,
     location: { lat, lon },
     radiusKm: 4,
-    slaMinutes: 30,
+    slaMinutes: BENCH_SLA_MINUTES,
     catalog,
     pickers: BENCH_PICKERS,
     couriers: 8,
