@@ -98,6 +98,26 @@ export function fireDueTimers(state: WarehouseState, ctx: CommandContext): void 
   }
 }
 
+/**
+ * Moves the entries at the top of the heap whose deadline moved or went away to where they belong
+ * (or drops them), so that the next deadline the warehouse reports is a real one: a courier heard
+ * from every few seconds would otherwise wake the warehouse every five minutes for nothing. It is
+ * what `fireDueTimers` does with such an entry when its time comes, done early; which actions fire,
+ * and when, does not change (the heap is rebuilt from the records on every load anyway).
+ */
+export function settleDueTimers(state: WarehouseState): void {
+  const heap = state.dueTimers;
+  for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
+    const bar = top.id.indexOf('|');
+    const kind = top.id.slice(0, bar) as DueKind;
+    const subjectId = top.id.slice(bar + 1);
+    const deadlineMs = deadlineOf(state, kind, subjectId);
+    if (deadlineMs === top.deadlineMs) return;
+    heap.pop();
+    if (deadlineMs !== undefined) scheduleDue(state, kind, subjectId, deadlineMs);
+  }
+}
+
 /** Rebuilds the heap from the records (after loading a snapshot): one entry per live deadline. */
 export function rebuildDueTimers(state: WarehouseState): void {
   state.dueTimers.clear();

@@ -246,6 +246,19 @@ export function expireDue(state: WarehouseState, ctx: CommandContext, expiredOrd
 }
 
 /**
+ * Drops the expiry entries at the top of the heap whose reservation closed or was extended (a new
+ * entry stands for it), so that the next deadline the warehouse reports is a real one. `expireDue`
+ * skips such entries when their time comes; dropping them early changes nothing it does.
+ */
+export function settleExpiryTimers(state: WarehouseState): void {
+  for (let top = state.timers.peek(); top !== undefined; top = state.timers.peek()) {
+    const res = state.reservations.get(top.id);
+    if (res !== undefined && res.expiresAtMs === top.deadlineMs) return;
+    state.timers.pop();
+  }
+}
+
+/**
  * Gives back what one line of an open reservation still holds (a stockout at picking), keeping the
  * rest of the reservation; closes the reservation when nothing is held any more. Returns the units.
  */

@@ -8,7 +8,7 @@
 import { type CourierState, type OrderState, orderStateOf } from '../actors/index.ts';
 import { applyCourierCheckIn, applyCourierPing, applyCourierShift, courierStateOf } from './couriers.ts';
 import { dispatchWaiting } from './dispatch.ts';
-import { fireDueTimers, rebuildDueTimers } from './due-timers.ts';
+import { fireDueTimers, rebuildDueTimers, settleDueTimers } from './due-timers.ts';
 import { idempotencyConflict, notFound } from './errors.ts';
 import { type CheckoutQuote, checkoutQuote, pickPackAverageMs } from './eta.ts';
 import { commandFingerprint } from './fingerprint.ts';
@@ -18,7 +18,7 @@ import { CHANGES_PAGE_MAX } from './limits.ts';
 import { applyPaymentOutcome } from './order-payment.ts';
 import { applyOrderEvent, applyOrderPlace, cancelExpiredOrders, fireOrderEvent } from './orders.ts';
 import { applyPickerShift, applyPickTake } from './picking.ts';
-import { applyCommit, applyExtend, applyRelease, applyReserve, expireDue } from './reservations.ts';
+import { applyCommit, applyExtend, applyRelease, applyReserve, expireDue, settleExpiryTimers } from './reservations.ts';
 import { availableOf, type CommandContext, WarehouseState } from './state.ts';
 import { applyAdjust, applyCount, applyPosSale, applyReceipt, applySkuUpsert } from './stock.ts';
 import type {
@@ -95,8 +95,13 @@ export class Warehouse {
     return this.state.warehouseId;
   }
 
-  /** The earliest reservation or fulfilment deadline, if any: when the runtime should next tick. */
+  /**
+   * The earliest reservation or fulfilment deadline, if any: when the runtime should next tick.
+   * Entries that stand for nothing any more are settled first, so a tick is never asked for in vain.
+   */
   nextDeadlineMs(): number | undefined {
+    settleExpiryTimers(this.state);
+    settleDueTimers(this.state);
     const expiry = this.state.timers.peek()?.deadlineMs;
     const due = this.state.dueTimers.peek()?.deadlineMs;
     if (expiry === undefined) return due;

@@ -94,6 +94,9 @@ export class Floor {
     if (!validated.ok) return validated;
     const stamped = { seq: this.warehouse.state.lastSeq + 1, atMs: this.atMs, command: validated.value };
     const result = this.warehouse.apply(stamped);
+    // As the runtime does after every batch: it settles the deadline heaps, which must change nothing
+    // a command sees (replayMatches compares with cores that never ask).
+    this.warehouse.nextDeadlineMs();
     this.commands.push(stamped);
     this.log.push(...this.warehouse.drainEvents());
     // Every reply survives msgpack unchanged.
