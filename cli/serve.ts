@@ -100,7 +100,8 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   const dataDir = args.flags.get('data');
   if (typeof configFile !== 'string') throw new UsageError('--config FILE is required');
   if (typeof dataDir !== 'string') throw new UsageError('--data DIR is required');
-  const log = logger(args.flags.get('pretty') === true);
+  const prettyLogs = args.flags.get('pretty') === true;
+  const log = logger(prettyLogs);
   const config = parseRegionConfig(JSON.parse(fs.readFileSync(configFile, 'utf8')));
   const metricsPort = metricsPortOf(args);
   // Listen from the start: a signal during recovery stops the process gracefully once it is up,
@@ -138,7 +139,7 @@ export async function runServe(args: ParsedArgs): Promise<number> {
       metricsPort,
       metrics,
       requestStats,
-      readSide: { connect: settings, logLevel: log.level },
+      readSide: { connect: settings, logLevel: log.level, pretty: prettyLogs },
     });
   } catch (error) {
     // A region that cannot start must not linger: close what opened, and the connection.

@@ -2,10 +2,12 @@
  * Worker-thread entry of a region process's read side (read-side.ts starts it): the catalog, which
  * follows the region's availability feed, and the notification consumer, over a NATS connection of
  * their own. Posts `{ ready: true }` once both run (or `{ error }`), stops on `{ stop: true }` and
- * posts `{ stopped: true }`. Logs as the process does (pino JSON on stderr, at its level).
+ * posts `{ stopped: true }`. Logs as the process does (pino on stderr, at its level, pretty with
+ * --pretty), each line with `thread: "read-side"`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
+import pretty from 'pino-pretty';
 import { connectNats, type NatsConnectOptions } from '../protocol/index.ts';
 import { Catalog, directoryWarehouses } from './catalog.ts';
 import { RegionDirectory } from './directory.ts';
@@ -17,6 +19,8 @@ export interface ReadSideInit {
   /** The warehouses the process hosts: the catalog starts once the directory shows them. */
   warehouseIds: string[];
   logLevel: string;
+  /** Human-readable logs (pino-pretty), as the process's own with --pretty. */
+  pretty?: boolean;
 }
 
 /** How long the read side waits for the directory to show the process's own warehouses. */
@@ -26,7 +30,12 @@ const DIRECTORY_POLL_MS = 25;
 const port = parentPort;
 if (port === null) throw new Error('read-side-worker must run in a worker thread');
 const init = workerData as ReadSideInit;
-const logger = pino({ name: 'darkstore', level: init.logLevel }, pino.destination(2)).child({ thread: 'read-side' });
+const logOptions = { name: 'darkstore', level: init.logLevel };
+const logger = (
+  init.pretty === true
+    ? pino(logOptions, pretty({ destination: 2, colorize: process.stderr.isTTY }))
+    : pino(logOptions, pino.destination(2))
+).child({ thread: 'read-side' });
 
 async function start() {
   const nc = await connectNats({ ...init.connect, name: `${init.connect.name ?? 'darkstore-region'}-read-side` });

@@ -30,7 +30,7 @@ export interface RegionServiceOptions {
    * (read-side.ts), off the warehouses' event loop: how `darkstore serve` runs them. Without it (or
    * with a `notificationSender`, which cannot cross threads) they run on this thread's connection.
    */
-  readSide?: { connect: NatsConnectOptions; logLevel: string } | undefined;
+  readSide?: { connect: NatsConnectOptions; logLevel: string; pretty?: boolean } | undefined;
 }
 
 export interface RunningServices {
