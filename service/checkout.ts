@@ -27,6 +27,7 @@ import {
   type CommandValue,
   type EngineError,
   type GeoPoint,
+  limitExceeded,
   limits,
   type OrderPlaceCommand,
   type QuantityLine,
@@ -61,6 +62,8 @@ export const CHECKOUT_NEARBY_KM = 50;
 export const CHECKOUT_NEARBY_MAX = 5;
 /** How long the reservation holds when the request does not say (payment and picking get going). */
 export const CHECKOUT_TTL_MS_DEFAULT = 10 * 60_000;
+/** NATS's default largest message, when the server has not said. */
+const CHECKOUT_REPLY_BYTES_DEFAULT = 1024 * 1024;
 /** Checkouts one process answers at once; more are refused with UNAVAILABLE (backpressure). */
 export const CHECKOUTS_IN_FLIGHT_MAX = 1_024;
 
@@ -169,7 +172,7 @@ export class CheckoutService {
 
   /** Decodes, checks out and replies; never throws, whatever the body. */
   private async answer(msg: Msg): Promise<void> {
-    const outbox = outboxOf(this.options.nc);
+    const outbox = outboxOf(this.options.nc, this.options.logger);
     if (this.inFlight >= CHECKOUTS_IN_FLIGHT_MAX) {
       outbox.reply(msg, errorReply(unavailable(`more than ${CHECKOUTS_IN_FLIGHT_MAX} checkouts in flight`)));
       return;
@@ -181,7 +184,9 @@ export class CheckoutService {
     }
     this.inFlight++;
     try {
-      outbox.reply(msg, encodeReply(await this.checkout(decoded.value)));
+      const reply = encodeReply(await this.checkout(decoded.value));
+      const max = this.options.nc.info?.max_payload ?? CHECKOUT_REPLY_BYTES_DEFAULT;
+      outbox.reply(msg, reply.length <= max ? reply : errorReply(limitExceeded('max_payload (reply bytes)', max)));
     } catch (error) {
       // A bug, not bad input: answer, log, keep serving.
       this.options.logger.error({ err: error }, 'checkout failed');

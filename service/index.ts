@@ -121,6 +121,9 @@ export {
   type RunningNotificationConsumer,
   startNotificationConsumer,
 } from './notification-consumer.ts';
+export { Outbox, outboxOf } from './outbox.ts';
+export { READ_SIDE_RESTART_MS, type RunningReadSide, startReadSide } from './read-side.ts';
+export type { ReadSideInit } from './read-side-worker.ts';
 export { type HostedWarehouse, RegionHost, type RegionOptions, type RequestSample } from './region.ts';
 export { type RegionServiceOptions, type RunningServices, startRegionServices } from './services.ts';
 export { SpatialIndex, type SpatialItem, type SpatialMatch } from './spatial-index.ts';
@@ -131,3 +134,4 @@ export {
   type VersionedViewStats,
   VIEW_SKUS_MAX,
 } from './versioned-view.ts';
+export { type HostedEndpoint, type LinkReply, WarehouseLink } from './warehouse-link.ts';

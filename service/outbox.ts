@@ -3,11 +3,13 @@
  * loop. nats.js writes its buffer to the socket from a microtask queued by the first message after
  * a write, so the replies and events of one turn, produced across many promise continuations, left
  * in many small socket writes (measured: 3.3 writes per checkout, 15 % of the process's time in
- * `write`). Here they are queued and published from one `process.nextTick`, which runs once the
- * microtask queue has drained: one write per turn. Order is kept; nothing is dropped unless the
- * connection is closed (as a publication on it would be).
+ * `write`). Here they are queued and published once the turn's microtasks have run (a tick queued
+ * from a microtask: after every continuation, also those of promises a synchronous callback
+ * resolved): one write per turn. Order is kept; a message the client refuses (too large, the
+ * connection closing or closed) is counted and logged, never thrown from the tick.
  */
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
 
 export class Outbox {
   private subjects: string[] = [];
@@ -17,7 +19,11 @@ export class Outbox {
   /** Messages the client refused at publication (too large, connection closing): lost, as they would be. */
   refused = 0;
 
-  constructor(private readonly nc: NatsConnection) {}
+  constructor(
+    private readonly nc: NatsConnection,
+    /** Where refusals are logged (the first sender that knows a logger sets it). */
+    public logger?: Logger,
+  ) {}
 
   /** Queues a message for the end of this turn. */
   publish(subject: string, payload: Uint8Array, headers?: MsgHdrs): void {
@@ -26,7 +32,7 @@ export class Outbox {
     this.headers.push(headers);
     if (this.scheduled) return;
     this.scheduled = true;
-    process.nextTick(() => this.flush());
+    queueMicrotask(() => process.nextTick(() => this.flush()));
   }
 
   /** Queues the reply to a request, or a JetStream message's acknowledgement (none without a reply subject). */
@@ -42,14 +48,19 @@ export class Outbox {
     this.subjects = [];
     this.payloads = [];
     this.headers = [];
-    if (this.nc.isClosed()) return;
+    if (this.nc.isClosed()) {
+      this.refused += subjects.length;
+      this.logger?.warn({ messages: subjects.length }, 'messages not sent: the connection is closed');
+      return;
+    }
     for (let i = 0; i < subjects.length; i++) {
       const h = headers[i];
       try {
         this.nc.publish(subjects[i] as string, payloads[i], h === undefined ? undefined : { headers: h });
-      } catch {
+      } catch (error) {
         // Thrown from a tick, it would end the process; a message the client will not send is lost.
         this.refused++;
+        this.logger?.warn({ subject: subjects[i], err: error }, 'message not sent');
       }
     }
   }
@@ -58,11 +69,13 @@ export class Outbox {
 const outboxes = new WeakMap<NatsConnection, Outbox>();
 
 /** The outbox of a connection (one per connection, so every sender on it shares the turn's write). */
-export function outboxOf(nc: NatsConnection): Outbox {
+export function outboxOf(nc: NatsConnection, logger?: Logger): Outbox {
   let outbox = outboxes.get(nc);
   if (outbox === undefined) {
-    outbox = new Outbox(nc);
+    outbox = new Outbox(nc, logger);
     outboxes.set(nc, outbox);
+  } else if (outbox.logger === undefined && logger !== undefined) {
+    outbox.logger = logger;
   }
   return outbox;
 }

@@ -54,10 +54,15 @@ async function start() {
     warehouses: directoryWarehouses(directory),
   });
   return async () => {
-    await catalog.stop();
-    await notifications.stop();
-    await directory.stop();
-    await nc.drain().catch(() => undefined);
+    try {
+      await catalog.stop();
+      await notifications.stop();
+      await directory.stop();
+    } finally {
+      // A drain that fails (NATS unreachable) leaves the connection reconnecting forever: close it.
+      await nc.drain().catch(() => undefined);
+      if (!nc.isClosed()) await nc.close().catch(() => undefined);
+    }
   };
 }
 
@@ -72,6 +77,7 @@ port.on('message', (message: { stop?: boolean }) => {
     .then((stop) => stop())
     .catch((error: unknown) => logger.warn({ err: error }, 'read side stop failed'))
     .finally(() => {
+      logger.flush();
       port.postMessage({ stopped: true });
       port.close();
     });

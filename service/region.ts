@@ -114,7 +114,7 @@ export class RegionHost {
   private readonly outbox: Outbox;
 
   private constructor(readonly options: RegionOptions) {
-    this.outbox = outboxOf(options.nc);
+    this.outbox = outboxOf(options.nc, options.logger);
   }
 
   get region(): string {
@@ -258,24 +258,43 @@ export class RegionHost {
   endpoint(warehouseId: string): HostedEndpoint | undefined {
     const hosted = this.warehouses.get(warehouseId);
     if (hosted === undefined) return undefined;
+    // Counted like the requests its subjects answer (metrics, discovery stats).
+    const observe = (endpoint: 'cmd' | 'query', input: unknown, startedMs: number, result: Result<unknown>) => {
+      try {
+        const durationMs = performance.now() - startedMs;
+        this.options.onRequest?.({ warehouseId, endpoint, type: typeOf(input), durationMs, results: [result] });
+      } catch (error) {
+        this.log().error({ warehouseId, err: error }, 'request observer failed');
+      }
+      return result;
+    };
     const refusal = (): Result<never> | undefined => {
       const reason = this.unavailableReason(hosted);
       return reason === undefined ? undefined : { ok: false, error: reason };
     };
-    const tracked = async <T>(run: (w: WarehouseHost['warehouse']) => Promise<T>): Promise<T | Result<never>> => {
+    const tracked = async (
+      endpoint: 'cmd' | 'query',
+      input: unknown,
+      run: (w: WarehouseHost['warehouse']) => Promise<Result<unknown>>,
+    ): Promise<Result<unknown>> => {
+      const startedMs = performance.now();
       const refused = refusal();
-      if (refused !== undefined) return refused;
+      if (refused !== undefined) return observe(endpoint, input, startedMs, refused);
       hosted.inFlight++;
       try {
-        return await run((hosted.host as WarehouseHost).warehouse);
+        return observe(endpoint, input, startedMs, await run((hosted.host as WarehouseHost).warehouse));
       } finally {
         hosted.inFlight--;
       }
     };
     return {
-      peek: (query) => refusal() ?? (hosted.host as WarehouseHost).warehouse.query(query),
-      read: (query) => tracked((w) => w.read(query)),
-      submit: (command) => tracked((w) => w.submit(command)),
+      peek: (query) => {
+        const startedMs = performance.now();
+        const result = refusal() ?? (hosted.host as WarehouseHost).warehouse.query(query);
+        return observe('query', query, startedMs, result);
+      },
+      read: (query) => tracked('query', query, (w) => w.read(query)),
+      submit: (command) => tracked('cmd', command, (w) => w.submit(command)),
     };
   }
 

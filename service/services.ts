@@ -37,9 +37,26 @@ export interface RunningServices {
   stop(): Promise<void>;
 }
 
-/** Starts the region-wide services of a region process. */
+/** Starts the region-wide services of a region process; one that fails to start stops those started. */
 export async function startRegionServices(host: RegionHost, options: RegionServiceOptions): Promise<RunningServices> {
   const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    await startEach(host, options, stops);
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+  return { stop: stopAll };
+}
+
+async function startEach(
+  host: RegionHost,
+  options: RegionServiceOptions,
+  stops: (() => Promise<void>)[],
+): Promise<void> {
   const discovery = Discovery.start(host, options.requestStats === undefined ? {} : { stats: options.requestStats });
   stops.push(() => discovery.stop());
   options.metrics?.watch(host);
@@ -56,11 +73,10 @@ export async function startRegionServices(host: RegionHost, options: RegionServi
   const { nc, logger } = host.options;
   await ensureEventStream(nc);
   if (options.readSide !== undefined && options.notificationSender === undefined) {
-    const readSide = await startReadSide({
-      ...options.readSide,
-      region: host.region,
-      warehouseIds: [...host.warehouses.keys()],
-    });
+    const readSide = await startReadSide(
+      { ...options.readSide, region: host.region, warehouseIds: [...host.warehouses.keys()] },
+      logger,
+    );
     stops.push(() => readSide.stop());
   } else {
     const sender = options.notificationSender ?? loggingSender(logger);
@@ -69,9 +85,4 @@ export async function startRegionServices(host: RegionHost, options: RegionServi
     const catalog = await startCatalog(host, directory);
     stops.push(() => catalog.stop());
   }
-  return {
-    stop: async () => {
-      for (const stop of stops.reverse()) await stop();
-    },
-  };
 }

@@ -3,11 +3,14 @@
  * hosts it, by NATS request/reply on the warehouse's subjects when another process does. Both ways
  * answer the same results, through the same validation and the same command loop; the direct way
  * skips two trips through nats-server and two msgpack round trips per question, which is most of a
- * checkout's latency when its candidates live in the process that answers it. Never rejects: a
- * question that could not be asked says so, and whether it may still have acted.
+ * checkout's latency when its candidates live in the process that answers it. Either way a question
+ * is bounded by its timeout and never rejects: one that could not be asked or answered in time says
+ * so, and whether it may still have acted; a bug in the warehouse answers UNAVAILABLE, as its subject
+ * would. A result asked in memory is the warehouse's own object (a stored idempotency result, say):
+ * read it, never change it.
  */
 import { type NatsConnection, RequestError } from '@nats-io/transport-node';
-import { decode, type Result } from '../engine/index.ts';
+import { decode, type Result, unavailable } from '../engine/index.ts';
 import { commandSubject, encodeReply, peekSubject, querySubject } from '../protocol/index.ts';
 
 /** What asking a warehouse came to: its answer, or none (and whether it may still have acted). */
@@ -36,22 +39,39 @@ export class WarehouseLink {
   /** An advisory read from memory (`.peek`). */
   peek(warehouseId: string, query: unknown, timeoutMs: number): Promise<LinkReply> {
     const local = this.hosted(warehouseId);
-    if (local !== undefined) return Promise.resolve({ answered: true, result: local.peek(query) });
+    if (local !== undefined) return this.inMemory(() => Promise.resolve(local.peek(query)), timeoutMs);
     return this.request(peekSubject(this.region, warehouseId), query, timeoutMs);
   }
 
   /** A read of durable state (`.query`). */
-  async read(warehouseId: string, query: unknown, timeoutMs: number): Promise<LinkReply> {
+  read(warehouseId: string, query: unknown, timeoutMs: number): Promise<LinkReply> {
     const local = this.hosted(warehouseId);
-    if (local !== undefined) return { answered: true, result: await local.read(query) };
+    if (local !== undefined) return this.inMemory(() => local.read(query), timeoutMs);
     return this.request(querySubject(this.region, warehouseId), query, timeoutMs);
   }
 
   /** One command (`.cmd`). */
-  async command(warehouseId: string, command: unknown, timeoutMs: number): Promise<LinkReply> {
+  command(warehouseId: string, command: unknown, timeoutMs: number): Promise<LinkReply> {
     const local = this.hosted(warehouseId);
-    if (local !== undefined) return { answered: true, result: await local.submit(command) };
+    if (local !== undefined) return this.inMemory(() => local.submit(command), timeoutMs);
     return this.request(commandSubject(this.region, warehouseId), command, timeoutMs);
+  }
+
+  /** Asks a hosted warehouse, within the same timeout a request would have. */
+  private async inMemory(ask: () => Promise<Result<unknown>>, timeoutMs: number): Promise<LinkReply> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<LinkReply>((resolve) => {
+      // A command still queued behind a stalled sync may yet be applied: it may have acted.
+      timer = setTimeout(() => resolve({ answered: false, mayHaveActed: true, message: 'timeout' }), timeoutMs);
+    });
+    try {
+      const answer = ask().then((result): LinkReply => ({ answered: true, result }));
+      return await Promise.race([answer, late]);
+    } catch {
+      return { answered: true, result: { ok: false, error: unavailable('internal error') } };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async request(subject: string, body: unknown, timeoutMs: number): Promise<LinkReply> {
