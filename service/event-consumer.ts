@@ -178,7 +178,12 @@ export class EventConsumer {
 
   /** Creates the consumer if needed, runs `onStart`, then handles events until `stop`. */
   static async start(nc: NatsConnection, options: EventConsumerOptions): Promise<EventConsumer> {
-    const consumer = new EventConsumer(options, await jetstreamManager(nc), jetstream(nc), outboxOf(nc, options.logger));
+    const consumer = new EventConsumer(
+      options,
+      await jetstreamManager(nc),
+      jetstream(nc),
+      outboxOf(nc, options.logger),
+    );
     const messages = await consumer.open();
     consumer.loop = consumer.run(messages);
     return consumer;
