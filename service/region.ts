@@ -112,6 +112,8 @@ export class RegionHost {
   private stopping = false;
   /** Replies and events leave together, once per turn of the event loop. */
   private readonly outbox: Outbox;
+  /** The in-memory endpoint of each hosted warehouse, made on first use. */
+  private readonly endpoints = new Map<string, HostedEndpoint>();
 
   private constructor(readonly options: RegionOptions) {
     this.outbox = outboxOf(options.nc, options.logger);
@@ -256,18 +258,18 @@ export class RegionHost {
    * graceful shutdown. Undefined when another process hosts it.
    */
   endpoint(warehouseId: string): HostedEndpoint | undefined {
-    const hosted = this.warehouses.get(warehouseId);
-    if (hosted === undefined) return undefined;
-    // Counted like the requests its subjects answer (metrics, discovery stats).
-    const observe = (endpoint: 'cmd' | 'query', input: unknown, startedMs: number, result: Result<unknown>) => {
-      try {
-        const durationMs = performance.now() - startedMs;
-        this.options.onRequest?.({ warehouseId, endpoint, type: typeOf(input), durationMs, results: [result] });
-      } catch (error) {
-        this.log().error({ warehouseId, err: error }, 'request observer failed');
-      }
-      return result;
-    };
+    let endpoint = this.endpoints.get(warehouseId);
+    if (endpoint === undefined) {
+      const hosted = this.warehouses.get(warehouseId);
+      if (hosted === undefined) return undefined;
+      endpoint = this.inMemory(hosted);
+      this.endpoints.set(warehouseId, endpoint);
+    }
+    return endpoint;
+  }
+
+  private inMemory(hosted: HostedWarehouse): HostedEndpoint {
+    const id = hosted.entry.id;
     const refusal = (): Result<never> | undefined => {
       const reason = this.unavailableReason(hosted);
       return reason === undefined ? undefined : { ok: false, error: reason };
@@ -278,24 +280,44 @@ export class RegionHost {
       run: (w: WarehouseHost['warehouse']) => Promise<Result<unknown>>,
     ): Promise<Result<unknown>> => {
       const startedMs = performance.now();
-      const refused = refusal();
-      if (refused !== undefined) return observe(endpoint, input, startedMs, refused);
-      hosted.inFlight++;
-      try {
-        return observe(endpoint, input, startedMs, await run((hosted.host as WarehouseHost).warehouse));
-      } finally {
-        hosted.inFlight--;
+      let result: Result<unknown> | undefined = refusal();
+      if (result === undefined) {
+        hosted.inFlight++;
+        try {
+          result = await run((hosted.host as WarehouseHost).warehouse);
+        } finally {
+          hosted.inFlight--;
+        }
       }
+      this.record(id, endpoint, typeOf(input), startedMs, [result]);
+      return result;
     };
     return {
       peek: (query) => {
         const startedMs = performance.now();
         const result = refusal() ?? (hosted.host as WarehouseHost).warehouse.query(query);
-        return observe('query', query, startedMs, result);
+        this.record(id, 'query', typeOf(query), startedMs, [result]);
+        return result;
       },
       read: (query) => tracked('query', query, (w) => w.read(query)),
       submit: (command) => tracked('cmd', command, (w) => w.submit(command)),
     };
+  }
+
+  /** Tells the request observer (metrics, discovery stats) about one answered request. */
+  private record(
+    warehouseId: string,
+    endpoint: 'cmd' | 'query',
+    type: string,
+    startedMs: number,
+    results: readonly Result<unknown>[],
+  ): void {
+    try {
+      this.options.onRequest?.({ warehouseId, endpoint, type, durationMs: performance.now() - startedMs, results });
+    } catch (error) {
+      // A bug in an observer must not make a request answer twice.
+      this.log().error({ warehouseId, err: error }, 'request observer failed');
+    }
   }
 
   /** Replies, or says LIMIT_EXCEEDED when the reply would not fit in a NATS message. */
@@ -323,13 +345,7 @@ export class RegionHost {
     let type = 'unknown';
     const reply = (results: Result<unknown>[], bytes: Uint8Array) => {
       respond(bytes);
-      const sample = { warehouseId: hosted.entry.id, endpoint: command ? 'cmd' : 'query', type, results } as const;
-      try {
-        this.options.onRequest?.({ ...sample, durationMs: performance.now() - startedMs });
-      } catch (error) {
-        // A bug in an observer must not make the request answer twice.
-        this.log().error({ warehouseId: hosted.entry.id, err: error }, 'request observer failed');
-      }
+      this.record(hosted.entry.id, command ? 'cmd' : 'query', type, startedMs, results);
     };
     const refusal = this.unavailableReason(hosted);
     if (refusal !== undefined) {
