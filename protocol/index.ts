@@ -14,5 +14,7 @@ export {
   decodeRequest,
   encodeReply,
   errorReply,
+  fitReply,
+  MAX_PAYLOAD_DEFAULT,
   REQUEST_BYTES_MAX,
 } from './wire.ts';

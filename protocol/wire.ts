@@ -6,7 +6,15 @@
  * decoded, is too large or has the wrong shape gets a VALIDATION_ERROR reply; nothing here throws
  * on input. Pure; never performs I/O.
  */
-import { decodeUntrusted, type EngineError, encode, limits, type Result, validationError } from '../engine/index.ts';
+import {
+  decodeUntrusted,
+  type EngineError,
+  encode,
+  limitExceeded,
+  limits,
+  type Result,
+  validationError,
+} from '../engine/index.ts';
 
 const { COMMAND_BYTES_MAX } = limits;
 
@@ -56,4 +64,12 @@ export function encodeReply(reply: unknown): Uint8Array {
 
 export function errorReply(error: EngineError): Uint8Array {
   return encode({ ok: false, error } satisfies Result);
+}
+
+/** NATS's default largest message, when the server has not said. */
+export const MAX_PAYLOAD_DEFAULT = 1024 * 1024;
+
+/** The reply as encoded, or LIMIT_EXCEEDED when it would not fit in one NATS message of `maxPayload` bytes. */
+export function fitReply(body: Uint8Array, maxPayload = MAX_PAYLOAD_DEFAULT): Uint8Array {
+  return body.length <= maxPayload ? body : errorReply(limitExceeded('max_payload (reply bytes)', maxPayload));
 }

@@ -27,7 +27,6 @@ import {
   type CommandValue,
   type EngineError,
   type GeoPoint,
-  limitExceeded,
   limits,
   type OrderPlaceCommand,
   type QuantityLine,
@@ -36,7 +35,7 @@ import {
   validateCommand,
   validationError,
 } from '../engine/index.ts';
-import { checkoutSubject, decodeRequest, encodeReply, errorReply, REGION_QUEUE } from '../protocol/index.ts';
+import { checkoutSubject, decodeRequest, encodeReply, errorReply, fitReply, REGION_QUEUE } from '../protocol/index.ts';
 import {
   type CandidateReport,
   type CandidateSite,
@@ -62,8 +61,6 @@ export const CHECKOUT_NEARBY_KM = 50;
 export const CHECKOUT_NEARBY_MAX = 5;
 /** How long the reservation holds when the request does not say (payment and picking get going). */
 export const CHECKOUT_TTL_MS_DEFAULT = 10 * 60_000;
-/** NATS's default largest message, when the server has not said. */
-const CHECKOUT_REPLY_BYTES_DEFAULT = 1024 * 1024;
 /** Checkouts one process answers at once; more are refused with UNAVAILABLE (backpressure). */
 export const CHECKOUTS_IN_FLIGHT_MAX = 1_024;
 
@@ -185,8 +182,7 @@ export class CheckoutService {
     this.inFlight++;
     try {
       const reply = encodeReply(await this.checkout(decoded.value));
-      const max = this.options.nc.info?.max_payload ?? CHECKOUT_REPLY_BYTES_DEFAULT;
-      outbox.reply(msg, reply.length <= max ? reply : errorReply(limitExceeded('max_payload (reply bytes)', max)));
+      outbox.reply(msg, fitReply(reply, this.options.nc.info?.max_payload));
     } catch (error) {
       // A bug, not bad input: answer, log, keep serving.
       this.options.logger.error({ err: error }, 'checkout failed');

@@ -14,7 +14,6 @@ import {
   type EngineError,
   type EngineEvent,
   encode,
-  limitExceeded,
   type Result,
   unavailable,
 } from '../engine/index.ts';
@@ -26,6 +25,7 @@ import {
   encodeReply,
   errorReply,
   eventSubject,
+  fitReply,
   peekSubject,
   querySubject,
 } from '../protocol/index.ts';
@@ -36,8 +36,6 @@ import { ensureEventStream, eventMessageId } from './event-stream.ts';
 import { type Outbox, outboxOf } from './outbox.ts';
 import type { HostedEndpoint } from './warehouse-link.ts';
 
-/** NATS's default largest message, when the server has not said. */
-const REPLY_BYTES_DEFAULT = 1024 * 1024;
 /** Seed commands submitted at once (they are independent, and land in the same group commit). */
 const SEED_CHUNK = 256;
 
@@ -322,8 +320,7 @@ export class RegionHost {
 
   /** Replies, or says LIMIT_EXCEEDED when the reply would not fit in a NATS message. */
   private respond(msg: Msg, body: Uint8Array): void {
-    const max = this.options.nc.info?.max_payload ?? REPLY_BYTES_DEFAULT;
-    this.outbox.reply(msg, body.length <= max ? body : errorReply(limitExceeded('max_payload (reply bytes)', max)));
+    this.outbox.reply(msg, fitReply(body, this.options.nc.info?.max_payload));
   }
 
   private unavailableReason(hosted: HostedWarehouse): EngineError | undefined {
