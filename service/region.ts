@@ -10,13 +10,7 @@
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { openWarehouseHost, type WarehouseHost } from '../effects/index.ts';
-import {
-  type EngineError,
-  type EngineEvent,
-  encode,
-  type Result,
-  unavailable,
-} from '../engine/index.ts';
+import { type EngineError, type EngineEvent, encode, type Result, unavailable } from '../engine/index.ts';
 import { CircuitBreaker, type PaymentGateway, ResilientGateway, SimulatedPaymentProvider } from '../payments/index.ts';
 import {
   batchOf,
