@@ -24,7 +24,7 @@ import {
   startReadSide,
   WarehouseLink,
 } from '../../service/index.ts';
-import { type NatsServer, startNatsServer } from './nats-server.ts';
+import { freePort, type NatsServer, startNatsServer } from './nats-server.ts';
 
 const REGION = 'link';
 const W1 = { lat: 52.52, lon: 13.405 };
@@ -165,6 +165,16 @@ describe('the read-side thread', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+
+  it('fails to start with the reason when its connection cannot be made', async () => {
+    const nowhere = `nats://127.0.0.1:${await freePort()}`;
+    await expect(
+      startReadSide(
+        { connect: { servers: nowhere, timeoutMs: 1_000 }, region: REGION, warehouseIds: ['W1'], logLevel: 'silent' },
+        pino({ level: 'silent' }),
+      ),
+    ).rejects.toThrow(/read side failed to start/);
+  });
 
   it('answers the catalog from its own thread, and is started again when that thread dies', async () => {
     const directory = await startDirectory(host);
