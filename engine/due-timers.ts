@@ -56,6 +56,17 @@ function deadlineOf(state: WarehouseState, kind: DueKind, subjectId: string): nu
   return lateDeadlineMs(order);
 }
 
+/** What a heap entry (`<kind>|<subject>`) stands for, and that subject's real deadline now. */
+function lookAt(
+  state: WarehouseState,
+  id: string,
+): { kind: DueKind; subjectId: string; deadlineMs: number | undefined } {
+  const bar = id.indexOf('|');
+  const kind = id.slice(0, bar) as DueKind;
+  const subjectId = id.slice(bar + 1);
+  return { kind, subjectId, deadlineMs: deadlineOf(state, kind, subjectId) };
+}
+
 function fire(state: WarehouseState, ctx: CommandContext, kind: DueKind, subjectId: string): void {
   if (kind === 'silence') {
     courierSilent(state, ctx, state.couriers.get(subjectId) as CourierRecord);
@@ -84,10 +95,7 @@ export function fireDueTimers(state: WarehouseState, ctx: CommandContext): void 
   const heap = state.dueTimers;
   for (let top = heap.peek(); top !== undefined && top.deadlineMs <= ctx.atMs; top = heap.peek()) {
     heap.pop();
-    const bar = top.id.indexOf('|');
-    const kind = top.id.slice(0, bar) as DueKind;
-    const subjectId = top.id.slice(bar + 1);
-    const deadlineMs = deadlineOf(state, kind, subjectId);
+    const { kind, subjectId, deadlineMs } = lookAt(state, top.id);
     if (deadlineMs === undefined) continue;
     if (deadlineMs !== top.deadlineMs) {
       // The deadline moved (usually later: a courier was heard from): look again at the real one.
@@ -108,10 +116,7 @@ export function fireDueTimers(state: WarehouseState, ctx: CommandContext): void 
 export function settleDueTimers(state: WarehouseState): void {
   const heap = state.dueTimers;
   for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
-    const bar = top.id.indexOf('|');
-    const kind = top.id.slice(0, bar) as DueKind;
-    const subjectId = top.id.slice(bar + 1);
-    const deadlineMs = deadlineOf(state, kind, subjectId);
+    const { kind, subjectId, deadlineMs } = lookAt(state, top.id);
     if (deadlineMs === top.deadlineMs) return;
     heap.pop();
     if (deadlineMs !== undefined) scheduleDue(state, kind, subjectId, deadlineMs);

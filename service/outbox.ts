@@ -2,8 +2,8 @@
  * The outgoing messages of a region process's connection, sent together once per turn of the event
  * loop. nats.js writes its buffer to the socket from a microtask queued by the first message after
  * a write, so the replies and events of one turn, produced across many promise continuations, left
- * in many small socket writes (measured: 3.3 writes per checkout, 15 % of the process's time in
- * `write`). Here they are queued and published once the turn's microtasks have run (a tick queued
+ * in many small socket writes (15 % of the process's time was in `write`; strace at 600 checkouts/s:
+ * 4.9 socket writes per checkout without the outbox, 2.5 with it). Here they are queued and published once the turn's microtasks have run (a tick queued
  * from a microtask: after every continuation, also those of promises a synchronous callback
  * resolved): one write per turn. Order is kept; a message the client refuses (too large, the
  * connection closing or closed) is counted and logged, never thrown from the tick.
