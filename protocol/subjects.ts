@@ -7,7 +7,7 @@
  * | `darkstore.<region>.<warehouse>.cmd` | clients → engine | a command or a batch of commands (msgpack); reply: result(s) |
  * | `darkstore.<region>.<warehouse>.query` | clients → engine | a query (msgpack); reply: its result, durable |
  * | `darkstore.<region>.<warehouse>.peek` | clients → engine | a query answered from memory at once (may show what is not yet durable) |
- * | `darkstore.<region>.<warehouse>.evt.<type>` | engine → consumers | committed events, captured by JetStream |
+ * | `darkstore.<region>.<warehouse>.evt.<type>` | engine → consumers | a commit's events of that type in one message, captured by JetStream |
  * | `darkstore.<region>.checkout` | clients → any region process (queue group) | checkout with fulfillment-center selection |
  * | `darkstore.<region>.catalog` | clients → any region process (queue group) | items available for a customer location |
  *

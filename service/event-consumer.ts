@@ -1,8 +1,9 @@
 /**
  * A JetStream consumer of darkstore's committed events (stream `EVENTS_STREAM`), for the programs
- * that follow them: notifications, read models, analytics. Each event reaches the handler at least
- * once and is acknowledged only after the handler finished; a handler that throws gets the event
- * again after a delay, up to a bounded number of deliveries. Handlers must therefore be idempotent
+ * that follow them: notifications, read models, analytics. A message carries a commit's events of
+ * one type (`event-messages.ts`); each event reaches the handler at least once, in order, and the
+ * message is acknowledged only after the handler finished with all of them; a handler that throws
+ * gets the message again after a delay, up to a bounded number of deliveries. Handlers must therefore be idempotent
  * (the versioned view and the notifier are). A consumer that disappears (deleted, or an ephemeral
  * one expired while the client was away) is created again and `onStart` runs again, so a read model
  * resyncs over what it may have missed. Memory is bounded: at most CONSUMER_BUFFER_MAX messages are
@@ -26,8 +27,8 @@ import {
 } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { decodeUntrusted, type EngineEvent } from '../engine/index.ts';
 import { EVENTS_STREAM } from '../protocol/index.ts';
+import { decodeEventMessage, type EventEnvelope } from './event-messages.ts';
 import { type Outbox, outboxOf } from './outbox.ts';
 
 /** The acknowledgement JetStream takes on a message's reply subject (what `JsMsg.ack()` sends). */
@@ -51,17 +52,7 @@ export const EPHEMERAL_INACTIVE_MS = 5 * 60 * 1_000;
 export const CONSUMER_RESTART_DELAY_MS = 1_000;
 export const CONSUMER_RESTART_DELAY_MAX_MS = 30_000;
 
-/** One committed event as the region publishes it. */
-export interface EventEnvelope {
-  warehouseId: string;
-  /** The command that produced the event. */
-  seq: number;
-  /** The event's place among that command's events. */
-  index: number;
-  event: EngineEvent;
-}
-
-/** Facts about one delivery of an event. */
+/** Facts about one delivery of an event (of the message that carries it). */
 export interface Delivery {
   subject: string;
   streamSeq: number;
@@ -97,32 +88,16 @@ export interface EventConsumerOptions {
 }
 
 export interface EventConsumerStats {
-  /** Events handled and acknowledged. */
+  /** Events handled (their messages acknowledged). */
   handled: number;
-  /** Handler failures (the event comes again). */
+  /** Handler failures (the message comes again, with every event it carries). */
   failed: number;
-  /** Events given up after CONSUMER_DELIVERIES_MAX deliveries. */
+  /** Messages given up after CONSUMER_DELIVERIES_MAX deliveries. */
   abandoned: number;
-  /** Messages that are not an event envelope (terminated: never delivered again). */
+  /** Messages that are not event messages (terminated: never delivered again). */
   malformed: number;
   /** Times the consumer was lost and created again. */
   restarts: number;
-}
-
-/** Decodes an event message; undefined when it is not an envelope with an event. Never throws. */
-export function decodeEnvelope(data: Uint8Array): EventEnvelope | undefined {
-  let value: unknown;
-  try {
-    value = decodeUntrusted(data);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const o = value as Record<string, unknown>;
-  const event = o.event as { type?: unknown } | null | undefined;
-  if (typeof o.warehouseId !== 'string' || typeof o.seq !== 'number' || typeof o.index !== 'number') return undefined;
-  if (typeof event !== 'object' || event === null || typeof event.type !== 'string') return undefined;
-  return value as EventEnvelope;
 }
 
 function consumerConfig(options: EventConsumerOptions): Partial<ConsumerConfig> {
@@ -292,9 +267,9 @@ export class EventConsumer {
   }
 
   private async process(msg: JsMsg): Promise<void> {
-    const envelope = decodeEnvelope(msg.data);
+    const envelopes = decodeEventMessage(msg.data);
     const acking = this.options.acks !== 'none';
-    if (envelope === undefined) {
+    if (envelopes === undefined) {
       this.stats.malformed++;
       this.options.logger?.warn({ consumer: this.name, subject: msg.subject, seq: msg.seq }, 'malformed event');
       if (acking) msg.term();
@@ -307,10 +282,15 @@ export class EventConsumer {
       replayed: msg.headers?.get('Darkstore-Replayed') === 'true',
       pending: msg.info.pending,
     };
+    // In order; a failure sends the whole message back (the events before it come again: handlers
+    // are idempotent).
     try {
-      await this.options.handle(envelope, delivery);
+      for (const envelope of envelopes) {
+        const handling = this.options.handle(envelope, delivery);
+        if (handling !== undefined) await handling;
+      }
       if (acking) this.ack(msg);
-      this.stats.handled++;
+      this.stats.handled += envelopes.length;
     } catch (error) {
       if (!acking) {
         this.stats.failed++;

@@ -93,14 +93,26 @@ export {
   CONSUMER_DELIVERIES_MAX,
   CONSUMER_RETRY_DELAY_MS,
   type Delivery,
-  decodeEnvelope,
   EPHEMERAL_INACTIVE_MS,
   EventConsumer,
   type EventConsumerOptions,
   type EventConsumerStats,
-  type EventEnvelope,
   startEventConsumer,
 } from './event-consumer.ts';
+export {
+  decodeEventMessage,
+  EVENT_MESSAGE_BYTES_MAX,
+  EVENTS_PER_MESSAGE_MAX,
+  type EventEntry,
+  type EventEnvelope,
+  type EventMessage,
+  type EventMessageBody,
+  entriesOf,
+  eventMessages,
+  type PackedEvents,
+  packEvents,
+} from './event-messages.ts';
+export { type ReplayedCommand, unpublishedReplay } from './event-replay.ts';
 export {
   EVENT_STREAM_LIMITS,
   EVENTS_DUPLICATE_WINDOW_MS,
@@ -109,6 +121,7 @@ export {
   EVENTS_SUBJECTS,
   type EventStreamLimits,
   ensureEventStream,
+  eventMessageId,
 } from './event-stream.ts';
 export { type MetricsEndpoint, RegionMetrics, type RegionMetricsOptions, serveMetrics } from './metrics.ts';
 export {

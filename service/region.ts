@@ -3,14 +3,16 @@
  * its own command loop, WAL, snapshots and effect executor; a warehouse that cannot open or fails
  * later (a full disk, a corrupt file) answers UNAVAILABLE with the reason while the others go on.
  * Commands (one or a batch) and queries arrive as msgpack requests on the warehouse's subjects;
- * committed events are published on `.evt.<type>` (with a message id JetStream deduplicates), and
- * the events a recovery replays are published again, so a crash between commit and publication
- * loses none. `stop()` is the graceful shutdown: stop taking requests, drain, snapshot, close.
+ * committed events are published on `.evt.<type>`, packed by type per commit (`event-messages.ts`,
+ * with a message id JetStream deduplicates), and the events a recovery replays that the stream does
+ * not hold are published again (`event-replay.ts`), so a crash between commit and publication loses
+ * none. `stop()` is the graceful shutdown: stop taking requests, drain, snapshot, close.
  */
+import { jetstreamManager } from '@nats-io/jetstream';
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { openWarehouseHost, type WarehouseHost } from '../effects/index.ts';
-import { type EngineError, type EngineEvent, encode, type Result, unavailable } from '../engine/index.ts';
+import { type EngineError, type EngineEvent, type Result, unavailable } from '../engine/index.ts';
 import { CircuitBreaker, type PaymentGateway, ResilientGateway, SimulatedPaymentProvider } from '../payments/index.ts';
 import {
   batchOf,
@@ -18,7 +20,6 @@ import {
   decodeRequest,
   encodeReply,
   errorReply,
-  eventSubject,
   fitReply,
   peekSubject,
   querySubject,
@@ -26,7 +27,9 @@ import {
 import { Random } from '../sim/random.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
-import { ensureEventStream, eventMessageId } from './event-stream.ts';
+import { type EventEntry, entriesOf, eventMessages } from './event-messages.ts';
+import { type ReplayedCommand, unpublishedReplay } from './event-replay.ts';
+import { ensureEventStream } from './event-stream.ts';
 import { type Outbox, outboxOf } from './outbox.ts';
 import type { HostedEndpoint } from './warehouse-link.ts';
 
@@ -132,7 +135,7 @@ export class RegionHost {
   private async open(entry: WarehouseConfigEntry): Promise<void> {
     const hosted: HostedWarehouse = { entry, inFlight: 0 };
     this.warehouses.set(entry.id, hosted);
-    const replayed: { seq: number; events: EngineEvent[] }[] = [];
+    const replayed: ReplayedCommand[] = [];
     try {
       const { config, dataDir } = this.options;
       hosted.host = openWarehouseHost({
@@ -142,7 +145,7 @@ export class RegionHost {
         gateway: this.options.gateway?.(entry.id) ?? simulatedGateway(config, entry.id),
         onReplayedEvents: (seq, events) => replayed.push({ seq, events }),
         onCommitted: (batch) => {
-          this.publish(entry.id, batch.eventSeqs, batch.events);
+          this.publish(entry.id, entriesOf(batch.eventSeqs, batch.events));
           this.options.onCommitted?.(entry.id, batch.commands, batch.durationMs, batch.events);
         },
         onFatal: (error) => this.fail(hosted, error),
@@ -153,13 +156,7 @@ export class RegionHost {
         { warehouseId: entry.id, replayed: report.wal.replayed, snapshotSeq: report.snapshot?.walSeq ?? 0 },
         'warehouse recovered',
       );
-      for (const r of replayed)
-        this.publish(
-          entry.id,
-          r.events.map(() => r.seq),
-          r.events,
-          true,
-        );
+      await this.republish(entry.id, replayed);
       await this.seed(hosted);
     } catch (error) {
       this.fail(hosted, error);
@@ -197,26 +194,43 @@ export class RegionHost {
   }
 
   /**
-   * Publishes events, one message each, with the id `<region>:<warehouse>:<seq>:<index>`
-   * (`eventMessageId`: the region, the command that produced the event and the event's place among
-   * that command's events): the same id whether it is published live or again after a recovery, so
-   * JetStream drops the second publication inside its duplicate window, and unique across the regions
-   * that share the stream, so another region's warehouse of the same id loses none of its events.
+   * Publishes a commit's events, packed by type (`eventMessages`): each message's id is its first
+   * event's, `<region>:<warehouse>:<seq>:<index>` (the region, the command that produced it and its
+   * place among that command's events), unique across the regions that share the stream.
    */
-  private publish(warehouseId: string, seqs: readonly number[], events: EngineEvent[], replayed = false): void {
+  private publish(warehouseId: string, entries: readonly EventEntry[], replayed = false): void {
     const nc = this.options.nc;
-    if (nc.isClosed()) return;
-    let index = 0;
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i] as EngineEvent;
-      const seq = seqs[i] as number;
-      index = i > 0 && seqs[i - 1] === seq ? index + 1 : 0;
+    if (nc.isClosed() || entries.length === 0) return;
+    for (const message of eventMessages(this.region, warehouseId, entries)) {
       const h = headers();
-      h.set('Nats-Msg-Id', eventMessageId(this.region, warehouseId, seq, index));
+      h.set('Nats-Msg-Id', message.id);
       if (replayed) h.set('Darkstore-Replayed', 'true');
-      const body = encode({ warehouseId, seq, index, event });
-      this.outbox.publish(eventSubject(this.region, warehouseId, event.type), body, h);
+      this.outbox.publish(message.subject, message.body, h);
     }
+  }
+
+  /**
+   * Publishes again, marked replayed, the events a recovery replayed that the stream does not hold
+   * (`unpublishedReplay`), one command at a time: packed alone, a command's messages get the ids
+   * they had inside their commit, so the duplicate window drops any that did arrive.
+   */
+  private async republish(warehouseId: string, replayed: readonly ReplayedCommand[]): Promise<void> {
+    if (replayed.length === 0 || this.options.nc.isClosed()) return;
+    const jsm = await jetstreamManager(this.options.nc);
+    const missing = await unpublishedReplay(jsm, this.region, warehouseId, replayed, (type, error) =>
+      this.log().warn({ warehouseId, type, err: error }, 'stored events not read: republishing the type whole'),
+    );
+    let from = 0;
+    for (let i = 1; i <= missing.length; i++) {
+      if (i < missing.length && (missing[i] as EventEntry).seq === (missing[from] as EventEntry).seq) continue;
+      this.publish(warehouseId, missing.slice(from, i), true);
+      from = i;
+    }
+    const events = replayed.reduce((n, r) => n + r.events.length, 0);
+    this.log().info(
+      { warehouseId, replayedEvents: events, republished: missing.length },
+      'replayed events republished',
+    );
   }
 
   private serve(hosted: HostedWarehouse): void {

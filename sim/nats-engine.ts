@@ -22,7 +22,6 @@ import { type CallOptions, DarkstoreClient, type WarehouseClient } from '../clie
 import {
   type Availability,
   type Command,
-  decodeUntrusted,
   type EngineEvent,
   limits,
   type OrderPlaceCommand,
@@ -32,6 +31,7 @@ import {
 } from '../engine/index.ts';
 import { eventsOf } from '../protocol/index.ts';
 import type { CandidateReport } from '../service/checkout-choice.ts';
+import { decodeEventMessage, type EventEnvelope } from '../service/event-messages.ts';
 import { AcknowledgedSample } from './acknowledged-sample.ts';
 import type { City } from './city.ts';
 import type { Books, CheckoutAnswer, SimEngine } from './engine-port.ts';
@@ -105,7 +105,7 @@ export class NatsEngine implements SimEngine {
   private readonly warehouses = new Map<string, WarehouseClient>();
   private readonly skus = new Map<string, readonly string[]>();
   private readonly mirrors = new Map<string, Map<string, Mirror>>();
-  /** The last event handed on per warehouse: its command's sequence number and its index there. */
+  /** The last event handed on per warehouse and event type: its command's sequence number and its index there. */
   private readonly lastEvent = new Map<string, { seq: number; index: number }>();
   /** Events of orders whose checkout has not answered yet: the world learns of the order first. */
   private readonly placing = new Map<string, Held[]>();
@@ -180,24 +180,22 @@ export class NatsEngine implements SimEngine {
   }
 
   private received(data: Uint8Array): void {
-    let message: { warehouseId?: unknown; seq?: unknown; index?: unknown; event?: unknown };
-    try {
-      message = decodeUntrusted(data) as typeof message;
-    } catch {
-      return;
-    }
-    const { warehouseId, seq, index, event } = message;
-    if (typeof warehouseId !== 'string' || typeof seq !== 'number' || typeof index !== 'number') return;
-    if (typeof event !== 'object' || event === null || !this.warehouses.has(warehouseId)) return;
+    for (const envelope of decodeEventMessage(data) ?? []) this.receivedEvent(envelope);
+  }
+
+  private receivedEvent({ warehouseId, seq, index, event }: EventEnvelope): void {
+    if (!this.warehouses.has(warehouseId)) return;
     this.facts.events++;
     this.lastEventAtMs = performance.now();
-    const last = this.lastEvent.get(warehouseId);
+    // A message holds one type's events of a commit: order holds per type, not across types.
+    const stream = `${warehouseId} ${event.type}`;
+    const last = this.lastEvent.get(stream);
     if (last !== undefined && (seq < last.seq || (seq === last.seq && index <= last.index))) {
       this.facts.eventsRepeated++;
       return;
     }
-    this.lastEvent.set(warehouseId, { seq, index });
-    const e = this.onSimClock(event as EngineEvent);
+    this.lastEvent.set(stream, { seq, index });
+    const e = this.onSimClock(event);
     if (e.type === 'availability.changed') this.mirror(warehouseId, e.sku, e.available, e.version);
     const orderId = (e as { orderId?: unknown }).orderId;
     const held = typeof orderId === 'string' ? this.placing.get(orderId) : undefined;

@@ -17,17 +17,18 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode, type Result } from '../../engine/index.ts';
 import type { Notification, NotificationSender } from '../../notifications/index.ts';
-import { eventMessageId } from '../../service/event-stream.ts';
 import {
   availabilitySubject,
   commandSubject,
-  decodeEnvelope,
+  decodeEventMessage,
   EVENTS_DUPLICATE_WINDOW_MS,
   EVENTS_MAX_AGE_MS,
   EVENTS_MAX_BYTES,
   EVENTS_STREAM,
   EVENTS_SUBJECTS,
+  type EventEnvelope,
   ensureEventStream,
+  eventMessageId,
   eventSubject,
   followAvailability,
   queryChanges,
@@ -35,6 +36,7 @@ import {
   type RegionConfig,
   RegionHost,
   startNotificationConsumer,
+  unpublishedReplay,
   type VersionedAvailability,
   VersionedView,
 } from '../../service/index.ts';
@@ -120,6 +122,16 @@ function storedMessages(subject: string): Promise<StoredMsg[]> {
   return storedWhere((s) => s === subject);
 }
 
+/** The events a stored message carries (it must be an event message). */
+function eventsIn(m: StoredMsg): EventEnvelope[] {
+  const envelopes = decodeEventMessage(m.data);
+  if (envelopes === undefined) throw new Error(`malformed event message on ${m.subject}`);
+  return envelopes;
+}
+
+/** Every event the messages carry, in order. */
+const eventsOf = (messages: StoredMsg[]): EventEnvelope[] => messages.flatMap(eventsIn);
+
 /** The stream's messages whose subject matches, oldest first. */
 async function storedWhere(match: (subject: string) => boolean): Promise<StoredMsg[]> {
   const jsm = await jetstreamManager(nc);
@@ -159,19 +171,24 @@ describe('events stream', () => {
     expect(info.config.max_bytes).toBe(EVENTS_MAX_BYTES);
   });
 
-  it('captures committed events, and drops a republication under the same message id', async () => {
+  it('captures committed events packed by type, and drops a republication under the same message id', async () => {
     const subject = availabilitySubject(REGION, W);
-    await waitFor(async () => (await storedMessages(subject)).length >= SKUS);
+    await waitFor(async () => eventsOf(await storedMessages(subject)).length >= SKUS);
+    // The seeding receipts commit in batches: their events share messages.
+    const stored = await storedMessages(subject);
+    expect(stored.length).toBeLessThan(eventsOf(stored).length);
     const jsm = await jetstreamManager(nc);
     const last = await jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: subject });
     if (last === null) throw new Error('no availability event stored');
     const msgId = last.header.get('Nats-Msg-Id');
     expect(msgId).toMatch(/^ev:W1:\d+:\d+$/);
-    const envelope = decodeEnvelope(last.data);
-    if (envelope === undefined) throw new Error('malformed event stored');
-    expect(envelope.warehouseId).toBe(W);
-    expect(envelope.event.type).toBe('availability.changed');
-    expect(msgId).toBe(eventMessageId(REGION, W, envelope.seq, envelope.index));
+    const envelopes = eventsIn(last);
+    for (const envelope of envelopes) {
+      expect(envelope.warehouseId).toBe(W);
+      expect(envelope.event.type).toBe('availability.changed');
+    }
+    const first = envelopes[0] as EventEnvelope;
+    expect(msgId).toBe(eventMessageId(REGION, W, first.seq, first.index));
     const before = (await jsm.streams.info(EVENTS_STREAM)).state.messages;
     const ack = await jetstream(nc).publish(subject, last.data, { msgID: msgId });
     expect(ack.duplicate).toBe(true);
@@ -214,39 +231,42 @@ describe('event message ids across regions', () => {
     if (otherDir !== undefined) fs.rmSync(otherDir, { recursive: true, force: true });
   });
 
-  const seqIndex = (m: StoredMsg) => {
-    const envelope = decodeEnvelope(m.data);
-    if (envelope === undefined) throw new Error('malformed event stored');
-    return `${envelope.seq}:${envelope.index}`;
-  };
+  const seqIndex = (e: EventEnvelope) => `${e.seq}:${e.index}`;
 
   it('two regions with a warehouse of the same id both get every event into the stream', async () => {
     other = await startOther();
     expect(published).toBeGreaterThan(0);
     // On failure, say how many arrived rather than that the wait timed out.
-    await waitFor(async () => (await storedWhere(isOther)).length >= published).catch(() => undefined);
+    await waitFor(async () => eventsOf(await storedWhere(isOther)).length >= published).catch(() => undefined);
     const stored = await storedWhere(isOther);
-    expect(stored.length).toBe(published);
+    expect(eventsOf(stored).length).toBe(published);
     // The same warehouse, seq and index as events of the first region, inside the duplicate window:
     // only the region tells them apart.
-    const first = new Set((await storedWhere((s) => s.startsWith(`darkstore.${REGION}.`))).map(seqIndex));
-    expect(stored.every((m) => first.has(seqIndex(m)))).toBe(true);
+    const first = new Set(eventsOf(await storedWhere((s) => s.startsWith(`darkstore.${REGION}.`))).map(seqIndex));
+    expect(eventsOf(stored).every((e) => first.has(seqIndex(e)))).toBe(true);
     for (const m of stored) {
-      const envelope = decodeEnvelope(m.data);
-      expect(m.header.get('Nats-Msg-Id')).toBe(eventMessageId(OTHER, W, envelope?.seq ?? -1, envelope?.index ?? -1));
+      const head = eventsIn(m)[0] as EventEnvelope;
+      expect(m.header.get('Nats-Msg-Id')).toBe(eventMessageId(OTHER, W, head.seq, head.index));
     }
   });
 
-  it('a restarted region republishes what its recovery replays under the same ids, all dropped', async () => {
+  /** Each stored event once: (seq, index) → how many times the stream holds it. */
+  const copies = (events: EventEnvelope[]) => {
+    const counts = new Map<string, number>();
+    for (const e of events) counts.set(seqIndex(e), (counts.get(seqIndex(e)) ?? 0) + 1);
+    return counts;
+  };
+
+  it('a restarted region republishes none of the replayed events the stream holds', async () => {
     await other?.stop();
-    const before = await storedWhere(isOther);
+    const before = eventsOf(await storedWhere(isOther));
     expect(before.length).toBe(published);
     other = await startOther();
     const recovery = other.warehouses.get(W)?.host?.warehouse.recovery;
-    // Every command came back from the WAL, so every event was published again (marked replayed).
+    // Every command came back from the WAL, and every event it produced again was stored already.
     expect(recovery?.snapshot).toBeUndefined();
     expect(recovery?.wal.replayed).toBeGreaterThan(0);
-    // A new event after the restart, published on the same connection after the replayed ones: once
+    // A new event after the restart, published on the same connection after any republication: once
     // it is stored, the stream has seen them all.
     const reply = await otherNc.request(
       commandSubject(OTHER, W),
@@ -254,14 +274,75 @@ describe('event message ids across regions', () => {
       { timeout: 5_000 },
     );
     expect((decode(reply.data) as Result<unknown>).ok).toBe(true);
-    await waitFor(async () => (await storedWhere(isOther)).length >= published);
+    await waitFor(async () => eventsOf(await storedWhere(isOther)).length >= published);
     const after = await storedWhere(isOther);
-    expect(after.length).toBe(published);
+    expect(eventsOf(after).length).toBe(published);
+    expect([...copies(eventsOf(after)).values()].every((n) => n === 1)).toBe(true);
     expect(after.filter((m) => m.header.get('Darkstore-Replayed') === 'true')).toEqual([]);
-    // And a republication by hand under a stored id is refused too.
+    // And a republication by hand under a stored id is refused.
     const last = after[after.length - 1] as StoredMsg;
     const ack = await jetstream(nc).publish(last.subject, last.data, { msgID: last.header.get('Nats-Msg-Id') });
     expect(ack.duplicate).toBe(true);
+  });
+
+  it('events a crash kept from the stream are republished after the restart, once each, marked replayed', async () => {
+    const running = other as RegionHost;
+    const warehouse = running.warehouses.get(W)?.host?.warehouse;
+    if (warehouse === undefined) throw new Error('warehouse not open');
+    const stored = published;
+    // The connection drops: these commands commit to the WAL but their events never leave.
+    await otherNc.close();
+    for (const [i, sku] of ['sku-00001', 'sku-00002', 'sku-00003'].entries()) {
+      const result = await warehouse.submit({ key: `lost-${i}`, type: 'adjust', sku, delta: -1, reason: 'damage' });
+      expect(result.ok).toBe(true);
+    }
+    const lost = published - stored;
+    expect(lost).toBeGreaterThan(0);
+    await running.stop();
+    expect(eventsOf(await storedWhere(isOther)).length).toBe(stored);
+    otherNc = await connect({ servers: server.url });
+    other = await startOther();
+    await waitFor(async () => eventsOf(await storedWhere(isOther)).length >= published).catch(() => undefined);
+    const after = await storedWhere(isOther);
+    expect(eventsOf(after).length).toBe(published);
+    expect([...copies(eventsOf(after)).values()].every((n) => n === 1)).toBe(true);
+    const replayed = after.filter((m) => m.header.get('Darkstore-Replayed') === 'true');
+    expect(eventsOf(replayed).length).toBe(lost);
+  });
+
+  it('leaves out what the stream holds only when its last event is the replayed one at that place', async () => {
+    const jsm = await jetstreamManager(nc);
+    const ghost = 'ev-ghost';
+    const changed = (available: number, version: number) =>
+      ({ type: 'availability.changed', sku: 'sku-00000', available, version }) as const;
+    const replayed = [
+      { seq: 2, events: [changed(5, 2)] },
+      { seq: 3, events: [{ type: 'order.changed', orderId: 'o-1', state: 'reserved' } as const, changed(4, 3)] },
+      { seq: 4, events: [changed(3, 4)] },
+    ];
+    const storeLast = async (event: ReturnType<typeof changed>) => {
+      const body = encode({ warehouseId: 'W9', events: [{ seq: 3, index: 1, event }] });
+      await jetstream(nc).publish(availabilitySubject(ghost, 'W9'), body);
+    };
+    const keys = (entries: { seq: number; index: number; event: { type: string } }[]) =>
+      entries.map((e) => `${e.seq}:${e.index}:${e.event.type}`);
+    // Nothing stored: everything goes out.
+    expect(keys(await unpublishedReplay(jsm, ghost, 'W9', replayed))).toEqual([
+      '2:0:availability.changed',
+      '3:0:order.changed',
+      '3:1:availability.changed',
+      '4:0:availability.changed',
+    ]);
+    // The stream ends with the replayed event at seq 3, index 1: availability after it only; the
+    // order event (a type the stream does not hold) goes out whole.
+    await storeLast(changed(4, 3));
+    expect(keys(await unpublishedReplay(jsm, ghost, 'W9', replayed))).toEqual([
+      '3:0:order.changed',
+      '4:0:availability.changed',
+    ]);
+    // An event of an earlier life of the warehouse at that place: it proves nothing, all goes out.
+    await storeLast(changed(9, 3));
+    expect(keys(await unpublishedReplay(jsm, ghost, 'W9', replayed))).toHaveLength(4);
   });
 });
 
@@ -310,9 +391,8 @@ describe('availability followers', () => {
 
   it('updates applied in any order, with repeats, converge', async () => {
     const updates: VersionedAvailability[] = [];
-    for (const m of await storedMessages(availabilitySubject(REGION, W))) {
-      const event = decodeEnvelope(m.data)?.event;
-      if (event?.type === 'availability.changed') updates.push(event);
+    for (const { event } of eventsOf(await storedMessages(availabilitySubject(REGION, W)))) {
+      if (event.type === 'availability.changed') updates.push(event);
     }
     expect(updates.length).toBeGreaterThan(SKUS);
     const engine = await engineAvailability();

@@ -26,6 +26,7 @@ import { type Command, decode, encode, type Result } from '../../engine/index.ts
 import { DurableWarehouse, type WarehouseInspection } from '../../persistence/index.ts';
 import {
   commandSubject,
+  decodeEventMessage,
   EVENTS_STREAM,
   eventSubject,
   eventsOf,
@@ -376,7 +377,8 @@ describe('darkstore serve as a child process', () => {
     let maxEventSeq = 0;
     const events: Subscription = nc.subscribe(eventsOf(REGION, 'W1'), {
       callback: (error, msg) => {
-        if (error === null) maxEventSeq = Math.max(maxEventSeq, (decode(msg.data) as { seq: number }).seq);
+        if (error !== null) return;
+        for (const { seq } of decodeEventMessage(msg.data) ?? []) maxEventSeq = Math.max(maxEventSeq, seq);
       },
     });
     const outcomes = new Map<string, Outcome>();
