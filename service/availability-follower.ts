@@ -1,8 +1,9 @@
 /**
  * Following one warehouse's availability feed: the shopper-facing stream of `{ sku, available,
  * version }` per change. The feed is the warehouse's `availability.changed` events, on
- * `darkstore.<region>.<warehouse>.evt.availability.changed` (msgpack `{ warehouseId, seq, index,
- * event: { type, sku, available, version } }`, captured by the events stream). A follower feeds them
+ * `darkstore.<region>.<warehouse>.evt.availability.changed` (msgpack `{ warehouseId, events: [{ seq,
+ * index, event: { type, sku, available, version } }] }`, a commit's changes in one message, captured
+ * by the events stream). A follower feeds them
  * from an event consumer into a `VersionedView` (newer versions win, so late, repeated or reordered
  * events do no harm) and resyncs the view from the warehouse's `changes` query at start, every
  * resync interval and whenever its consumer had to be created again: events that never reached the

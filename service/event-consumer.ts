@@ -2,9 +2,10 @@
  * A JetStream consumer of darkstore's committed events (stream `EVENTS_STREAM`), for the programs
  * that follow them: notifications, read models, analytics. A message carries a commit's events of
  * one type (`event-messages.ts`); each event reaches the handler at least once, in order, and the
- * message is acknowledged only after the handler finished with all of them; a handler that throws
- * gets the message again after a delay, up to a bounded number of deliveries. Handlers must therefore be idempotent
- * (the versioned view and the notifier are). A consumer that disappears (deleted, or an ephemeral
+ * message is acknowledged only after the handler went through all of them. When the handler throws
+ * on any of them, the rest are still handled and the whole message comes again after a delay, up
+ * to a bounded number of deliveries. Handlers must therefore be idempotent (the versioned view and
+ * the notifier are). A consumer that disappears (deleted, or an ephemeral
  * one expired while the client was away) is created again and `onStart` runs again, so a read model
  * resyncs over what it may have missed. Memory is bounded: at most CONSUMER_BUFFER_MAX messages are
  * held client-side and at most `concurrency` handled at once. It never publishes events.
@@ -42,7 +43,7 @@ export const CONSUMER_ACK_PENDING_MAX = 1_000;
 export const CONSUMER_CONCURRENCY_MAX = 256;
 /** How long a delivered message may stay unacknowledged before the server delivers it again. */
 export const CONSUMER_ACK_WAIT_MS = 30_000;
-/** Deliveries of one event before a handler that keeps failing gives it up (counted and logged). */
+/** Deliveries of one message before a handler that keeps failing on an event of it gives up (counted and logged). */
 export const CONSUMER_DELIVERIES_MAX = 10;
 /** Delay before a failed event is delivered again. */
 export const CONSUMER_RETRY_DELAY_MS = 1_000;
@@ -88,11 +89,11 @@ export interface EventConsumerOptions {
 }
 
 export interface EventConsumerStats {
-  /** Events handled (their messages acknowledged). */
+  /** Handler calls that succeeded (an event of a message that comes again is counted again). */
   handled: number;
-  /** Handler failures (the message comes again, with every event it carries). */
+  /** Handler calls that failed (the message comes again, with every event it carries). */
   failed: number;
-  /** Messages given up after CONSUMER_DELIVERIES_MAX deliveries. */
+  /** Events whose handler still failed at the message's last delivery (CONSUMER_DELIVERIES_MAX). */
   abandoned: number;
   /** Messages that are not event messages (terminated: never delivered again). */
   malformed: number;
@@ -282,31 +283,41 @@ export class EventConsumer {
       replayed: msg.headers?.get('Darkstore-Replayed') === 'true',
       pending: msg.info.pending,
     };
-    // In order; a failure sends the whole message back (the events before it come again: handlers
-    // are idempotent).
-    try {
-      for (const envelope of envelopes) {
+    // Every event, in order, even after one failed (one bad event must not hold back the others).
+    // A failure sends the whole message back: the events that succeeded are handled again, which
+    // idempotent handlers allow. A long message tells the server it is still being worked on.
+    const ackWaitMs = this.options.ackWaitMs ?? CONSUMER_ACK_WAIT_MS;
+    let progressAt = performance.now();
+    let failures = 0;
+    let firstError: unknown;
+    for (const envelope of envelopes) {
+      try {
         const handling = this.options.handle(envelope, delivery);
         if (handling !== undefined) await handling;
+        this.stats.handled++;
+      } catch (error) {
+        failures++;
+        firstError ??= error;
       }
-      if (acking) this.ack(msg);
-      this.stats.handled += envelopes.length;
-    } catch (error) {
-      if (!acking) {
-        this.stats.failed++;
-        this.options.logger?.warn({ consumer: this.name, seq: msg.seq, err: error }, 'event handler failed');
-        return;
-      }
-      if (delivery.deliveryCount >= (this.options.deliveriesMax ?? CONSUMER_DELIVERIES_MAX)) {
-        this.stats.abandoned++;
-        this.options.logger?.error({ consumer: this.name, seq: msg.seq, err: error }, 'event given up');
-        msg.term();
-      } else {
-        this.stats.failed++;
-        this.options.logger?.warn({ consumer: this.name, seq: msg.seq, err: error }, 'event handler failed');
-        msg.nak(this.options.retryDelayMs ?? CONSUMER_RETRY_DELAY_MS);
+      if (acking && performance.now() - progressAt > ackWaitMs / 2) {
+        msg.working();
+        progressAt = performance.now();
       }
     }
+    if (failures === 0) {
+      if (acking) this.ack(msg);
+      return;
+    }
+    const facts = { consumer: this.name, seq: msg.seq, failures, events: envelopes.length, err: firstError };
+    if (acking && delivery.deliveryCount >= (this.options.deliveriesMax ?? CONSUMER_DELIVERIES_MAX)) {
+      this.stats.abandoned += failures;
+      this.options.logger?.error(facts, 'events given up');
+      msg.term();
+      return;
+    }
+    this.stats.failed += failures;
+    this.options.logger?.warn(facts, 'event handler failed');
+    if (acking) msg.nak(this.options.retryDelayMs ?? CONSUMER_RETRY_DELAY_MS);
   }
 }
 

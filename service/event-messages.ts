@@ -24,6 +24,8 @@ export const EVENTS_PER_MESSAGE_MAX = 256;
  * payload limit and the consumers' decoding bound (COMMAND_BYTES_MAX).
  */
 export const EVENT_MESSAGE_BYTES_MAX = 64 * 1024;
+/** Room left for an event message's headers under a server's `max_payload` smaller than the above. */
+export const EVENT_HEADERS_BYTES_MAX = 1024;
 
 /** One event in a message: the command that produced it and its place among that command's events. */
 export interface EventEntry {

@@ -1,8 +1,8 @@
 /**
  * The JetStream stream that captures every region's committed events (`EVENTS_STREAM`, subjects
  * `darkstore.*.*.evt.>`): file storage, bounded by age and by size (oldest dropped first), and a
- * duplicate window inside which a second publication of the same `Nats-Msg-Id` is dropped (a region
- * republishes what its recovery replays, under the ids the events had the first time). Owns the
+ * duplicate window inside which a second publication of the same `Nats-Msg-Id` is dropped (what a
+ * region publishes again after a recovery or a broken connection keeps the ids it had). Owns the
  * stream's configuration and the message id it deduplicates on; it never publishes or consumes.
  * Uses only what nats-server 2.9 knows.
  */
@@ -13,8 +13,8 @@ import { EVENTS_STREAM, SUBJECT_ROOT } from '../protocol/index.ts';
 /** Every event of every region and warehouse. */
 export const EVENTS_SUBJECTS = `${SUBJECT_ROOT}.*.*.evt.>`;
 /**
- * How long a message id is remembered: a republication after a crash and restart inside it is
- * dropped. Longer windows cost server memory per event; consumers dedupe what falls outside it.
+ * How long a message id is remembered: a republication inside it is dropped. Longer windows cost
+ * server memory per message; consumers dedupe what falls outside it.
  */
 export const EVENTS_DUPLICATE_WINDOW_MS = 2 * 60 * 1_000;
 /** Events older than this are dropped: consumers that stay away longer resync from the warehouses. */
@@ -23,9 +23,10 @@ export const EVENTS_MAX_AGE_MS = 24 * 60 * 60 * 1_000;
 export const EVENTS_MAX_BYTES = 2 * 1024 * 1024 * 1024;
 
 /**
- * The `Nats-Msg-Id` of a committed event: `<region>:<warehouse>:<seq>:<index>` (the command that
- * produced it and its place among that command's events). A pure function of the event's identity,
- * so a republication after a recovery gets the id of the first publication and the stream drops it.
+ * The id of a committed event, `<region>:<warehouse>:<seq>:<index>` (the command that produced it
+ * and its place among that command's events): an event message's `Nats-Msg-Id` is its first event's.
+ * A pure function of the event's identity, so a message packed the same way again gets the id of its
+ * first publication and the stream drops it.
  * The region is part of it because the stream holds every region's events and warehouse ids repeat
  * across regions (and across simulator runs, each a new region). Region and warehouse ids are subject
  * tokens (`TOKEN_PATTERN`: no `:`), so the id is unambiguous.

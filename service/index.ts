@@ -101,6 +101,7 @@ export {
 } from './event-consumer.ts';
 export {
   decodeEventMessage,
+  EVENT_HEADERS_BYTES_MAX,
   EVENT_MESSAGE_BYTES_MAX,
   EVENTS_PER_MESSAGE_MAX,
   type EventEntry,
@@ -112,7 +113,14 @@ export {
   type PackedEvents,
   packEvents,
 } from './event-messages.ts';
-export { type ReplayedCommand, unpublishedReplay } from './event-replay.ts';
+export {
+  EVENT_TYPES,
+  type ReplayedCommand,
+  readStoredEnds,
+  STORED_END_TIMEOUT_MS,
+  type StoredEnd,
+  unpublishedReplay,
+} from './event-replay.ts';
 export {
   EVENT_STREAM_LIMITS,
   EVENTS_DUPLICATE_WINDOW_MS,

@@ -8,7 +8,6 @@
  * not hold are published again (`event-replay.ts`), so a crash between commit and publication loses
  * none. `stop()` is the graceful shutdown: stop taking requests, drain, snapshot, close.
  */
-import { jetstreamManager } from '@nats-io/jetstream';
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { openWarehouseHost, type WarehouseHost } from '../effects/index.ts';
@@ -21,14 +20,21 @@ import {
   encodeReply,
   errorReply,
   fitReply,
+  MAX_PAYLOAD_DEFAULT,
   peekSubject,
   querySubject,
 } from '../protocol/index.ts';
 import { Random } from '../sim/random.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
-import { type EventEntry, entriesOf, eventMessages } from './event-messages.ts';
-import { type ReplayedCommand, unpublishedReplay } from './event-replay.ts';
+import {
+  EVENT_HEADERS_BYTES_MAX,
+  EVENT_MESSAGE_BYTES_MAX,
+  type EventEntry,
+  entriesOf,
+  eventMessages,
+} from './event-messages.ts';
+import { type ReplayedCommand, readStoredEnds, type StoredEnd, unpublishedReplay } from './event-replay.ts';
 import { ensureEventStream } from './event-stream.ts';
 import { type Outbox, outboxOf } from './outbox.ts';
 import type { HostedEndpoint } from './warehouse-link.ts';
@@ -138,6 +144,13 @@ export class RegionHost {
     const replayed: ReplayedCommand[] = [];
     try {
       const { config, dataDir } = this.options;
+      // Where the stream's events of this warehouse stop, asked before anything of it is published.
+      const ends = await readStoredEnds(this.options.nc, this.region, entry.id, (type, error) =>
+        this.log().warn(
+          { warehouseId: entry.id, type, err: error },
+          'stored events not read: republishing the type whole',
+        ),
+      );
       hosted.host = openWarehouseHost({
         dataDir,
         warehouseId: entry.id,
@@ -156,7 +169,7 @@ export class RegionHost {
         { warehouseId: entry.id, replayed: report.wal.replayed, snapshotSeq: report.snapshot?.walSeq ?? 0 },
         'warehouse recovered',
       );
-      await this.republish(entry.id, replayed);
+      this.republish(entry.id, ends, replayed);
       await this.seed(hosted);
     } catch (error) {
       this.fail(hosted, error);
@@ -201,7 +214,10 @@ export class RegionHost {
   private publish(warehouseId: string, entries: readonly EventEntry[], replayed = false): void {
     const nc = this.options.nc;
     if (nc.isClosed() || entries.length === 0) return;
-    for (const message of eventMessages(this.region, warehouseId, entries)) {
+    // Below the server's payload limit too, with room for the headers.
+    const maxPayload = nc.info?.max_payload ?? MAX_PAYLOAD_DEFAULT;
+    const bytesMax = Math.min(EVENT_MESSAGE_BYTES_MAX, maxPayload - EVENT_HEADERS_BYTES_MAX);
+    for (const message of eventMessages(this.region, warehouseId, entries, { bytesMax })) {
       const h = headers();
       h.set('Nats-Msg-Id', message.id);
       if (replayed) h.set('Darkstore-Replayed', 'true');
@@ -212,14 +228,12 @@ export class RegionHost {
   /**
    * Publishes again, marked replayed, the events a recovery replayed that the stream does not hold
    * (`unpublishedReplay`), one command at a time: packed alone, a command's messages get the ids
-   * they had inside their commit, so the duplicate window drops any that did arrive.
+   * they had inside their commit, so the duplicate window drops any that did arrive. Runs before
+   * anything the warehouse commits after its recovery is published, so order holds per type.
    */
-  private async republish(warehouseId: string, replayed: readonly ReplayedCommand[]): Promise<void> {
-    if (replayed.length === 0 || this.options.nc.isClosed()) return;
-    const jsm = await jetstreamManager(this.options.nc);
-    const missing = await unpublishedReplay(jsm, this.region, warehouseId, replayed, (type, error) =>
-      this.log().warn({ warehouseId, type, err: error }, 'stored events not read: republishing the type whole'),
-    );
+  private republish(warehouseId: string, ends: ReadonlyMap<string, StoredEnd>, replayed: ReplayedCommand[]): void {
+    if (replayed.length === 0) return;
+    const missing = unpublishedReplay(ends, replayed);
     let from = 0;
     for (let i = 1; i <= missing.length; i++) {
       if (i < missing.length && (missing[i] as EventEntry).seq === (missing[from] as EventEntry).seq) continue;

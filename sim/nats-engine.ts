@@ -6,9 +6,10 @@
  *
  * What it keeps: a mirror of every SKU's availability (what the shopper app shows), seeded by an
  * `availability` query at start and kept from `availability.changed` events (versioned: an older
- * version never overwrites a newer one); the last event seen per warehouse, so that the events a
- * recovery publishes again are handed to the world once; a bounded sample of acknowledged commands
- * to look up by key at the end; and counts of what went unanswered.
+ * version never overwrites a newer one); the last event seen per warehouse and event type, so that
+ * events published again (after a recovery or a broken connection) are handed to the world once; a
+ * bounded sample of acknowledged commands to look up by key at the end; and counts of what went
+ * unanswered.
  *
  * An unanswered command (no reply after the client's retries: the region was down longer than they
  * last) reaches the world as refused (UNAVAILABLE), like any refusal: the world moves on and never
@@ -107,6 +108,8 @@ export class NatsEngine implements SimEngine {
   private readonly mirrors = new Map<string, Map<string, Mirror>>();
   /** The last event handed on per warehouse and event type: its command's sequence number and its index there. */
   private readonly lastEvent = new Map<string, { seq: number; index: number }>();
+  /** Events received in this turn of the event loop, not yet handed on. */
+  private arrived: EventEnvelope[] = [];
   /** Events of orders whose checkout has not answered yet: the world learns of the order first. */
   private readonly placing = new Map<string, Held[]>();
   private readonly acks = new Map<string, AcknowledgedSample>();
@@ -179,8 +182,30 @@ export class NatsEngine implements SimEngine {
     );
   }
 
+  /**
+   * A commit's events arrive as one message per type, written together: they are gathered for the
+   * turn of the event loop and handed on per warehouse in engine order (seq, then index), as the
+   * embedded engine hands them, so the world sees, e.g., a confirmation before a cancellation.
+   */
   private received(data: Uint8Array): void {
-    for (const envelope of decodeEventMessage(data) ?? []) this.receivedEvent(envelope);
+    const envelopes = decodeEventMessage(data);
+    if (envelopes === undefined) return;
+    for (const envelope of envelopes) this.arrived.push(envelope);
+    if (this.arrived.length === envelopes.length) setImmediate(() => this.handOnArrived());
+  }
+
+  private handOnArrived(): void {
+    const byWarehouse = new Map<string, EventEnvelope[]>();
+    for (const envelope of this.arrived) {
+      const list = byWarehouse.get(envelope.warehouseId);
+      if (list === undefined) byWarehouse.set(envelope.warehouseId, [envelope]);
+      else list.push(envelope);
+    }
+    this.arrived = [];
+    for (const list of byWarehouse.values()) {
+      list.sort((a, b) => a.seq - b.seq || a.index - b.index);
+      for (const envelope of list) this.receivedEvent(envelope);
+    }
   }
 
   private receivedEvent({ warehouseId, seq, index, event }: EventEnvelope): void {

@@ -1,8 +1,10 @@
 /**
  * The events stream and its consumers, against a real nats-server and a real region host: the stream
- * captures committed events and drops a republication under the same message id; a second region
- * with a warehouse of the same id gets all its events in too, and when restarted, the events its
- * recovery republishes are all dropped as duplicates; a durable
+ * captures committed events packed by type and drops a republication under the same message id; a
+ * second region with a warehouse of the same id gets all its events in too; restarted, it republishes
+ * none of what the stream holds, and after a crash that kept events from the stream exactly those,
+ * once, before anything new of their type; an event consumer handles every event of a message even
+ * when one fails and gives up only that one; a durable
  * availability follower that is stopped, restarted and fed duplicates (republished under new ids)
  * ends with exactly the engine's availability, as does a fresh one replaying the whole stream, and
  * updates applied in any order with repeats converge; a resync alone brings an empty view there; the
@@ -35,6 +37,8 @@ import {
   querySubject,
   type RegionConfig,
   RegionHost,
+  readStoredEnds,
+  startEventConsumer,
   startNotificationConsumer,
   unpublishedReplay,
   type VersionedAvailability,
@@ -296,22 +300,41 @@ describe('event message ids across regions', () => {
       const result = await warehouse.submit({ key: `lost-${i}`, type: 'adjust', sku, delta: -1, reason: 'damage' });
       expect(result.ok).toBe(true);
     }
+    // A hold that runs out while the region is down: the restarted warehouse expires it at once,
+    // and those live events must follow the republished ones.
+    const hold = await warehouse.submit({
+      key: 'lost-hold',
+      type: 'reserve',
+      lines: [{ sku: 'sku-00004', quantity: 1 }],
+      ttlMs: 1_000,
+    });
+    expect(hold.ok).toBe(true);
     const lost = published - stored;
     expect(lost).toBeGreaterThan(0);
     await running.stop();
     expect(eventsOf(await storedWhere(isOther)).length).toBe(stored);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const beforeRestart = published;
     otherNc = await connect({ servers: server.url });
     other = await startOther();
+    await waitFor(() => published > beforeRestart);
     await waitFor(async () => eventsOf(await storedWhere(isOther)).length >= published).catch(() => undefined);
     const after = await storedWhere(isOther);
     expect(eventsOf(after).length).toBe(published);
     expect([...copies(eventsOf(after)).values()].every((n) => n === 1)).toBe(true);
     const replayed = after.filter((m) => m.header.get('Darkstore-Replayed') === 'true');
     expect(eventsOf(replayed).length).toBe(lost);
+    // Per type, the stream holds the warehouse's events in commit order.
+    const lastByType = new Map<string, EventEnvelope>();
+    for (const e of eventsOf(after)) {
+      const last = lastByType.get(e.event.type);
+      if (last !== undefined) expect(e.seq > last.seq || (e.seq === last.seq && e.index > last.index)).toBe(true);
+      lastByType.set(e.event.type, e);
+    }
+    expect(lastByType.get('reservation.expired')).toBeDefined();
   });
 
   it('leaves out what the stream holds only when its last event is the replayed one at that place', async () => {
-    const jsm = await jetstreamManager(nc);
     const ghost = 'ev-ghost';
     const changed = (available: number, version: number) =>
       ({ type: 'availability.changed', sku: 'sku-00000', available, version }) as const;
@@ -327,7 +350,7 @@ describe('event message ids across regions', () => {
     const keys = (entries: { seq: number; index: number; event: { type: string } }[]) =>
       entries.map((e) => `${e.seq}:${e.index}:${e.event.type}`);
     // Nothing stored: everything goes out.
-    expect(keys(await unpublishedReplay(jsm, ghost, 'W9', replayed))).toEqual([
+    expect(keys(unpublishedReplay(await readStoredEnds(nc, ghost, 'W9'), replayed))).toEqual([
       '2:0:availability.changed',
       '3:0:order.changed',
       '3:1:availability.changed',
@@ -336,13 +359,20 @@ describe('event message ids across regions', () => {
     // The stream ends with the replayed event at seq 3, index 1: availability after it only; the
     // order event (a type the stream does not hold) goes out whole.
     await storeLast(changed(4, 3));
-    expect(keys(await unpublishedReplay(jsm, ghost, 'W9', replayed))).toEqual([
+    expect(keys(unpublishedReplay(await readStoredEnds(nc, ghost, 'W9'), replayed))).toEqual([
       '3:0:order.changed',
       '4:0:availability.changed',
     ]);
     // An event of an earlier life of the warehouse at that place: it proves nothing, all goes out.
     await storeLast(changed(9, 3));
-    expect(keys(await unpublishedReplay(jsm, ghost, 'W9', replayed))).toHaveLength(4);
+    expect(keys(unpublishedReplay(await readStoredEnds(nc, ghost, 'W9'), replayed))).toHaveLength(4);
+    // A stream that cannot be asked proves nothing either.
+    await storeLast(changed(4, 3));
+    const closed = await connect({ servers: server.url });
+    await closed.close();
+    const unknown = await readStoredEnds(closed, ghost, 'W9');
+    expect(unknown.get('availability.changed')).toBe('unknown');
+    expect(keys(unpublishedReplay(unknown, replayed))).toHaveLength(4);
   });
 });
 
@@ -460,6 +490,46 @@ class FlakySender implements NotificationSender {
     return this.push(n);
   }
 }
+
+describe('event consumer', () => {
+  it('handles every event of a message even when one fails, sends it back, and gives up only the failing one', async () => {
+    const region = 'ev-consumer';
+    const changed = (sku: string) => ({ type: 'availability.changed', sku, available: 1, version: 1 });
+    const body = encode({
+      warehouseId: 'W1',
+      events: [
+        { seq: 1, index: 0, event: changed('good-1') },
+        { seq: 2, index: 0, event: changed('poison') },
+        { seq: 3, index: 0, event: changed('good-2') },
+      ],
+    });
+    const seen: string[] = [];
+    const consumer = await startEventConsumer(nc, {
+      name: 'test_partial_failure',
+      durable: true,
+      filterSubject: availabilitySubject(region, 'W1'),
+      deliver: 'new',
+      deliveriesMax: 2,
+      retryDelayMs: 100,
+      handle: ({ event }, delivery) => {
+        const sku = (event as { sku: string }).sku;
+        seen.push(`${delivery.deliveryCount}:${sku}`);
+        if (sku === 'poison') throw new Error('poison');
+      },
+    });
+    try {
+      await jetstream(nc).publish(availabilitySubject(region, 'W1'), body);
+      await waitFor(() => consumer.stats.abandoned > 0);
+      expect(seen).toEqual(['1:good-1', '1:poison', '1:good-2', '2:good-1', '2:poison', '2:good-2']);
+      expect(consumer.stats).toMatchObject({ handled: 4, failed: 1, abandoned: 1, malformed: 0 });
+      // Terminated: no third delivery.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(seen).toHaveLength(6);
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
 
 describe('notification consumer', () => {
   it('sends from the stream once per (order, type), and again after a failed send', async () => {
