@@ -122,6 +122,12 @@ export {
   unpublishedReplay,
 } from './event-replay.ts';
 export {
+  RESEND_BYTES_MAX,
+  RESEND_WINDOW_MS,
+  RecentEventMessages,
+  type SentEventMessage,
+} from './event-resend.ts';
+export {
   EVENT_STREAM_LIMITS,
   EVENTS_DUPLICATE_WINDOW_MS,
   EVENTS_MAX_AGE_MS,

@@ -35,6 +35,7 @@ import {
   eventMessages,
 } from './event-messages.ts';
 import { type ReplayedCommand, readStoredEnds, type StoredEnd, unpublishedReplay } from './event-replay.ts';
+import { RecentEventMessages, type SentEventMessage } from './event-resend.ts';
 import { ensureEventStream } from './event-stream.ts';
 import { type Outbox, outboxOf } from './outbox.ts';
 import type { HostedEndpoint } from './warehouse-link.ts';
@@ -113,6 +114,8 @@ export class RegionHost {
   private stopping = false;
   /** Replies and events leave together, once per turn of the event loop. */
   private readonly outbox: Outbox;
+  /** Event messages recently published, to send again after a broken connection. */
+  private readonly recent = new RecentEventMessages();
   /** The in-memory endpoint of each hosted warehouse, made on first use. */
   private readonly endpoints = new Map<string, HostedEndpoint>();
 
@@ -131,6 +134,7 @@ export class RegionHost {
     await ensureEventStream(options.nc);
     for (const entry of options.config.warehouses) await host.open(entry);
     for (const hosted of host.warehouses.values()) host.serve(hosted);
+    void host.watchConnection();
     return host;
   }
 
@@ -217,11 +221,36 @@ export class RegionHost {
     // Below the server's payload limit too, with room for the headers.
     const maxPayload = nc.info?.max_payload ?? MAX_PAYLOAD_DEFAULT;
     const bytesMax = Math.min(EVENT_MESSAGE_BYTES_MAX, maxPayload - EVENT_HEADERS_BYTES_MAX);
+    const atMs = performance.now();
     for (const message of eventMessages(this.region, warehouseId, entries, { bytesMax })) {
-      const h = headers();
-      h.set('Nats-Msg-Id', message.id);
-      if (replayed) h.set('Darkstore-Replayed', 'true');
-      this.outbox.publish(message.subject, message.body, h);
+      this.send({ atMs, subject: message.subject, body: message.body, id: message.id, replayed });
+      this.recent.record({ atMs, subject: message.subject, body: message.body, id: message.id, replayed });
+    }
+  }
+
+  private send(message: SentEventMessage): void {
+    const h = headers();
+    h.set('Nats-Msg-Id', message.id);
+    if (message.replayed) h.set('Darkstore-Replayed', 'true');
+    this.outbox.publish(message.subject, message.body, h);
+  }
+
+  /**
+   * Follows the connection: when it comes back after a break, the event messages published shortly
+   * before and during it go again (`RecentEventMessages`), so none that the break took is missing.
+   */
+  private async watchConnection(): Promise<void> {
+    for await (const status of this.options.nc.status()) {
+      if (status.type === 'disconnect') {
+        this.recent.disconnected(performance.now());
+      } else if (status.type === 'reconnect') {
+        const again = this.recent.reconnected(performance.now());
+        for (const message of again) this.send(message);
+        this.log().warn(
+          { messages: again.length, givenUp: this.recent.givenUp },
+          'connection back: recent events published again',
+        );
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * A real `nats-server` for tests: started on a free loopback port with JetStream and a temporary
  * store directory (optionally with users or a token from a generated config file), stopped and
- * cleaned up afterwards. The binary comes from Debian's package, installed by `npm test`'s pretest
+ * cleaned up afterwards; it can be SIGKILLed and started again on the same port and store (a crash). The binary comes from Debian's package, installed by `npm test`'s pretest
  * (scripts/ensure-tools.mjs). Never a fake.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -20,6 +20,10 @@ export interface NatsServer {
   url: string;
   port: number;
   storeDir: string;
+  /** SIGKILLs the server (a crash); its store stays for a restart. */
+  kill(): Promise<void>;
+  /** Starts it again (after killing it if it runs) on the same port, with the same store. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -60,12 +64,8 @@ function configText(port: number, storeDir: string, options: NatsServerOptions):
   return `${lines.join('\n')}\n`;
 }
 
-async function startOnce(options: NatsServerOptions): Promise<NatsServer> {
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkstore-nats-'));
-  const storeDir = path.join(dir, 'store');
-  const configFile = path.join(dir, 'nats.conf');
-  fs.writeFileSync(configFile, configText(port, storeDir, options));
+/** Runs nats-server on a config file; resolves once it is ready to take connections. */
+async function spawnServer(configFile: string): Promise<ChildProcess> {
   const child: ChildProcess = spawn(binary(), ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
@@ -85,16 +85,34 @@ async function startOnce(options: NatsServerOptions): Promise<NatsServer> {
   child.stderr?.removeAllListeners('data');
   child.stderr?.resume();
   child.removeAllListeners('exit');
+  return child;
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
+
+async function startOnce(options: NatsServerOptions): Promise<NatsServer> {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkstore-nats-'));
+  const storeDir = path.join(dir, 'store');
+  const configFile = path.join(dir, 'nats.conf');
+  fs.writeFileSync(configFile, configText(port, storeDir, options));
+  let child = await spawnServer(configFile);
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir,
+    kill: () => stopChild(child, 'SIGKILL'),
+    restart: async () => {
+      await stopChild(child, 'SIGKILL');
+      child = await spawnServer(configFile);
+    },
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopChild(child, 'SIGTERM');
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,90 @@
+/**
+ * What a broken connection to NATS may have taken from the events stream. Events are published
+ * without waiting for the server's word, so messages written to a socket just before it broke (or
+ * taken by a server that crashed before storing them), and messages the client could no longer
+ * buffer while it was away, never reach the stream, while later ones do. The recent event messages
+ * are therefore kept, and when the connection comes back, the ones published from RESEND_WINDOW_MS
+ * before it broke onwards are published again under their ids: the stream's duplicate window drops
+ * those that arrived. Bounded by age and by bytes (past the bound while disconnected, the oldest
+ * are given up, counted and logged). Owns that memory; the region decides when to call it.
+ */
+import { EVENTS_DUPLICATE_WINDOW_MS } from './event-stream.ts';
+
+/**
+ * How far before a disconnect messages are sent again: a break is not noticed at once (a dead peer
+ * only when the socket errs or the pings go unanswered). Half the duplicate window, so that what
+ * is sent again is still recognised by the stream.
+ */
+export const RESEND_WINDOW_MS = EVENTS_DUPLICATE_WINDOW_MS / 2;
+/** Most bytes of event messages kept for sending again. */
+export const RESEND_BYTES_MAX = 64 * 1024 * 1024;
+
+/** An event message as published: enough to publish it again with the same id. */
+export interface SentEventMessage {
+  atMs: number;
+  subject: string;
+  body: Uint8Array;
+  id: string;
+  replayed: boolean;
+}
+
+export class RecentEventMessages {
+  private kept: SentEventMessage[] = [];
+  /** Index of the oldest kept message in `kept` (the front is dropped lazily). */
+  private head = 0;
+  private bytes = 0;
+  private disconnectedAtMs: number | undefined;
+  /** Messages dropped past the byte bound while disconnected: they may be missing from the stream. */
+  givenUp = 0;
+
+  constructor(
+    private readonly windowMs = RESEND_WINDOW_MS,
+    private readonly bytesMax = RESEND_BYTES_MAX,
+  ) {}
+
+  get size(): number {
+    return this.kept.length - this.head;
+  }
+
+  /** Keeps a message just published (or refused by the client). */
+  record(message: SentEventMessage): void {
+    this.kept.push(message);
+    this.bytes += message.body.byteLength;
+    this.trim(message.atMs);
+  }
+
+  /** The connection broke at `nowMs` (the first notice counts until it comes back). */
+  disconnected(nowMs: number): void {
+    this.disconnectedAtMs ??= nowMs;
+  }
+
+  /** The connection is back: the messages to publish again, oldest first. */
+  reconnected(nowMs: number): SentEventMessage[] {
+    const since = (this.disconnectedAtMs ?? nowMs) - this.windowMs;
+    this.disconnectedAtMs = undefined;
+    const out: SentEventMessage[] = [];
+    for (let i = this.head; i < this.kept.length; i++) {
+      const m = this.kept[i] as SentEventMessage;
+      if (m.atMs >= since) out.push(m);
+    }
+    this.trim(nowMs);
+    return out;
+  }
+
+  private trim(nowMs: number): void {
+    // While disconnected nothing ages out: all of it may have to go again.
+    const oldest = this.disconnectedAtMs === undefined ? nowMs - this.windowMs : Number.NEGATIVE_INFINITY;
+    while (this.head < this.kept.length) {
+      const m = this.kept[this.head] as SentEventMessage;
+      const overBytes = this.bytes > this.bytesMax;
+      if (!overBytes && m.atMs >= oldest) break;
+      if (overBytes && this.disconnectedAtMs !== undefined) this.givenUp++;
+      this.bytes -= m.body.byteLength;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.kept.length) {
+      this.kept = this.kept.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
