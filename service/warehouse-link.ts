@@ -28,6 +28,13 @@ export interface HostedEndpoint {
   submit(command: unknown): Promise<Result<unknown>>;
 }
 
+/** What a bug in a hosted warehouse answers, as its subject would. */
+const INTERNAL_ERROR: LinkReply = Object.freeze({
+  answered: true,
+  result: Object.freeze({ ok: false, error: Object.freeze(unavailable('internal error')) }),
+});
+const TIMED_OUT: LinkReply = Object.freeze({ answered: false, mayHaveActed: true, message: 'timeout' });
+
 export class WarehouseLink {
   constructor(
     private readonly nc: NatsConnection,
@@ -39,8 +46,13 @@ export class WarehouseLink {
   /** An advisory read from memory (`.peek`). */
   peek(warehouseId: string, query: unknown, timeoutMs: number): Promise<LinkReply> {
     const local = this.hosted(warehouseId);
-    if (local !== undefined) return this.inMemory(() => Promise.resolve(local.peek(query)), timeoutMs);
-    return this.request(peekSubject(this.region, warehouseId), query, timeoutMs);
+    if (local === undefined) return this.request(peekSubject(this.region, warehouseId), query, timeoutMs);
+    // Answered at once: nothing to time out.
+    try {
+      return Promise.resolve({ answered: true, result: local.peek(query) });
+    } catch {
+      return Promise.resolve(INTERNAL_ERROR);
+    }
   }
 
   /** A read of durable state (`.query`). */
@@ -57,21 +69,33 @@ export class WarehouseLink {
     return this.request(commandSubject(this.region, warehouseId), command, timeoutMs);
   }
 
-  /** Asks a hosted warehouse, within the same timeout a request would have. */
-  private async inMemory(ask: () => Promise<Result<unknown>>, timeoutMs: number): Promise<LinkReply> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<LinkReply>((resolve) => {
+  /**
+   * Asks a hosted warehouse, within the same timeout a request would have. One promise and one
+   * timer per question: a checkout asks several.
+   */
+  private inMemory(ask: () => Promise<Result<unknown>>, timeoutMs: number): Promise<LinkReply> {
+    return new Promise<LinkReply>((resolve) => {
+      let settled = false;
+      const settle = (reply: LinkReply): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(reply);
+      };
       // A command still queued behind a stalled sync may yet be applied: it may have acted.
-      timer = setTimeout(() => resolve({ answered: false, mayHaveActed: true, message: 'timeout' }), timeoutMs);
+      const timer = setTimeout(() => settle(TIMED_OUT), timeoutMs);
+      let answer: Promise<Result<unknown>>;
+      try {
+        answer = ask();
+      } catch {
+        settle(INTERNAL_ERROR);
+        return;
+      }
+      answer.then(
+        (result) => settle({ answered: true, result }),
+        () => settle(INTERNAL_ERROR),
+      );
     });
-    try {
-      const answer = ask().then((result): LinkReply => ({ answered: true, result }));
-      return await Promise.race([answer, late]);
-    } catch {
-      return { answered: true, result: { ok: false, error: unavailable('internal error') } };
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private async request(subject: string, body: unknown, timeoutMs: number): Promise<LinkReply> {
