@@ -22,6 +22,11 @@ export const TTL_MS_MIN = 1_000;
 export const TTL_MS_MAX = 24 * 60 * 60 * 1_000;
 /** Most SKUs one warehouse holds. */
 export const SKUS_PER_WAREHOUSE_MAX = 200_000;
+/**
+ * Most reservation ids one `reservation.at_risk` event names; a shortfall that puts more at risk is
+ * told in several events (`part` of `parts`), so no event outgrows a message.
+ */
+export const AT_RISK_IDS_PER_EVENT = 1_000;
 /** Most open reservations one warehouse holds; past it, reserve answers LIMIT_EXCEEDED. */
 export const OPEN_RESERVATIONS_MAX = 2_000_000;
 /** How long idempotency records, receipt ids and closed-reservation tombstones are kept. */

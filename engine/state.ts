@@ -7,6 +7,7 @@
 import { type RoutingProvider, straightLineRouting } from './geo.ts';
 import { type IdempotencyRecord, idempotencyStore } from './idempotency.ts';
 import {
+  AT_RISK_IDS_PER_EVENT,
   COURIER_SPEED_KMH_DEFAULT,
   FINISHED_ORDER_RETENTION_MS,
   IDEMPOTENCY_RETENTION_MS,
@@ -219,13 +220,21 @@ export class WarehouseState {
       for (const line of res.lines) if (line.sku === record.sku) covered += line.quantity;
       reservationIds.push(id);
     }
-    this.events.push({
-      type: 'reservation.at_risk',
-      sku: record.sku,
-      onHand: record.onHand,
-      reserved: record.reserved,
-      shortBy,
-      reservationIds,
-    });
+    const parts = Math.max(1, Math.ceil(reservationIds.length / AT_RISK_IDS_PER_EVENT));
+    for (let part = 1; part <= parts; part++) {
+      this.events.push({
+        type: 'reservation.at_risk',
+        sku: record.sku,
+        onHand: record.onHand,
+        reserved: record.reserved,
+        shortBy,
+        reservationIds:
+          parts === 1
+            ? reservationIds
+            : reservationIds.slice((part - 1) * AT_RISK_IDS_PER_EVENT, part * AT_RISK_IDS_PER_EVENT),
+        part,
+        parts,
+      });
+    }
   }
 }

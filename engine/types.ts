@@ -469,7 +469,11 @@ export type EngineEvent =
       onHand: number;
       reserved: number;
       shortBy: number;
+      /** The newest reservations first; at most AT_RISK_IDS_PER_EVENT per event. */
       reservationIds: string[];
+      /** This event's place (from 1) among the `parts` events naming one shortfall's reservations. */
+      part: number;
+      parts: number;
     }
   | { type: 'reservation.expired'; reservationId: string; lines: QuantityLine[] }
   | { type: 'pos.gap_skipped'; sourceId: string; fromSeq: number; toSeq: number }

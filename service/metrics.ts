@@ -229,7 +229,7 @@ export class RegionMetrics {
     let atRisk = 0;
     for (const event of events) {
       if (event.type === 'reservation.expired') expired++;
-      else if (event.type === 'reservation.at_risk') atRisk++;
+      else if (event.type === 'reservation.at_risk' && event.part === 1) atRisk++;
     }
     if (expired > 0) this.expired.inc(labels, expired);
     if (atRisk > 0) this.atRisk.inc(labels, atRisk);

@@ -160,6 +160,8 @@ describe('physical decrease below reserved', () => {
         reserved: 90,
         shortBy: 15,
         reservationIds: [newest, middle],
+        part: 1,
+        parts: 1,
       },
     ]);
   });
@@ -173,6 +175,22 @@ describe('physical decrease below reserved', () => {
     expect(errorOf(w.reserve([{ sku: 'A', quantity: 1 }]))).toMatchObject({
       lines: [{ sku: 'A', requested: 1, available: 0 }],
     });
+  });
+
+  it('names a large shortfall’s reservations over several events, none past AT_RISK_IDS_PER_EVENT ids', () => {
+    const holds = 2 * limits.AT_RISK_IDS_PER_EVENT + 500;
+    w.receive('A', holds - 100);
+    const ids: string[] = [];
+    for (let i = 0; i < holds; i++) ids.push(w.reserveId([{ sku: 'A', quantity: 1 }]));
+    w.ok({ type: 'count', key: w.key(), sku: 'A', counted: 0 });
+    const atRisk = eventsOfType(w.events, 'reservation.at_risk');
+    expect(atRisk.map((e) => [e.part, e.parts, e.reservationIds.length, e.shortBy])).toEqual([
+      [1, 3, limits.AT_RISK_IDS_PER_EVENT, holds],
+      [2, 3, limits.AT_RISK_IDS_PER_EVENT, holds],
+      [3, 3, 500, holds],
+    ]);
+    // Every hold is named once, newest first.
+    expect(atRisk.flatMap((e) => e.reservationIds)).toEqual([...ids].reverse());
   });
 
   it('says nothing when on hand still covers what is reserved', () => {

@@ -410,7 +410,20 @@ export class WarehouseModel {
       for (const line of res.lines) if (line.sku === sku) covered += line.quantity;
       reservationIds.push(res.reservationId);
     }
-    this.events.push({ type: 'reservation.at_risk', sku, onHand: s.onHand, reserved, shortBy, reservationIds });
+    const parts = Math.max(1, Math.ceil(reservationIds.length / limits.AT_RISK_IDS_PER_EVENT));
+    for (let part = 1; part <= parts; part++) {
+      const ids = reservationIds.slice((part - 1) * limits.AT_RISK_IDS_PER_EVENT, part * limits.AT_RISK_IDS_PER_EVENT);
+      this.events.push({
+        type: 'reservation.at_risk',
+        sku,
+        onHand: s.onHand,
+        reserved,
+        shortBy,
+        reservationIds: ids,
+        part,
+        parts,
+      });
+    }
   }
 }
 
