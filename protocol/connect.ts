@@ -23,6 +23,9 @@ export interface NatsAuthOptions {
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
+/** How often a connection pings the server; two unanswered pings and it counts as broken. */
+export const PING_INTERVAL_MS = 15_000;
+
 export interface NatsConnectOptions extends NatsAuthOptions {
   servers: string | string[];
   name?: string;
@@ -38,6 +41,10 @@ export function natsOptions(options: NatsConnectOptions): NodeConnectionOptions 
     servers: options.servers,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    // A peer that went silent (a partition, a dead machine) is noticed within ~45 s, inside the
+    // region's event resend window (RESEND_WINDOW_MS), not after nats.js's default 4-6 minutes.
+    pingInterval: PING_INTERVAL_MS,
+    maxPingOut: 2,
     noAsyncTraces: true,
   };
   if (options.name !== undefined) o.name = options.name;

@@ -3,7 +3,13 @@
  * scheme, the request/reply format and its bounds, and NATS connection settings (auth, TLS). Light
  * on purpose: a client imports this, not the region process.
  */
-export { connectNats, type NatsAuthOptions, type NatsConnectOptions, natsOptions } from './connect.ts';
+export {
+  connectNats,
+  type NatsAuthOptions,
+  type NatsConnectOptions,
+  natsOptions,
+  PING_INTERVAL_MS,
+} from './connect.ts';
 export * from './subjects.ts';
 export {
   BATCH_MAX,

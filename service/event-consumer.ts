@@ -59,7 +59,7 @@ export interface Delivery {
   streamSeq: number;
   /** 1 for the first delivery. */
   deliveryCount: number;
-  /** Republished by a region after its recovery (the first publication may have reached the stream). */
+  /** Published again by a region after its recovery or a broken connection (the first may have arrived). */
   replayed: boolean;
   /** Messages left in the consumer after this one when it was delivered. */
   pending: number;
@@ -287,22 +287,22 @@ export class EventConsumer {
     // A failure sends the whole message back: the events that succeeded are handled again, which
     // idempotent handlers allow. A long message tells the server it is still being worked on.
     const ackWaitMs = this.options.ackWaitMs ?? CONSUMER_ACK_WAIT_MS;
-    let progressAt = performance.now();
+    const progress = acking ? setInterval(() => msg.working(), ackWaitMs / 2) : undefined;
     let failures = 0;
     let firstError: unknown;
-    for (const envelope of envelopes) {
-      try {
-        const handling = this.options.handle(envelope, delivery);
-        if (handling !== undefined) await handling;
-        this.stats.handled++;
-      } catch (error) {
-        failures++;
-        firstError ??= error;
+    try {
+      for (const envelope of envelopes) {
+        try {
+          const handling = this.options.handle(envelope, delivery);
+          if (handling !== undefined) await handling;
+          this.stats.handled++;
+        } catch (error) {
+          failures++;
+          firstError ??= error;
+        }
       }
-      if (acking && performance.now() - progressAt > ackWaitMs / 2) {
-        msg.working();
-        progressAt = performance.now();
-      }
+    } finally {
+      clearInterval(progress);
     }
     if (failures === 0) {
       if (acking) this.ack(msg);

@@ -4,8 +4,8 @@
  * taken by a server that crashed before storing them), and messages the client could no longer
  * buffer while it was away, never reach the stream, while later ones do. The recent event messages
  * are therefore kept, and when the connection comes back, the ones published from RESEND_WINDOW_MS
- * before it broke onwards are published again under their ids: the stream's duplicate window drops
- * those that arrived. Bounded by age and by bytes (past the bound while disconnected, the oldest
+ * before it broke onwards are published again under their ids, marked `Darkstore-Replayed`: the
+ * stream's duplicate window drops those that arrived (unless the break outlasted it). Bounded by age and by bytes (past the bound while disconnected, the oldest
  * are given up, counted and logged). Owns that memory; the region decides when to call it.
  */
 import { EVENTS_DUPLICATE_WINDOW_MS } from './event-stream.ts';
@@ -58,17 +58,35 @@ export class RecentEventMessages {
     this.disconnectedAtMs ??= nowMs;
   }
 
-  /** The connection is back: the messages to publish again, oldest first. */
+  /**
+   * The connection is back: the messages to publish again, oldest first. They are kept again as
+   * sent now, so a second break soon after sends them once more.
+   */
   reconnected(nowMs: number): SentEventMessage[] {
     const since = (this.disconnectedAtMs ?? nowMs) - this.windowMs;
     this.disconnectedAtMs = undefined;
     const out: SentEventMessage[] = [];
+    let bytes = 0;
     for (let i = this.head; i < this.kept.length; i++) {
       const m = this.kept[i] as SentEventMessage;
-      if (m.atMs >= since) out.push(m);
+      if (m.atMs < since) continue;
+      m.atMs = nowMs;
+      m.replayed = true;
+      out.push(m);
+      bytes += m.body.byteLength;
     }
-    this.trim(nowMs);
+    this.kept = [...out];
+    this.head = 0;
+    this.bytes = bytes;
     return out;
+  }
+
+  /** Forgets everything (the region stopped). */
+  clear(): void {
+    this.kept = [];
+    this.head = 0;
+    this.bytes = 0;
+    this.disconnectedAtMs = undefined;
   }
 
   private trim(nowMs: number): void {

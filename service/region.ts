@@ -130,11 +130,12 @@ export class RegionHost {
   /** Recovers every warehouse, sets new ones up, then starts answering. */
   static async start(options: RegionOptions): Promise<RegionHost> {
     const host = new RegionHost(options);
+    // Followed from the start: what recovery and seeding publish is sent again after a break too.
+    void host.watchConnection();
     // The stream first: recovery republishes events and new warehouses are seeded before serving.
     await ensureEventStream(options.nc);
     for (const entry of options.config.warehouses) await host.open(entry);
     for (const hosted of host.warehouses.values()) host.serve(hosted);
-    void host.watchConnection();
     return host;
   }
 
@@ -223,8 +224,9 @@ export class RegionHost {
     const bytesMax = Math.min(EVENT_MESSAGE_BYTES_MAX, maxPayload - EVENT_HEADERS_BYTES_MAX);
     const atMs = performance.now();
     for (const message of eventMessages(this.region, warehouseId, entries, { bytesMax })) {
-      this.send({ atMs, subject: message.subject, body: message.body, id: message.id, replayed });
-      this.recent.record({ atMs, subject: message.subject, body: message.body, id: message.id, replayed });
+      const sent: SentEventMessage = { atMs, subject: message.subject, body: message.body, id: message.id, replayed };
+      this.send(sent);
+      this.recent.record(sent);
     }
   }
 
@@ -240,17 +242,22 @@ export class RegionHost {
    * before and during it go again (`RecentEventMessages`), so none that the break took is missing.
    */
   private async watchConnection(): Promise<void> {
-    for await (const status of this.options.nc.status()) {
-      if (status.type === 'disconnect') {
-        this.recent.disconnected(performance.now());
-      } else if (status.type === 'reconnect') {
-        const again = this.recent.reconnected(performance.now());
-        for (const message of again) this.send(message);
-        this.log().warn(
-          { messages: again.length, givenUp: this.recent.givenUp },
-          'connection back: recent events published again',
-        );
+    try {
+      for await (const status of this.options.nc.status()) {
+        if (this.stopping) break;
+        if (status.type === 'disconnect') {
+          this.recent.disconnected(performance.now());
+        } else if (status.type === 'reconnect') {
+          const again = this.recent.reconnected(performance.now());
+          for (const message of again) this.send(message);
+          this.log().warn(
+            { messages: again.length, givenUp: this.recent.givenUp },
+            'connection back: recent events published again',
+          );
+        }
       }
+    } catch (error) {
+      this.log().error({ err: error }, 'connection status no longer followed: events are not sent again');
     }
   }
 
@@ -464,5 +471,6 @@ export class RegionHost {
     }
     this.outbox.flush();
     await this.options.nc.flush().catch(() => undefined);
+    this.recent.clear();
   }
 }

@@ -22,8 +22,22 @@ describe('recent event messages', () => {
     // Away for ten minutes: nothing ages out meanwhile.
     recent.record(message(400_000));
     recent.disconnected(500_000);
-    expect(recent.reconnected(700_000).map((m) => m.atMs)).toEqual([50_000, 90_000, 400_000]);
+    expect(recent.reconnected(700_000).map((m) => m.id)).toEqual(['id-50000', 'id-90000', 'id-400000']);
     expect(recent.givenUp).toBe(0);
+  });
+
+  it('sends them again after a second break soon after, marked as sent again', () => {
+    const recent = new RecentEventMessages(60_000, 1_000_000);
+    for (const at of [0, 10_000, 20_000]) recent.record(message(at));
+    recent.disconnected(30_000);
+    const first = recent.reconnected(75_000);
+    expect(first.map((m) => m.id)).toEqual(['id-0', 'id-10000', 'id-20000']);
+    expect(first.every((m) => m.replayed)).toBe(true);
+    recent.disconnected(76_000);
+    expect(recent.reconnected(77_000).map((m) => m.id)).toEqual(['id-0', 'id-10000', 'id-20000']);
+    // Once the window has passed since they were sent again, they age out.
+    recent.record(message(140_000));
+    expect(recent.size).toBe(1);
   });
 
   it('forgets messages older than the window while connected', () => {
@@ -31,7 +45,7 @@ describe('recent event messages', () => {
     recent.record(message(0));
     recent.record(message(70_000));
     expect(recent.size).toBe(1);
-    expect(recent.reconnected(80_000).map((m) => m.atMs)).toEqual([70_000]);
+    expect(recent.reconnected(80_000).map((m) => m.id)).toEqual(['id-70000']);
   });
 
   it('keeps at most its byte bound, and counts what it gave up while disconnected', () => {
@@ -43,6 +57,6 @@ describe('recent event messages', () => {
     recent.record(message(11, 30));
     recent.record(message(12, 30));
     expect(recent.givenUp).toBe(2);
-    expect(recent.reconnected(20).map((m) => m.atMs)).toEqual([4, 11, 12]);
+    expect(recent.reconnected(20).map((m) => m.id)).toEqual(['id-4', 'id-11', 'id-12']);
   });
 });
