@@ -24,6 +24,12 @@ export interface CheckpointScheduleOptions {
   checkpointIntervalMs?: number;
   /** A checkpoint failed: nothing is lost (the log keeps everything), but the log keeps growing. */
   onCheckpointError?: (error: unknown) => void;
+  /**
+   * False while a checkpoint must wait: what it would cover has not fully left the process yet (a
+   * region whose NATS connection is down has events unsent, which only a replay of the log can
+   * bring back after a crash). The cadence asks again after the next commit.
+   */
+  mayCheckpoint?: () => boolean;
 }
 
 export class CheckpointSchedule {
@@ -49,6 +55,7 @@ export class CheckpointSchedule {
     if (commands < checkpointEveryCommands) return;
     const sinceMs = this.clock() - this.checkpointedAtMs;
     if (sinceMs < (this.options.checkpointIntervalMs ?? 0) && commands < 10 * checkpointEveryCommands) return;
+    if (this.options.mayCheckpoint?.() === false) return;
     void this.run(durableSeq);
   }
 

@@ -46,6 +46,11 @@ export class RecentEventMessages {
     return this.kept.length - this.head;
   }
 
+  /** Whether the connection is down (a disconnect seen and no reconnection since). */
+  get isDisconnected(): boolean {
+    return this.disconnectedAtMs !== undefined;
+  }
+
   /** Keeps a message just published (or refused by the client). */
   record(message: SentEventMessage): void {
     this.kept.push(message);

@@ -167,6 +167,9 @@ export class RegionHost {
           this.options.onCommitted?.(entry.id, batch.commands, batch.durationMs, batch.events);
         },
         onFatal: (error) => this.fail(hosted, error),
+        // No snapshot while the connection is down: events not yet sent must stay in the log's
+        // replay, so that a crash meanwhile still publishes them at the next start.
+        mayCheckpoint: () => !this.recent.isDisconnected,
         onSync: (durationMs) => this.options.onSync?.(entry.id, durationMs),
       });
       const report = hosted.host.warehouse.recovery;
@@ -246,6 +249,9 @@ export class RegionHost {
       for await (const status of this.options.nc.status()) {
         if (this.stopping) break;
         if (status.type === 'disconnect') {
+          if (!this.recent.isDisconnected) {
+            this.log().warn('connection to NATS lost: events kept to be sent again, no snapshots until it is back');
+          }
           this.recent.disconnected(performance.now());
         } else if (status.type === 'reconnect') {
           const again = this.recent.reconnected(performance.now());
@@ -464,7 +470,8 @@ export class RegionHost {
         });
         await Promise.race([hosted.host.executor.idle(), grace]);
         clearTimeout(timer);
-        await hosted.host.warehouse.close({ snapshot: hosted.failure === undefined });
+        // Not while NATS is unreachable: the next start replays and publishes what never left.
+        await hosted.host.warehouse.close({ snapshot: hosted.failure === undefined && !this.recent.isDisconnected });
       } catch (error) {
         this.log().error({ warehouseId: hosted.entry.id, err: error }, 'close failed');
       }

@@ -551,7 +551,7 @@ describe('darkstore serve as a child process', () => {
     }
   });
 
-  it('SIGTERM while NATS is unreachable: still drains, snapshots and exits 0', async () => {
+  it('SIGTERM while NATS is unreachable: still drains and exits 0, without a snapshot (the next start replays and publishes what never left)', async () => {
     const lonely = await startNatsServer();
     const config: RegionProcessConfig = { region: REGION, warehouses: [warehouse('W1', 10, 10)] };
     const proc = await startRegionProcess({ natsUrl: lonely.url, config, logLevel: 'info' });
@@ -564,10 +564,13 @@ describe('darkstore serve as a child process', () => {
       }
       await conn.close();
       await lonely.stop();
+      const lost = 'connection to NATS lost: events kept to be sent again, no snapshots until it is back';
+      await until('the region to notice', async () => (logLines(proc.stderr(), lost).length > 0 ? true : undefined));
       expect(await proc.stop()).toBe(0);
       expect(logLines(proc.stderr(), 'stopped')).toHaveLength(1);
       const [w1] = inspect(proc.dataDir);
-      expect(w1).toMatchObject({ walRecordsAfterSnapshot: 0, openReservations: 3 });
+      // The three holds are in the log after the newest snapshot, not in a snapshot of the stop.
+      expect(w1?.walRecordsAfterSnapshot).toBeGreaterThanOrEqual(3);
     } finally {
       await proc.cleanup();
       await lonely.stop();

@@ -292,6 +292,29 @@ describe('checkpoint cadence', () => {
     await vi.waitFor(() => expect(snapshots).toEqual([33, 233]));
     await w.close({ snapshot: false });
   });
+
+  it('waits while the host says a checkpoint may not be taken, and takes it at the next commit after', async () => {
+    const snapshots: number[] = [];
+    let may = false;
+    const w = DurableWarehouse.open({
+      dataDir: tempDir(),
+      warehouseId: 'W1',
+      checkpoint: 'inline',
+      checkpointEveryCommands: 10,
+      checkpointIntervalMs: 0,
+      mayCheckpoint: () => may,
+      onCheckpoint: (r) => snapshots.push(r.walSeq),
+    });
+    await w.submit(defineSku('hot'));
+    await w.submit(receive('hot', 10_000));
+    for (let i = 0; i < 30; i++) await w.submit(reserve(`a${i}`, 'hot'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(snapshots).toEqual([]);
+    may = true;
+    await w.submit(reserve('b0', 'hot'));
+    await vi.waitFor(() => expect(snapshots).toEqual([33]));
+    await w.close({ snapshot: false });
+  });
 });
 
 describe('orders across restarts', () => {
