@@ -2,8 +2,9 @@
  * Which of the events a recovery replays the events stream still lacks. A region republishes what
  * its recovery replays (a crash may fall between a commit and its publication); most of it reached
  * the stream already. Messages of one connection are stored in the order they were sent, so per
- * event type the stream's last message of the warehouse says how far that type got: replayed
- * events of the type up to its last event are left out. That last event must be the replayed event
+ * event type the stream's last message of the warehouse, read before the warehouse opens, says how
+ * far that type got: replayed events of the type up to its last event are left out (a gap a broken
+ * connection left before it is what `event-resend.ts` sends again). That last event must be the replayed event
  * at the same place (same command, same index, same bytes): otherwise the stream's message comes
  * from an earlier life of a warehouse of the same region and id (its data started over), and every
  * replayed event of the type goes out. A type the stream cannot be asked about goes out whole too;

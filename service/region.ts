@@ -6,7 +6,9 @@
  * committed events are published on `.evt.<type>`, packed by type per commit (`event-messages.ts`,
  * with a message id JetStream deduplicates), and the events a recovery replays that the stream does
  * not hold are published again (`event-replay.ts`), so a crash between commit and publication loses
- * none. `stop()` is the graceful shutdown: stop taking requests, drain, snapshot, close.
+ * none; after a broken connection the recent event messages go again (`event-resend.ts`), and no
+ * snapshot is taken while it is down. `stop()` is the graceful shutdown: stop taking requests,
+ * drain, snapshot (unless NATS is unreachable), close.
  */
 import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
