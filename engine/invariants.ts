@@ -3,7 +3,9 @@
  * condition to catch and carry on from. `checkTouched` is cheap enough to run after every command
  * in tests; `checkAll` walks the whole warehouse.
  */
+import { ackDeadlineMs, type DueKind, escalateDeadlineMs, lateDeadlineMs, silenceDeadlineMs } from './due-timers.ts';
 import type { WarehouseState } from './state.ts';
+import type { TimerEntry, TimerHeap } from './timers.ts';
 import type { SkuRecord } from './types.ts';
 
 function fail(message: string): never {
@@ -39,8 +41,41 @@ export function checkTouched(state: WarehouseState, skus: Iterable<string>): voi
   }
 }
 
-/** Checks every SKU and every open reservation. */
+/** The earliest deadline each subject has in a heap. */
+function earliestBySubject(heap: TimerHeap<TimerEntry>): Map<string, number> {
+  const earliest = new Map<string, number>();
+  for (const e of heap.entries()) earliest.set(e.id, Math.min(e.deadlineMs, earliest.get(e.id) ?? Infinity));
+  return earliest;
+}
+
+/**
+ * Every real deadline has a heap entry no later than it: a reservation's expiry, and an order's or
+ * courier's fulfilment deadlines. Entries may be early or stale (they are settled lazily), never late
+ * or missing, or the deadline would fire late.
+ */
+function checkDeadlines(state: WarehouseState): void {
+  const due = earliestBySubject(state.dueTimers);
+  const want = (kind: DueKind, subject: string, deadlineMs: number | undefined): void => {
+    if (deadlineMs === undefined) return;
+    const at = due.get(`${kind}|${subject}`);
+    if (at === undefined || at > deadlineMs) fail(`${kind} of ${subject} due at ${deadlineMs} has no timer by then`);
+  };
+  for (const order of state.orders.values()) {
+    want('ack', order.orderId, ackDeadlineMs(order));
+    want('escalate', order.orderId, escalateDeadlineMs(state, order));
+    want('late', order.orderId, lateDeadlineMs(order));
+  }
+  for (const courier of state.couriers.values()) want('silence', courier.courierId, silenceDeadlineMs(courier));
+  const expiry = earliestBySubject(state.timers);
+  for (const res of state.reservations.values()) {
+    const at = expiry.get(res.reservationId);
+    if (at === undefined || at > res.expiresAtMs) fail(`reservation ${res.reservationId} has no expiry timer by then`);
+  }
+}
+
+/** Checks every SKU, every open reservation and that every deadline has its timer. */
 export function checkAll(state: WarehouseState): void {
+  checkDeadlines(state);
   for (const record of state.skus.values()) checkSku(state, record);
   for (const res of state.reservations.values()) {
     if (!res.lines.some((l) => l.quantity > 0)) fail(`open reservation ${res.reservationId} holds nothing`);

@@ -47,6 +47,11 @@ export class TimerHeap<T extends TimerEntry = TimerEntry> {
     return this.items[0];
   }
 
+  /** Every entry, in no particular order (for invariant checks). */
+  entries(): readonly T[] {
+    return this.items;
+  }
+
   pop(): T | undefined {
     const items = this.items;
     const top = items[0];
