@@ -36,6 +36,8 @@ export class RecentEventMessages {
   private disconnectedAtMs: number | undefined;
   /** Messages dropped past the byte bound while disconnected: they may be missing from the stream. */
   givenUp = 0;
+  /** Messages published again after reconnections. */
+  resent = 0;
 
   constructor(
     private readonly windowMs = RESEND_WINDOW_MS,
@@ -44,6 +46,11 @@ export class RecentEventMessages {
 
   get size(): number {
     return this.kept.length - this.head;
+  }
+
+  /** When the oldest kept message was published (undefined when none is kept). */
+  get oldestAtMs(): number | undefined {
+    return this.kept[this.head]?.atMs;
   }
 
   /** Whether the connection is down (a disconnect seen and no reconnection since). */
@@ -83,6 +90,7 @@ export class RecentEventMessages {
     this.kept = [...out];
     this.head = 0;
     this.bytes = bytes;
+    this.resent += out.length;
     return out;
   }
 

@@ -180,6 +180,7 @@ export class RegionMetrics {
       registers,
     });
     this.registerStateGauges(registers);
+    this.registerResendMetrics(registers);
   }
 
   /** Hook for `RegionOptions.onSync`: one WAL fdatasync. */
@@ -286,6 +287,55 @@ export class RegionMetrics {
       'Commands refused because the command queue was full (backpressure)',
       'rejectedQueueFull',
       1,
+    );
+  }
+
+  /** The region's event resend memory (`RegionHost.eventResend`), read when scraped. */
+  private registerResendMetrics(registers: Registry[]): void {
+    const stats = () => this.host?.eventResend();
+    new Gauge({
+      name: 'darkstore_nats_connected',
+      help: '1 while the region is connected to NATS, 0 from a disconnect to the reconnection (no snapshots meanwhile)',
+      registers,
+      collect() {
+        const s = stats();
+        if (s !== undefined) this.set(s.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'darkstore_events_resend_kept_messages',
+      help: 'Event messages kept to be published again after a broken connection',
+      registers,
+      collect() {
+        this.set(stats()?.kept ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'darkstore_events_resend_window_seconds',
+      help: 'How far back the kept event messages reach (below 60 s when the byte bound cuts the window)',
+      registers,
+      collect() {
+        this.set(stats()?.windowSeconds ?? 0);
+      },
+    });
+    const total = (name: string, help: string, field: 'resent' | 'givenUp') => {
+      let exported = 0;
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const now = stats()?.[field] ?? exported;
+          if (now > exported) this.inc(now - exported);
+          exported = now;
+        },
+      });
+    };
+    total('darkstore_events_resent_total', 'Event messages published again after reconnections', 'resent');
+    total(
+      'darkstore_events_resend_given_up_total',
+      'Event messages given up past the resend byte bound while disconnected (they may be missing from the stream)',
+      'givenUp',
     );
   }
 

@@ -61,6 +61,19 @@ export interface RegionOptions {
   onRequest?: (sample: RequestSample) => void;
 }
 
+/** The region's event resend memory (`RecentEventMessages`), as metrics read it. */
+export interface EventResendStats {
+  /** False from a disconnect until the reconnection. */
+  connected: boolean;
+  /** Event messages kept to be sent again. */
+  kept: number;
+  /** How far back the kept messages reach (below RESEND_WINDOW_MS when the byte bound cuts it). */
+  windowSeconds: number;
+  /** Messages published again after reconnections, and given up past the byte bound while away. */
+  resent: number;
+  givenUp: number;
+}
+
 /** One answered request, for metrics: what it was, how long it took, what it answered. */
 export interface RequestSample {
   warehouseId: string;
@@ -127,6 +140,18 @@ export class RegionHost {
 
   get region(): string {
     return this.options.config.region;
+  }
+
+  /** What is kept to be sent again after a broken connection, for metrics. */
+  eventResend(nowMs = performance.now()): EventResendStats {
+    const oldest = this.recent.oldestAtMs;
+    return {
+      connected: !this.recent.isDisconnected,
+      kept: this.recent.size,
+      windowSeconds: oldest === undefined ? 0 : (nowMs - oldest) / 1000,
+      resent: this.recent.resent,
+      givenUp: this.recent.givenUp,
+    };
   }
 
   /** Recovers every warehouse, sets new ones up, then starts answering. */

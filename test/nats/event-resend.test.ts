@@ -109,6 +109,9 @@ describe('events across a nats-server crash', () => {
         stored = await storedEvents(reader);
       }
       expect(stored.size).toBe(published);
+      const resend = host.eventResend();
+      expect(resend).toMatchObject({ connected: true, givenUp: 0 });
+      expect(resend.resent).toBeGreaterThan(0);
     } finally {
       await reader.close();
     }

@@ -305,6 +305,13 @@ describe('an in-process region with metrics and discovery', () => {
     expect(at('darkstore_wal_fsync_seconds_max')).toBeGreaterThan(0);
     expect(at('darkstore_event_publish_lag_seconds_count')).toBe(at('darkstore_batch_commands_count'));
     expect(at('darkstore_events_published_total')).toBeGreaterThan(0);
+    const regionWide = (name: string) => sample(text, name, { region: REGION });
+    expect(regionWide('darkstore_nats_connected')).toBe(1);
+    expect(regionWide('darkstore_events_resend_kept_messages')).toBeGreaterThan(0);
+    expect(regionWide('darkstore_events_resend_window_seconds')).toBeGreaterThan(0);
+    expect(regionWide('darkstore_events_resend_window_seconds')).toBeLessThanOrEqual(60);
+    expect(regionWide('darkstore_events_resent_total')).toBe(0);
+    expect(regionWide('darkstore_events_resend_given_up_total')).toBe(0);
     expect(text).not.toContain('x'.repeat(80));
     // Counters read from the runtime's totals grow by increments only: a second scrape agrees.
     const again = (await scrape(metricsPort)).text;
