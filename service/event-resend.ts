@@ -94,6 +94,11 @@ export class RecentEventMessages {
     return out;
   }
 
+  /** Lets messages older than the window go (also done at every record), e.g. before reading stats. */
+  age(nowMs: number): void {
+    this.trim(nowMs);
+  }
+
   /** Forgets everything (the region stopped). */
   clear(): void {
     this.kept = [];

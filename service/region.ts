@@ -144,6 +144,7 @@ export class RegionHost {
 
   /** What is kept to be sent again after a broken connection, for metrics. */
   eventResend(nowMs = performance.now()): EventResendStats {
+    this.recent.age(nowMs);
     const oldest = this.recent.oldestAtMs;
     return {
       connected: !this.recent.isDisconnected,

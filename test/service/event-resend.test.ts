@@ -45,6 +45,11 @@ describe('recent event messages', () => {
     recent.record(message(0));
     recent.record(message(70_000));
     expect(recent.size).toBe(1);
+    // Quiet for a while: reading ages them out too.
+    recent.age(200_000);
+    expect(recent.size).toBe(0);
+    expect(recent.oldestAtMs).toBeUndefined();
+    recent.record(message(70_000));
     expect(recent.reconnected(80_000).map((m) => m.id)).toEqual(['id-70000']);
   });
 
