@@ -37,6 +37,13 @@ import { AcknowledgedSample } from './acknowledged-sample.ts';
 import type { City } from './city.ts';
 import type { Books, CheckoutAnswer, SimEngine } from './engine-port.ts';
 import { Random } from './random.ts';
+import { SeenEvents } from './seen-events.ts';
+
+/** An event as it arrived, and whether its message was published again. */
+interface Arrival {
+  envelope: EventEnvelope;
+  replayed: boolean;
+}
 
 /** SKUs per `availability` query (within QUERY_SKUS_MAX, and a reply far below NATS's 1 MB). */
 export const AVAILABILITY_CHUNK_SKUS = Math.min(limits.QUERY_SKUS_MAX, 2_000);
@@ -109,7 +116,9 @@ export class NatsEngine implements SimEngine {
   /** The last event handed on per warehouse and event type: its command's sequence number and its index there. */
   private readonly lastEvent = new Map<string, { seq: number; index: number }>();
   /** Events received in this turn of the event loop, not yet handed on. */
-  private arrived: EventEnvelope[] = [];
+  private arrived: Arrival[] = [];
+  /** Per warehouse, the events handed on lately (to tell a repeat from a late original). */
+  private readonly seen = new Map<string, SeenEvents>();
   /** Events of orders whose checkout has not answered yet: the world learns of the order first. */
   private readonly placing = new Map<string, Held[]>();
   private readonly acks = new Map<string, AcknowledgedSample>();
@@ -132,7 +141,7 @@ export class NatsEngine implements SimEngine {
     const engine = new NatsEngine(options);
     engine.subscription = options.nc.subscribe(eventsOf(options.region), {
       callback: (error, msg) => {
-        if (error === null) engine.received(msg.data);
+        if (error === null) engine.received(msg.data, msg.headers?.get('Darkstore-Replayed') === 'true');
       },
     });
     await options.nc.flush();
@@ -187,39 +196,49 @@ export class NatsEngine implements SimEngine {
    * turn of the event loop and handed on per warehouse in engine order (seq, then index), as the
    * embedded engine hands them, so the world sees, e.g., a confirmation before a cancellation.
    */
-  private received(data: Uint8Array): void {
+  private received(data: Uint8Array, replayed: boolean): void {
     const envelopes = decodeEventMessage(data);
     if (envelopes === undefined) return;
-    for (const envelope of envelopes) this.arrived.push(envelope);
+    for (const envelope of envelopes) this.arrived.push({ envelope, replayed });
     if (this.arrived.length === envelopes.length) setImmediate(() => this.handOnArrived());
   }
 
   private handOnArrived(): void {
-    const byWarehouse = new Map<string, EventEnvelope[]>();
-    for (const envelope of this.arrived) {
-      const list = byWarehouse.get(envelope.warehouseId);
-      if (list === undefined) byWarehouse.set(envelope.warehouseId, [envelope]);
-      else list.push(envelope);
+    const byWarehouse = new Map<string, Arrival[]>();
+    for (const arrival of this.arrived) {
+      const list = byWarehouse.get(arrival.envelope.warehouseId);
+      if (list === undefined) byWarehouse.set(arrival.envelope.warehouseId, [arrival]);
+      else list.push(arrival);
     }
     this.arrived = [];
     for (const list of byWarehouse.values()) {
-      list.sort((a, b) => a.seq - b.seq || a.index - b.index);
-      for (const envelope of list) this.receivedEvent(envelope);
+      list.sort((a, b) => a.envelope.seq - b.envelope.seq || a.envelope.index - b.envelope.index);
+      for (const arrival of list) this.receivedEvent(arrival);
     }
   }
 
-  private receivedEvent({ warehouseId, seq, index, event }: EventEnvelope): void {
+  private receivedEvent({ envelope, replayed }: Arrival): void {
+    const { warehouseId, seq, index, event } = envelope;
     if (!this.warehouses.has(warehouseId)) return;
     this.facts.events++;
     this.lastEventAtMs = performance.now();
-    // A message holds one type's events of a commit: order holds per type, not across types.
+    // A message holds one type's events of a commit: order holds per type, not across types. An
+    // original behind the mark is a repeat; one published again is a repeat only if it was seen
+    // (a message sent again after a broken connection may follow newer ones and still be new).
     const stream = `${warehouseId} ${event.type}`;
     const last = this.lastEvent.get(stream);
-    if (last !== undefined && (seq < last.seq || (seq === last.seq && index <= last.index))) {
+    const behind = last !== undefined && (seq < last.seq || (seq === last.seq && index <= last.index));
+    let seen = this.seen.get(warehouseId);
+    if (seen === undefined) {
+      seen = new SeenEvents();
+      this.seen.set(warehouseId, seen);
+    }
+    if (seen.has(seq, index) || (behind && !replayed)) {
       this.facts.eventsRepeated++;
       return;
     }
-    this.lastEvent.set(stream, { seq, index });
+    seen.add(seq, index);
+    if (!behind) this.lastEvent.set(stream, { seq, index });
     const e = this.onSimClock(event);
     if (e.type === 'availability.changed') this.mirror(warehouseId, e.sku, e.available, e.version);
     const orderId = (e as { orderId?: unknown }).orderId;
