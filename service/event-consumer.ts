@@ -287,14 +287,18 @@ export class EventConsumer {
     // A failure sends the whole message back: the events that succeeded are handled again, which
     // idempotent handlers allow. A long message tells the server it is still being worked on.
     const ackWaitMs = this.options.ackWaitMs ?? CONSUMER_ACK_WAIT_MS;
-    const progress = acking ? setInterval(() => msg.working(), ackWaitMs / 2) : undefined;
+    // Armed at the first handler that waits: a message handled synchronously needs no timer.
+    let progress: NodeJS.Timeout | undefined;
     let failures = 0;
     let firstError: unknown;
     try {
       for (const envelope of envelopes) {
         try {
           const handling = this.options.handle(envelope, delivery);
-          if (handling !== undefined) await handling;
+          if (handling !== undefined) {
+            if (acking) progress ??= setInterval(() => msg.working(), ackWaitMs / 2);
+            await handling;
+          }
           this.stats.handled++;
         } catch (error) {
           failures++;

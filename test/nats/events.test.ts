@@ -531,6 +531,37 @@ describe('event consumer', () => {
   });
 });
 
+describe('event consumer, slow handler', () => {
+  it('keeps a message it is still handling from coming again past the ack wait', async () => {
+    const region = 'ev-slow';
+    const deliveries: number[] = [];
+    const consumer = await startEventConsumer(nc, {
+      name: 'test_slow_handler',
+      durable: true,
+      filterSubject: availabilitySubject(region, 'W1'),
+      deliver: 'new',
+      ackWaitMs: 1_000,
+      handle: async (_envelope, delivery) => {
+        deliveries.push(delivery.deliveryCount);
+        await new Promise((resolve) => setTimeout(resolve, 2_200));
+      },
+    });
+    try {
+      const event = { type: 'availability.changed', sku: 'slow', available: 1, version: 1 };
+      await jetstream(nc).publish(
+        availabilitySubject(region, 'W1'),
+        encode({ warehouseId: 'W1', events: [{ seq: 1, index: 0, event }] }),
+      );
+      await waitFor(() => consumer.stats.handled === 1);
+      // Past twice the ack wait, the server never delivered it again.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(deliveries).toEqual([1]);
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
+
 describe('notification consumer', () => {
   it('sends from the stream once per (order, type), and again after a failed send', async () => {
     const sender = new FlakySender();
