@@ -25,11 +25,12 @@ export interface CheckpointScheduleOptions {
   /** A checkpoint failed: nothing is lost (the log keeps everything), but the log keeps growing. */
   onCheckpointError?: (error: unknown) => void;
   /**
-   * False while a checkpoint must wait: what it would cover has not fully left the process yet (a
-   * region whose NATS connection is down has events unsent, which only a replay of the log can
-   * bring back after a crash). The cadence asks again after the next commit.
+   * The highest sequence number a snapshot may cover now (unbounded when absent): what a command
+   * after it produced has not surely left the process yet (a region's events the stream has not
+   * acknowledged), and only a replay of the log can bring that back after a crash. Snapshots, asked
+   * for by the cadence or taken now, stop below it; the cadence asks again after the next commit.
    */
-  mayCheckpoint?: () => boolean;
+  checkpointLimit?: () => number;
 }
 
 export class CheckpointSchedule {
@@ -51,23 +52,33 @@ export class CheckpointSchedule {
   maybe(durableSeq: number): void {
     const { checkpointer, checkpointEveryCommands } = this.options;
     if (checkpointer === undefined || checkpointEveryCommands === undefined || this.inFlight !== undefined) return;
-    const commands = durableSeq - this.checkpointedSeq;
+    if (durableSeq - this.checkpointedSeq < checkpointEveryCommands) return;
+    const throughSeq = this.within(durableSeq);
+    const commands = throughSeq - this.checkpointedSeq;
     if (commands < checkpointEveryCommands) return;
     const sinceMs = this.clock() - this.checkpointedAtMs;
     if (sinceMs < (this.options.checkpointIntervalMs ?? 0) && commands < 10 * checkpointEveryCommands) return;
-    if (this.options.mayCheckpoint?.() === false) return;
-    void this.run(durableSeq);
+    void this.run(throughSeq);
   }
 
-  /** Writes a snapshot through `durableSeq` now (after any in flight); resolves when it is written. */
+  /** `durableSeq`, or less when the host's limit says a snapshot may not reach that far yet. */
+  private within(durableSeq: number): number {
+    return Math.min(durableSeq, this.options.checkpointLimit?.() ?? durableSeq);
+  }
+
+  /**
+   * Writes a snapshot through `durableSeq` now, or only as far as the host's limit allows (after any
+   * in flight); resolves when it is written.
+   */
   async run(durableSeq: number): Promise<void> {
     const checkpointer = this.options.checkpointer;
     if (checkpointer === undefined) return;
     if (this.inFlight !== undefined) await this.inFlight;
-    if (durableSeq <= this.checkpointedSeq) return;
-    this.inFlight = checkpointer.checkpoint(durableSeq).then(
+    const throughSeq = this.within(durableSeq);
+    if (throughSeq <= this.checkpointedSeq) return;
+    this.inFlight = checkpointer.checkpoint(throughSeq).then(
       () => {
-        this.checkpointedSeq = durableSeq;
+        this.checkpointedSeq = throughSeq;
         this.checkpointedAtMs = this.clock();
         this.written++;
       },

@@ -29,8 +29,8 @@ export interface OpenWarehouseOptions extends RecoverOptions {
   onCheckpoint?: (result: CheckpointResult) => void;
   onFatal?: (error: unknown) => void;
   onCheckpointError?: (error: unknown) => void;
-  /** False while the cadence's checkpoints must wait (see `CheckpointScheduleOptions`). */
-  mayCheckpoint?: () => boolean;
+  /** The highest seq a snapshot may cover now (see `CheckpointScheduleOptions`). */
+  checkpointLimit?: () => number;
 }
 
 export class DurableWarehouse {

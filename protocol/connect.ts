@@ -41,8 +41,9 @@ export function natsOptions(options: NatsConnectOptions): NodeConnectionOptions 
     servers: options.servers,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
-    // A peer that went silent (a partition, a dead machine) is noticed within ~45 s, inside the
-    // region's event resend window (RESEND_WINDOW_MS), not after nats.js's default 4-6 minutes.
+    // A peer that went silent (a partition, a dead machine) is noticed within ~45 s, not after
+    // nats.js's default 4-6 minutes: the region then publishes its unacknowledged events again at
+    // once, inside the stream's duplicate window.
     pingInterval: PING_INTERVAL_MS,
     maxPingOut: 2,
     noAsyncTraces: true,

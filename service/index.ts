@@ -113,6 +113,7 @@ export {
   type PackedEvents,
   packEvents,
 } from './event-messages.ts';
+export { type EventPublicationStats, EventPublisher } from './event-publisher.ts';
 export {
   EVENT_TYPES,
   type ReplayedCommand,
@@ -122,10 +123,11 @@ export {
   unpublishedReplay,
 } from './event-replay.ts';
 export {
-  RESEND_BYTES_MAX,
-  RESEND_WINDOW_MS,
-  RecentEventMessages,
+  ACK_WAIT_MS,
   type SentEventMessage,
+  UNACKED_BYTES_MAX,
+  type UnackedEventMessage,
+  UnackedEventMessages,
 } from './event-resend.ts';
 export {
   EVENT_STREAM_LIMITS,

@@ -290,12 +290,12 @@ export class RegionMetrics {
     );
   }
 
-  /** The region's event resend memory (`RegionHost.eventResend`), read when scraped. */
+  /** The region's event publication (`RegionHost.eventPublication`), read when scraped. */
   private registerResendMetrics(registers: Registry[]): void {
-    const stats = () => this.host?.eventResend();
+    const stats = () => this.host?.eventPublication();
     new Gauge({
       name: 'darkstore_nats_connected',
-      help: '1 while the region is connected to NATS, 0 from a disconnect to the reconnection (no snapshots meanwhile)',
+      help: '1 while the region is connected to NATS, 0 from a disconnect to the reconnection',
       registers,
       collect() {
         const s = stats();
@@ -303,22 +303,22 @@ export class RegionMetrics {
       },
     });
     new Gauge({
-      name: 'darkstore_events_resend_kept_messages',
-      help: 'Event messages kept to be published again after a broken connection',
+      name: 'darkstore_events_unacked_messages',
+      help: 'Event messages published and not yet acknowledged by the events stream (snapshots stay below them)',
       registers,
       collect() {
-        this.set(stats()?.kept ?? 0);
+        this.set(stats()?.unacked ?? 0);
       },
     });
     new Gauge({
-      name: 'darkstore_events_resend_window_seconds',
-      help: 'How far back the kept event messages reach (below 60 s when the byte bound cuts the window)',
+      name: 'darkstore_events_unacked_oldest_seconds',
+      help: 'How long the oldest unacknowledged event message has waited for the stream (0 when none)',
       registers,
       collect() {
-        this.set(stats()?.windowSeconds ?? 0);
+        this.set(stats()?.oldestUnackedSeconds ?? 0);
       },
     });
-    const total = (name: string, help: string, field: 'resent' | 'givenUp') => {
+    const total = (name: string, help: string, field: 'resent' | 'refused' | 'givenUp') => {
       let exported = 0;
       new Counter({
         name,
@@ -331,10 +331,19 @@ export class RegionMetrics {
         },
       });
     };
-    total('darkstore_events_resent_total', 'Event messages published again after reconnections', 'resent');
+    total(
+      'darkstore_events_resent_total',
+      'Event messages published again: unacknowledged in time, or after a reconnection',
+      'resent',
+    );
+    total(
+      'darkstore_events_refused_total',
+      'Answers of the events stream refusing an event message (no stream, storage error); it is sent again',
+      'refused',
+    );
     total(
       'darkstore_events_resend_given_up_total',
-      'Event messages given up past the resend byte bound while disconnected (they may be missing from the stream)',
+      'Unacknowledged event messages given up past the byte bound (snapshots of their warehouse stay below them until a restart)',
       'givenUp',
     );
   }

@@ -9,12 +9,20 @@
  * connection closing or closed) is counted and logged, never thrown from the tick.
  */
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+
+/** What a queued message carries besides its subject and payload. */
+export interface OutboxOptions {
+  headers?: MsgHdrs;
+  /** Where the receiver answers (JetStream: its acknowledgement). */
+  reply?: string;
+}
+
 import type { Logger } from 'pino';
 
 export class Outbox {
   private subjects: string[] = [];
   private payloads: Uint8Array[] = [];
-  private headers: (MsgHdrs | undefined)[] = [];
+  private options: (OutboxOptions | undefined)[] = [];
   private scheduled = false;
   /** Messages the client refused at publication (too large, connection closing): lost, as they would be. */
   refused = 0;
@@ -26,10 +34,10 @@ export class Outbox {
   ) {}
 
   /** Queues a message for the end of this turn. */
-  publish(subject: string, payload: Uint8Array, headers?: MsgHdrs): void {
+  publish(subject: string, payload: Uint8Array, options?: OutboxOptions): void {
     this.subjects.push(subject);
     this.payloads.push(payload);
-    this.headers.push(headers);
+    this.options.push(options);
     if (this.scheduled) return;
     this.scheduled = true;
     queueMicrotask(() => process.nextTick(() => this.flush()));
@@ -43,20 +51,19 @@ export class Outbox {
   /** Publishes what is queued now (also at the end of every turn). */
   flush(): void {
     this.scheduled = false;
-    const { subjects, payloads, headers } = this;
+    const { subjects, payloads, options } = this;
     if (subjects.length === 0) return;
     this.subjects = [];
     this.payloads = [];
-    this.headers = [];
+    this.options = [];
     if (this.nc.isClosed()) {
       this.refused += subjects.length;
       this.logger?.warn({ messages: subjects.length }, 'messages not sent: the connection is closed');
       return;
     }
     for (let i = 0; i < subjects.length; i++) {
-      const h = headers[i];
       try {
-        this.nc.publish(subjects[i] as string, payloads[i], h === undefined ? undefined : { headers: h });
+        this.nc.publish(subjects[i] as string, payloads[i], options[i]);
       } catch (error) {
         // Thrown from a tick, it would end the process; a message the client will not send is lost.
         this.refused++;

@@ -6,11 +6,12 @@
  * committed events are published on `.evt.<type>`, packed by type per commit (`event-messages.ts`,
  * with a message id JetStream deduplicates), and the events a recovery replays that the stream does
  * not hold are published again (`event-replay.ts`), so a crash between commit and publication loses
- * none; after a broken connection the recent event messages go again (`event-resend.ts`), and no
- * snapshot is taken while it is down. `stop()` is the graceful shutdown: stop taking requests,
- * drain, snapshot (unless NATS is unreachable), close.
+ * none; every event message is kept until the stream acknowledges it, published again until it
+ * does, and no snapshot reaches a command whose events it lacks (`event-publisher.ts`). `stop()` is
+ * the graceful shutdown: stop taking requests, drain, wait a little for the stream's
+ * acknowledgements, snapshot as far as they allow, close.
  */
-import { headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { openWarehouseHost, type WarehouseHost } from '../effects/index.ts';
 import { type EngineError, type EngineEvent, type Result, unavailable } from '../engine/index.ts';
@@ -22,28 +23,23 @@ import {
   encodeReply,
   errorReply,
   fitReply,
-  MAX_PAYLOAD_DEFAULT,
   peekSubject,
   querySubject,
 } from '../protocol/index.ts';
 import { Random } from '../sim/random.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
-import {
-  EVENT_HEADERS_BYTES_MAX,
-  EVENT_MESSAGE_BYTES_MAX,
-  type EventEntry,
-  entriesOf,
-  eventMessages,
-} from './event-messages.ts';
+import { type EventEntry, entriesOf } from './event-messages.ts';
+import { type EventPublicationStats, EventPublisher } from './event-publisher.ts';
 import { type ReplayedCommand, readStoredEnds, type StoredEnd, unpublishedReplay } from './event-replay.ts';
-import { RecentEventMessages, type SentEventMessage } from './event-resend.ts';
 import { ensureEventStream } from './event-stream.ts';
 import { type Outbox, outboxOf } from './outbox.ts';
 import type { HostedEndpoint } from './warehouse-link.ts';
 
 /** Seed commands submitted at once (they are independent, and land in the same group commit). */
 const SEED_CHUNK = 256;
+/** Longest wait at a stop for the stream to acknowledge the last events, so the snapshots cover them. */
+const STOP_ACKS_WAIT_MS = 2_000;
 
 export interface RegionOptions {
   nc: NatsConnection;
@@ -59,19 +55,8 @@ export interface RegionOptions {
   onSync?: (warehouseId: string, durationMs: number) => void;
   /** Called once per answered request, just after its reply went out (metrics, discovery stats). */
   onRequest?: (sample: RequestSample) => void;
-}
-
-/** The region's event resend memory (`RecentEventMessages`), as metrics read it. */
-export interface EventResendStats {
-  /** False from a disconnect until the reconnection. */
-  connected: boolean;
-  /** Event messages kept to be sent again. */
-  kept: number;
-  /** How far back the kept messages reach (below RESEND_WINDOW_MS when the byte bound cuts it). */
-  windowSeconds: number;
-  /** Messages published again after reconnections, and given up past the byte bound while away. */
-  resent: number;
-  givenUp: number;
+  /** How long an event message may wait for the stream's acknowledgement before it goes again. */
+  eventAckWaitMs?: number;
 }
 
 /** One answered request, for metrics: what it was, how long it took, what it answered. */
@@ -129,37 +114,29 @@ export class RegionHost {
   private stopping = false;
   /** Replies and events leave together, once per turn of the event loop. */
   private readonly outbox: Outbox;
-  /** Event messages recently published, to send again after a broken connection. */
-  private readonly recent = new RecentEventMessages();
+  /** Publishes committed events and sees them acknowledged by the stream. */
+  private readonly events: EventPublisher;
   /** The in-memory endpoint of each hosted warehouse, made on first use. */
   private readonly endpoints = new Map<string, HostedEndpoint>();
 
   private constructor(readonly options: RegionOptions) {
     this.outbox = outboxOf(options.nc, options.logger);
+    const { config, nc, logger, eventAckWaitMs } = options;
+    this.events = new EventPublisher(config.region, nc, this.outbox, logger, eventAckWaitMs);
   }
 
   get region(): string {
     return this.options.config.region;
   }
 
-  /** What is kept to be sent again after a broken connection, for metrics. */
-  eventResend(nowMs = performance.now()): EventResendStats {
-    this.recent.age(nowMs);
-    const oldest = this.recent.oldestAtMs;
-    return {
-      connected: !this.recent.isDisconnected,
-      kept: this.recent.size,
-      windowSeconds: oldest === undefined ? 0 : (nowMs - oldest) / 1000,
-      resent: this.recent.resent,
-      givenUp: this.recent.givenUp,
-    };
+  /** The event publication's state, for metrics. */
+  eventPublication(nowMs = performance.now()): EventPublicationStats {
+    return this.events.stats(nowMs);
   }
 
   /** Recovers every warehouse, sets new ones up, then starts answering. */
   static async start(options: RegionOptions): Promise<RegionHost> {
     const host = new RegionHost(options);
-    // Followed from the start: what recovery and seeding publish is sent again after a break too.
-    void host.watchConnection();
     // The stream first: recovery republishes events and new warehouses are seeded before serving.
     await ensureEventStream(options.nc);
     for (const entry of options.config.warehouses) await host.open(entry);
@@ -191,13 +168,13 @@ export class RegionHost {
         gateway: this.options.gateway?.(entry.id) ?? simulatedGateway(config, entry.id),
         onReplayedEvents: (seq, events) => replayed.push({ seq, events }),
         onCommitted: (batch) => {
-          this.publish(entry.id, entriesOf(batch.eventSeqs, batch.events));
+          this.events.publish(entry.id, entriesOf(batch.eventSeqs, batch.events));
           this.options.onCommitted?.(entry.id, batch.commands, batch.durationMs, batch.events);
         },
         onFatal: (error) => this.fail(hosted, error),
-        // No snapshot while the connection is down: events not yet sent must stay in the log's
-        // replay, so that a crash meanwhile still publishes them at the next start.
-        mayCheckpoint: () => !this.recent.isDisconnected,
+        // No snapshot reaches events the stream has not acknowledged: they must stay in the log's
+        // replay, so that a crash before they are stored still publishes them at the next start.
+        checkpointLimit: () => this.events.checkpointLimit(entry.id),
         onSync: (durationMs) => this.options.onSync?.(entry.id, durationMs),
       });
       const report = hosted.host.warehouse.recovery;
@@ -243,59 +220,6 @@ export class RegionHost {
   }
 
   /**
-   * Publishes a commit's events, packed by type (`eventMessages`): each message's id is its first
-   * event's, `<region>:<warehouse>:<seq>:<index>` (the region, the command that produced it and its
-   * place among that command's events), unique across the regions that share the stream.
-   */
-  private publish(warehouseId: string, entries: readonly EventEntry[], replayed = false): void {
-    const nc = this.options.nc;
-    if (nc.isClosed() || entries.length === 0) return;
-    // Below the server's payload limit too, with room for the headers.
-    const maxPayload = nc.info?.max_payload ?? MAX_PAYLOAD_DEFAULT;
-    const bytesMax = Math.min(EVENT_MESSAGE_BYTES_MAX, maxPayload - EVENT_HEADERS_BYTES_MAX);
-    const atMs = performance.now();
-    for (const message of eventMessages(this.region, warehouseId, entries, { bytesMax })) {
-      const sent: SentEventMessage = { atMs, subject: message.subject, body: message.body, id: message.id, replayed };
-      this.send(sent);
-      this.recent.record(sent);
-    }
-  }
-
-  private send(message: SentEventMessage): void {
-    const h = headers();
-    h.set('Nats-Msg-Id', message.id);
-    if (message.replayed) h.set('Darkstore-Replayed', 'true');
-    this.outbox.publish(message.subject, message.body, h);
-  }
-
-  /**
-   * Follows the connection: when it comes back after a break, the event messages published shortly
-   * before and during it go again (`RecentEventMessages`), so none that the break took is missing.
-   */
-  private async watchConnection(): Promise<void> {
-    try {
-      for await (const status of this.options.nc.status()) {
-        if (this.stopping) break;
-        if (status.type === 'disconnect') {
-          if (!this.recent.isDisconnected) {
-            this.log().warn('connection to NATS lost: events kept to be sent again, no snapshots until it is back');
-          }
-          this.recent.disconnected(performance.now());
-        } else if (status.type === 'reconnect') {
-          const again = this.recent.reconnected(performance.now());
-          for (const message of again) this.send(message);
-          this.log().warn(
-            { messages: again.length, givenUp: this.recent.givenUp },
-            'connection back: recent events published again',
-          );
-        }
-      }
-    } catch (error) {
-      this.log().error({ err: error }, 'connection status no longer followed: events are not sent again');
-    }
-  }
-
-  /**
    * Publishes again, marked replayed, the events a recovery replayed that the stream does not hold
    * (`unpublishedReplay`), one command at a time: packed alone, a command's messages get the ids
    * they had inside their commit, so the duplicate window drops any that did arrive. Runs before
@@ -307,7 +231,7 @@ export class RegionHost {
     let from = 0;
     for (let i = 1; i <= missing.length; i++) {
       if (i < missing.length && (missing[i] as EventEntry).seq === (missing[from] as EventEntry).seq) continue;
-      this.publish(warehouseId, missing.slice(from, i), true);
+      this.events.publish(warehouseId, missing.slice(from, i), true);
       from = i;
     }
     const events = replayed.reduce((n, r) => n + r.events.length, 0);
@@ -478,7 +402,10 @@ export class RegionHost {
     }
   }
 
-  /** Graceful shutdown: stop taking requests, answer those in flight, drain, snapshot, close. */
+  /**
+   * Graceful shutdown: stop taking requests, answer those in flight, drain, wait a little for the
+   * stream to acknowledge the events, snapshot as far as it did, close.
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
@@ -486,26 +413,40 @@ export class RegionHost {
     for (let i = 0; i < 200 && [...this.warehouses.values()].some((h) => h.inFlight > 0); i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    for (const hosted of this.warehouses.values()) {
-      if (hosted.host === undefined) continue;
+    const open = [...this.warehouses.values()].filter((h) => h.host !== undefined);
+    for (const hosted of open) {
       try {
         // Retries still waiting are forgotten (they stay pending in the orders and resume at the next
         // start); calls already out get a few seconds to report.
-        hosted.host.executor.close();
+        const host = hosted.host as WarehouseHost;
+        host.executor.close();
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise((resolve) => {
           timer = setTimeout(resolve, 5_000);
         });
-        await Promise.race([hosted.host.executor.idle(), grace]);
+        await Promise.race([host.executor.idle(), grace]);
         clearTimeout(timer);
-        // Not while NATS is unreachable: the next start replays and publishes what never left.
-        await hosted.host.warehouse.close({ snapshot: hosted.failure === undefined && !this.recent.isDisconnected });
+        await host.warehouse.runtime.close();
+      } catch (error) {
+        this.log().error({ warehouseId: hosted.entry.id, err: error }, 'drain failed');
+      }
+    }
+    if (!(await this.events.settled(STOP_ACKS_WAIT_MS))) {
+      this.log().warn(
+        { unacked: this.events.stats().unacked },
+        'events not acknowledged by the stream at stop: snapshots stay below them, the next start publishes them',
+      );
+    }
+    for (const hosted of open) {
+      try {
+        // As far as the stream acknowledged: the next start replays and publishes the rest.
+        await (hosted.host as WarehouseHost).warehouse.close({ snapshot: hosted.failure === undefined });
       } catch (error) {
         this.log().error({ warehouseId: hosted.entry.id, err: error }, 'close failed');
       }
     }
+    this.events.stop();
     this.outbox.flush();
     await this.options.nc.flush().catch(() => undefined);
-    this.recent.clear();
   }
 }

@@ -2,7 +2,9 @@
  * Events across a crash of nats-server: a region keeps committing while its NATS is SIGKILLed and
  * started again on the same port and store; once its connection is back, the stream holds every
  * event the region committed (what the crash took is published again, what arrived twice is
- * dropped by the duplicate window). Real nats-server, real region host, real files.
+ * dropped by the duplicate window). And events the stream refused (it was deleted): published again
+ * until it takes them, never covered by a snapshot meanwhile, and published by the next start when
+ * the process stopped first. Real nats-server, real region host, real files.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,7 +13,14 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeEventMessage, EVENTS_STREAM, type RegionConfig, RegionHost } from '../../service/index.ts';
+import { inspectDataDir } from '../../persistence/index.ts';
+import {
+  decodeEventMessage,
+  EVENTS_STREAM,
+  ensureEventStream,
+  type RegionConfig,
+  RegionHost,
+} from '../../service/index.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
 
 const REGION = 'resend';
@@ -109,7 +118,7 @@ describe('events across a nats-server crash', () => {
         stored = await storedEvents(reader);
       }
       expect(stored.size).toBe(published);
-      const resend = host.eventResend();
+      const resend = host.eventPublication();
       expect(resend).toMatchObject({ connected: true, givenUp: 0 });
       expect(resend.resent).toBeGreaterThan(0);
     } finally {
@@ -117,3 +126,131 @@ describe('events across a nats-server crash', () => {
     }
   });
 });
+
+describe('events the stream refused', () => {
+  /** A region on its own server, counting the events it commits. */
+  async function region(
+    own: NatsServer,
+    dir: string,
+    committed: { events: number },
+  ): Promise<[NatsConnection, RegionHost]> {
+    const conn = await connect({ servers: own.url });
+    const started = await RegionHost.start({
+      nc: conn,
+      config,
+      dataDir: dir,
+      logger: pino({ level: 'silent' }),
+      checkpoint: 'inline',
+      eventAckWaitMs: 200,
+      onCommitted: (_warehouseId, _commands, _durationMs, events) => {
+        committed.events += events.length;
+      },
+    });
+    return [conn, started];
+  }
+
+  async function adjust(h: RegionHost, from: number, count: number): Promise<void> {
+    const warehouse = h.warehouses.get(W)?.host?.warehouse;
+    if (warehouse === undefined) throw new Error('warehouse not open');
+    await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        warehouse.submit({
+          key: `gone-${from + i}`,
+          type: 'adjust',
+          sku: `sku-0000${i % 5}`,
+          delta: 1,
+          reason: 'found',
+        }),
+      ),
+    );
+  }
+
+  async function eventually(reader: NatsConnection, events: number): Promise<Set<string>> {
+    const deadline = Date.now() + 20_000;
+    let stored = await storedEvents(reader);
+    while (stored.size < events && Date.now() < deadline) {
+      await sleep(100);
+      stored = await storedEvents(reader);
+    }
+    return stored;
+  }
+
+  it('publishes again until the stream takes them, and no snapshot covers them meanwhile', async () => {
+    const own = await startNatsServer();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkstore-refused-'));
+    const committed = { events: 0 };
+    const [conn, h] = await region(own, dir, committed);
+    const reader = await connect({ servers: own.url });
+    try {
+      await adjust(h, 0, 10);
+      expect((await eventually(reader, committed.events)).size).toBe(committed.events);
+      await until(() => h.eventPublication().unacked === 0);
+      // The stream is gone: every message is answered "no responders" and kept.
+      const jsm = await jetstreamManager(reader);
+      await jsm.streams.delete(EVENTS_STREAM);
+      const before = committed.events;
+      await adjust(h, 10, 10);
+      expect(committed.events).toBeGreaterThan(before);
+      await until(() => h.eventPublication().refused > 0);
+      expect(h.eventPublication().unacked).toBeGreaterThan(0);
+      // A snapshot now stops below the first command whose events were refused.
+      const warehouse = h.warehouses.get(W)?.host?.warehouse;
+      await warehouse?.checkpointNow();
+      const [inspected] = inspectDataDir(dir);
+      expect(inspected?.walRecordsAfterSnapshot).toBeGreaterThanOrEqual(10);
+      await sleep(500);
+      expect(h.eventPublication().resent).toBeGreaterThan(0);
+      // Back: the next resend is stored, and the stream then holds every event committed since.
+      await ensureEventStream(reader);
+      const stored = await eventually(reader, committed.events - before);
+      expect(stored.size).toBe(committed.events - before);
+      await until(() => h.eventPublication().unacked === 0);
+      await warehouse?.checkpointNow();
+      expect(inspectDataDir(dir)[0]?.walRecordsAfterSnapshot).toBe(0);
+    } finally {
+      await h.stop();
+      await conn.close();
+      await reader.close();
+      await own.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a stop before the stream took them leaves them in the log, and the next start publishes them', async () => {
+    const own = await startNatsServer();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkstore-refused-'));
+    const committed = { events: 0 };
+    let [conn, h] = await region(own, dir, committed);
+    const reader = await connect({ servers: own.url });
+    try {
+      await adjust(h, 0, 10);
+      await until(() => h.eventPublication().unacked === 0);
+      const jsm = await jetstreamManager(reader);
+      await jsm.streams.delete(EVENTS_STREAM);
+      const before = committed.events;
+      await adjust(h, 10, 10);
+      await h.stop();
+      await conn.close();
+      expect(inspectDataDir(dir)[0]?.walRecordsAfterSnapshot).toBeGreaterThanOrEqual(10);
+      // The start recreates the stream and republishes what the recovery replays and the stream lacks.
+      [conn, h] = await region(own, dir, committed);
+      const stored = await eventually(reader, committed.events - before);
+      expect(stored.size).toBe(committed.events - before);
+    } finally {
+      await h.stop();
+      await conn.close();
+      await reader.close();
+      await own.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Waits for a condition (up to 10 s). */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in 10 s');
+    await sleep(20);
+  }
+}

@@ -293,16 +293,17 @@ describe('checkpoint cadence', () => {
     await w.close({ snapshot: false });
   });
 
-  it('waits while the host says a checkpoint may not be taken, and takes it at the next commit after', async () => {
+  it('snapshots only as far as the host limit allows, and further at the next commit once it moves', async () => {
     const snapshots: number[] = [];
-    let may = false;
+    let limit = 0;
+    const dataDir = tempDir();
     const w = DurableWarehouse.open({
-      dataDir: tempDir(),
+      dataDir,
       warehouseId: 'W1',
       checkpoint: 'inline',
       checkpointEveryCommands: 10,
       checkpointIntervalMs: 0,
-      mayCheckpoint: () => may,
+      checkpointLimit: () => limit,
       onCheckpoint: (r) => snapshots.push(r.walSeq),
     });
     await w.submit(defineSku('hot'));
@@ -310,10 +311,21 @@ describe('checkpoint cadence', () => {
     for (let i = 0; i < 30; i++) await w.submit(reserve(`a${i}`, 'hot'));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(snapshots).toEqual([]);
-    may = true;
+    // Through 20 of 32: a snapshot of what the limit allows, not of everything durable.
+    limit = 20;
     await w.submit(reserve('b0', 'hot'));
-    await vi.waitFor(() => expect(snapshots).toEqual([33]));
-    await w.close({ snapshot: false });
+    await vi.waitFor(() => expect(snapshots).toEqual([20]));
+    limit = Number.POSITIVE_INFINITY;
+    await w.submit(reserve('b1', 'hot'));
+    await vi.waitFor(() => expect(snapshots).toEqual([20, 34]));
+    // A snapshot asked for now (a stop's) is bounded the same way.
+    limit = 30;
+    await w.submit(reserve('b2', 'hot'));
+    await w.checkpointNow();
+    expect(snapshots).toEqual([20, 34]);
+    limit = Number.POSITIVE_INFINITY;
+    await w.close();
+    expect(snapshots).toEqual([20, 34, 35]);
   });
 });
 
