@@ -7,11 +7,19 @@
  * its warehouse's snapshots stay below it (`checkpointLimit`), so a crash meanwhile republishes it
  * from the log's replay. Owns the inbox subscription, the resend timer and the connection watch.
  */
-import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  createInbox,
+  headers,
+  type Msg,
+  type NatsConnection,
+  type QueuedIterator,
+  type Status,
+  type Subscription,
+} from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { MAX_PAYLOAD_DEFAULT } from '../protocol/index.ts';
 import { EVENT_HEADERS_BYTES_MAX, EVENT_MESSAGE_BYTES_MAX, type EventEntry, eventMessages } from './event-messages.ts';
-import { ACK_WAIT_MS, type SentEventMessage, UnackedEventMessages } from './event-resend.ts';
+import { ACK_WAIT_MS, type UnackedEventMessage, UnackedEventMessages } from './event-resend.ts';
 import type { Outbox } from './outbox.ts';
 
 /** How often unacknowledged messages are looked at for a resend. */
@@ -31,7 +39,7 @@ export interface EventPublicationStats {
   resent: number;
   /** Answers of the stream refusing a message (no stream, storage error). */
   refused: number;
-  /** Messages dropped past the byte bound: snapshots of their warehouse stay below them until a restart. */
+  /** Messages dropped or not sent by warehouses that gave up past the byte bound (until a restart). */
   givenUp: number;
 }
 
@@ -41,6 +49,9 @@ export class EventPublisher {
   private readonly acks: Subscription;
   private readonly sweeper: NodeJS.Timeout;
   private lastResendLogMs = Number.NEGATIVE_INFINITY;
+  /** Warehouses whose give-up was logged. */
+  private readonly gaveUpLogged = new Set<string>();
+  private readonly statuses: AsyncIterable<Status>;
   private stopped = false;
 
   constructor(
@@ -58,6 +69,7 @@ export class EventPublisher {
     });
     this.sweeper = setInterval(() => this.sweep(), Math.min(RESEND_SWEEP_MS, ackWaitMs));
     this.sweeper.unref();
+    this.statuses = nc.status();
     void this.watchConnection();
   }
 
@@ -75,8 +87,20 @@ export class EventPublisher {
     const firstSeq = (entries[0] as EventEntry).seq;
     for (const message of eventMessages(this.region, warehouseId, entries, { bytesMax })) {
       const { subject, body, id } = message;
-      const sent: SentEventMessage = { warehouseId, firstSeq, atMs, subject, body, id, replayed };
-      this.send(sent, this.unacked.record(sent));
+      const now = this.unacked.record({ warehouseId, firstSeq, atMs, subject, body, id, replayed });
+      if (now !== undefined) this.send(now);
+    }
+    if (this.unacked.gaveUp.length > this.gaveUpLogged.size) this.logGiveUps();
+  }
+
+  private logGiveUps(): void {
+    for (const warehouseId of this.unacked.gaveUp) {
+      if (this.gaveUpLogged.has(warehouseId)) continue;
+      this.gaveUpLogged.add(warehouseId);
+      this.logger.error(
+        { warehouseId, givenUp: this.unacked.givenUp },
+        'events unacknowledged past the byte bound: the warehouse publishes no events until a restart, which publishes them from its log',
+      );
     }
   }
 
@@ -116,15 +140,16 @@ export class EventPublisher {
   stop(): void {
     this.stopped = true;
     clearInterval(this.sweeper);
+    (this.statuses as Partial<QueuedIterator<Status>>).stop?.();
     this.acks.unsubscribe();
     this.unacked.clear();
   }
 
-  private send(message: SentEventMessage, serial: number): void {
+  private send(message: UnackedEventMessage): void {
     const h = headers();
     h.set('Nats-Msg-Id', message.id);
     if (message.replayed) h.set('Darkstore-Replayed', 'true');
-    this.outbox.publish(message.subject, message.body, { headers: h, reply: `${this.inbox}.${serial}` });
+    this.outbox.publish(message.subject, message.body, { headers: h, reply: `${this.inbox}.${message.serial}` });
   }
 
   /** The stream's answer to one message: `{stream, seq, duplicate?}`, or an error, or no responders. */
@@ -137,7 +162,8 @@ export class EventPublisher {
       ack = undefined;
     }
     if (ack !== undefined && ack.error === undefined && typeof ack.stream === 'string') {
-      this.unacked.ack(serial);
+      const next = this.unacked.ack(serial, performance.now());
+      if (next !== undefined && !this.stopped) this.send(next);
       return;
     }
     if (this.unacked.refused === 0 || this.unacked.refused % 1000 === 0) {
@@ -155,7 +181,7 @@ export class EventPublisher {
     if (this.stopped || this.nc.isClosed()) return;
     const now = performance.now();
     const again = this.unacked.due(now);
-    for (const m of again) this.send(m, m.serial);
+    for (const m of again) this.send(m);
     if (again.length > 0 && now - this.lastResendLogMs >= RESEND_LOG_EVERY_MS) {
       this.lastResendLogMs = now;
       this.logger.warn(
@@ -168,7 +194,7 @@ export class EventPublisher {
   /** Follows the connection: when it comes back after a break, every unacknowledged message goes again. */
   private async watchConnection(): Promise<void> {
     try {
-      for await (const status of this.nc.status()) {
+      for await (const status of this.statuses) {
         if (this.stopped) break;
         if (status.type === 'disconnect') {
           if (!this.unacked.isDisconnected) {
@@ -177,7 +203,7 @@ export class EventPublisher {
           this.unacked.disconnected(performance.now());
         } else if (status.type === 'reconnect') {
           const again = this.unacked.reconnected(performance.now());
-          for (const m of again) this.send(m, m.serial);
+          for (const m of again) this.send(m);
           this.logger.warn(
             { messages: again.length, givenUp: this.unacked.givenUp },
             'connection back: unacknowledged events published again',

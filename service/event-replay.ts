@@ -1,15 +1,15 @@
 /**
  * Which of the events a recovery replays the events stream still lacks. A region republishes what
  * its recovery replays (a crash may fall between a commit and its publication); most of it reached
- * the stream already. Messages of one connection are stored in the order they were sent, so per
+ * the stream already. The region stores each subject's messages in command order (one message of a
+ * subject out at a time, the next only after the stream acknowledged it: `event-resend.ts`), so per
  * event type the stream's last message of the warehouse, read before the warehouse opens, says how
- * far that type got: replayed events of the type up to its last event are left out (a gap a broken
- * connection left before it is what `event-resend.ts` sends again). That last event must be the replayed event
- * at the same place (same command, same index, same bytes): otherwise the stream's message comes
- * from an earlier life of a warehouse of the same region and id (its data started over), and every
- * replayed event of the type goes out. A type the stream cannot be asked about goes out whole too;
- * the duplicate window still drops whatever matches a stored message id. Reads the stream, never
- * writes to it.
+ * far that type got: every earlier event of the type is there, and replayed events of the type up
+ * to its last event are left out. That last event must be the replayed event at the same place
+ * (same command, same index, same bytes): otherwise the stream's message comes from an earlier life
+ * of a warehouse of the same region and id (its data started over), and every replayed event of the
+ * type goes out. A type the stream cannot be asked about goes out whole too; the duplicate window
+ * still drops whatever matches a stored message id. Reads the stream, never writes to it.
  */
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';

@@ -1,18 +1,26 @@
 /**
  * The event messages the stream has not acknowledged yet. Every event message goes out with a reply
  * subject naming it, and JetStream answers there once it stored the message (or knew its id inside
- * the duplicate window). The region keeps each message until that answer: one unanswered
- * `ACK_WAIT_MS` after it went out (lost with a broken connection, taken by a server that crashed
- * before storing it, refused because the stream was missing or not ready) is published again under
- * its id, marked `Darkstore-Replayed`, and again after every further wait, until the stream takes
- * it; the duplicate window drops the copies of one that had arrived. When a broken connection comes
- * back, every unacknowledged message goes again at once.
+ * the duplicate window). The region keeps each message until that answer.
+ *
+ * Per subject (a warehouse's event type) one message is out at a time: the next is sent once the
+ * one before it is acknowledged. The stream therefore stores each subject's messages in the order
+ * of their commands, whatever is lost and sent again, so its last message of a subject says that
+ * every earlier one is there: what a recovery relies on (`event-replay.ts`). Normally the answer
+ * comes long before the next commit of the type; while it does not, later messages wait here.
+ * A message unanswered `ACK_WAIT_MS` after it went out (lost with a broken connection, taken by a
+ * server that crashed before storing it, refused because the stream was missing or not ready) is
+ * published again under its id, marked `Darkstore-Replayed`, and again after every further wait,
+ * until the stream takes it; the duplicate window drops the copies of one that had arrived. When a
+ * broken connection comes back, every message out goes again at once.
  *
  * Per warehouse it says how far a snapshot may reach (`checkpointLimit`): not to a command whose
  * events the stream may lack, so that a crash before they are acknowledged still republishes them
- * from the log's replay at the next start. Bounded by bytes: past the bound the oldest messages are
- * given up (counted), and their warehouse's snapshots stay below them until the process restarts
- * (whose recovery publishes what the stream lacks). Owns that memory; the region publishes.
+ * from the log's replay at the next start. Bounded by bytes: past the bound, the warehouse of the
+ * oldest message gives up publishing until the process restarts (its kept messages are dropped and
+ * later ones are not sent, all counted), and its snapshots stay below the first of them, so the
+ * next start's recovery replays and publishes them all, in order. Owns that memory; the region
+ * publishes.
  */
 
 /** How long a message may go unacknowledged before it is published again. */
@@ -49,7 +57,9 @@ export class UnackedEventMessages {
   private readonly kept = new Map<number, UnackedEventMessage>();
   /** The same per warehouse: in commit order, so the first has the lowest `firstSeq`. */
   private readonly byWarehouse = new Map<string, Map<number, UnackedEventMessage>>();
-  /** Per warehouse, the lowest seq of a message given up: snapshots stay below it. */
+  /** Per subject, its kept messages in order: the first is out, the others wait for it. */
+  private readonly bySubject = new Map<string, SubjectQueue>();
+  /** Per warehouse that gave up, the lowest seq of what it gave up: snapshots stay below it. */
   private readonly givenUpFrom = new Map<string, number>();
   private nextSerial = 1;
   private bytes = 0;
@@ -60,7 +70,7 @@ export class UnackedEventMessages {
   refused = 0;
   /** Messages published again for want of an acknowledgement. */
   resent = 0;
-  /** Messages dropped past the byte bound: they may be missing from the stream until a restart. */
+  /** Messages dropped or not sent by warehouses that gave up: the next start publishes them. */
   givenUp = 0;
 
   constructor(
@@ -83,8 +93,21 @@ export class UnackedEventMessages {
     return this.disconnectedAtMs !== undefined;
   }
 
-  /** Keeps a message about to be published; returns the serial its acknowledgement will name. */
-  record(message: SentEventMessage): number {
+  /** The warehouses that gave up publishing (until the process restarts). */
+  get gaveUp(): string[] {
+    return [...this.givenUpFrom.keys()];
+  }
+
+  /**
+   * Keeps a message about to be published. Returns it with the serial its acknowledgement will
+   * name when it is to be sent now, undefined when it waits for an earlier message of its subject
+   * (or its warehouse gave up).
+   */
+  record(message: SentEventMessage): UnackedEventMessage | undefined {
+    if (this.givenUpFrom.has(message.warehouseId)) {
+      this.givenUp++;
+      return undefined;
+    }
     const serial = this.nextSerial++;
     const kept: UnackedEventMessage = { ...message, serial, firstAtMs: message.atMs };
     this.kept.set(serial, kept);
@@ -94,17 +117,39 @@ export class UnackedEventMessages {
       this.byWarehouse.set(message.warehouseId, ofWarehouse);
     }
     ofWarehouse.set(serial, kept);
+    let queue = this.bySubject.get(message.subject);
+    if (queue === undefined) {
+      queue = new SubjectQueue();
+      this.bySubject.set(message.subject, queue);
+    }
+    queue.push(kept);
     this.bytes += message.body.byteLength;
-    while (this.bytes > this.bytesMax && this.kept.size > 1) this.giveUpOldest();
-    return serial;
+    while (this.bytes > this.bytesMax && this.kept.size > 0) this.giveUpOldest();
+    return this.kept.has(serial) && queue.first === kept ? kept : undefined;
   }
 
-  /** The stream has the message (an answer for one no longer kept, e.g. a copy's, is ignored). */
-  ack(serial: number): void {
+  /**
+   * The stream has the message (an answer for one no longer kept, e.g. a copy's, is ignored).
+   * Returns the next message of its subject, to send now, stamped as sent at `nowMs`.
+   */
+  ack(serial: number, nowMs: number): UnackedEventMessage | undefined {
     const m = this.kept.get(serial);
-    if (m === undefined) return;
+    if (m === undefined) return undefined;
     this.acked++;
-    this.forget(m);
+    this.kept.delete(serial);
+    this.byWarehouse.get(m.warehouseId)?.delete(serial);
+    this.bytes -= m.body.byteLength;
+    // Only the first message of a subject is out, so only it is answered.
+    const queue = this.bySubject.get(m.subject);
+    queue?.shift();
+    const next = queue?.first;
+    if (next === undefined) {
+      this.bySubject.delete(m.subject);
+      return undefined;
+    }
+    // It waited for this answer: it goes out now, and its own wait starts now.
+    next.atMs = nowMs;
+    return next;
   }
 
   /** The stream refused the message: it stays, and goes again once its wait is over. */
@@ -113,13 +158,16 @@ export class UnackedEventMessages {
   }
 
   /**
-   * The messages unacknowledged for the wait, to publish again now, oldest first, marked and
-   * stamped as sent now. None while the connection is down (`reconnected` sends them all).
+   * The messages out and unanswered for the wait, to publish again now, marked and stamped as sent
+   * now. None while the connection is down (`reconnected` sends them all).
    */
   due(nowMs: number): UnackedEventMessage[] {
     if (this.disconnectedAtMs !== undefined) return [];
     const out: UnackedEventMessage[] = [];
-    for (const m of this.kept.values()) if (nowMs - m.atMs >= this.ackWaitMs) out.push(this.again(m, nowMs));
+    for (const queue of this.bySubject.values()) {
+      const m = queue.first;
+      if (m !== undefined && nowMs - m.atMs >= this.ackWaitMs) out.push(this.again(m, nowMs));
+    }
     return out;
   }
 
@@ -128,15 +176,20 @@ export class UnackedEventMessages {
     this.disconnectedAtMs ??= nowMs;
   }
 
-  /** The connection is back: every kept message, to publish again now, oldest first. */
+  /** The connection is back: every message out, to publish again now. */
   reconnected(nowMs: number): UnackedEventMessage[] {
     this.disconnectedAtMs = undefined;
-    return [...this.kept.values()].map((m) => this.again(m, nowMs));
+    const out: UnackedEventMessage[] = [];
+    for (const queue of this.bySubject.values()) {
+      const m = queue.first;
+      if (m !== undefined) out.push(this.again(m, nowMs));
+    }
+    return out;
   }
 
   /**
    * The highest seq a snapshot of the warehouse may cover now: below its oldest unacknowledged
-   * message and below any given up.
+   * message, and below what it gave up.
    */
   checkpointLimit(warehouseId: string): number {
     const limit = (this.givenUpFrom.get(warehouseId) ?? Number.POSITIVE_INFINITY) - 1;
@@ -149,6 +202,7 @@ export class UnackedEventMessages {
   clear(): void {
     this.kept.clear();
     this.byWarehouse.clear();
+    this.bySubject.clear();
     this.bytes = 0;
     this.disconnectedAtMs = undefined;
   }
@@ -160,19 +214,42 @@ export class UnackedEventMessages {
     return m;
   }
 
+  /** The warehouse of the oldest kept message gives up: all it keeps is dropped, later ones are not sent. */
   private giveUpOldest(): void {
-    for (const m of this.kept.values()) {
-      this.givenUp++;
-      const from = this.givenUpFrom.get(m.warehouseId) ?? Number.POSITIVE_INFINITY;
-      this.givenUpFrom.set(m.warehouseId, Math.min(from, m.firstSeq));
-      this.forget(m);
+    for (const oldest of this.kept.values()) {
+      const warehouseId = oldest.warehouseId;
+      this.givenUpFrom.set(warehouseId, oldest.firstSeq);
+      for (const m of this.byWarehouse.get(warehouseId)?.values() ?? []) {
+        this.givenUp++;
+        this.kept.delete(m.serial);
+        this.bytes -= m.body.byteLength;
+        // A subject names one warehouse: its whole queue goes.
+        this.bySubject.delete(m.subject);
+      }
+      this.byWarehouse.delete(warehouseId);
       return;
     }
   }
+}
 
-  private forget(m: UnackedEventMessage): void {
-    this.kept.delete(m.serial);
-    this.byWarehouse.get(m.warehouseId)?.delete(m.serial);
-    this.bytes -= m.body.byteLength;
+/** One subject's kept messages, oldest first: the first is out, the others wait for its answer. */
+class SubjectQueue {
+  private items: UnackedEventMessage[] = [];
+  private head = 0;
+
+  get first(): UnackedEventMessage | undefined {
+    return this.items[this.head];
+  }
+
+  push(m: UnackedEventMessage): void {
+    this.items.push(m);
+  }
+
+  shift(): void {
+    this.head++;
+    if (this.head > 64 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
   }
 }

@@ -343,7 +343,7 @@ export class RegionMetrics {
     );
     total(
       'darkstore_events_resend_given_up_total',
-      'Unacknowledged event messages given up past the byte bound (snapshots of their warehouse stay below them until a restart)',
+      'Event messages dropped or not sent by a warehouse that gave up publishing past the byte bound (the next start publishes them)',
       'givenUp',
     );
   }

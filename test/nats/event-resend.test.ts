@@ -188,16 +188,18 @@ describe('events the stream refused', () => {
       // The stream is gone: every message is answered "no responders" and kept.
       const jsm = await jetstreamManager(reader);
       await jsm.streams.delete(EVENTS_STREAM);
+      const warehouse = h.warehouses.get(W)?.host?.warehouse;
+      const acknowledgedThrough = warehouse?.runtime.lastSeq ?? -1;
       const before = committed.events;
       await adjust(h, 10, 10);
       expect(committed.events).toBeGreaterThan(before);
       await until(() => h.eventPublication().refused > 0);
       expect(h.eventPublication().unacked).toBeGreaterThan(0);
-      // A snapshot now stops below the first command whose events were refused.
-      const warehouse = h.warehouses.get(W)?.host?.warehouse;
+      // A snapshot now covers exactly what the stream acknowledged: up to the first refused command.
       await warehouse?.checkpointNow();
       const [inspected] = inspectDataDir(dir);
-      expect(inspected?.walRecordsAfterSnapshot).toBeGreaterThanOrEqual(10);
+      expect(inspected?.snapshot?.walSeq).toBe(acknowledgedThrough);
+      expect(inspected?.walRecordsAfterSnapshot).toBe(10);
       await sleep(500);
       expect(h.eventPublication().resent).toBeGreaterThan(0);
       // Back: the next resend is stored, and the stream then holds every event committed since.
@@ -227,11 +229,14 @@ describe('events the stream refused', () => {
       await until(() => h.eventPublication().unacked === 0);
       const jsm = await jetstreamManager(reader);
       await jsm.streams.delete(EVENTS_STREAM);
+      const acknowledgedThrough = h.warehouses.get(W)?.host?.warehouse.runtime.lastSeq ?? -1;
       const before = committed.events;
       await adjust(h, 10, 10);
       await h.stop();
       await conn.close();
-      expect(inspectDataDir(dir)[0]?.walRecordsAfterSnapshot).toBeGreaterThanOrEqual(10);
+      // The stop's snapshot covers what the stream acknowledged, not the ten adjustments after it.
+      expect(inspectDataDir(dir)[0]?.snapshot?.walSeq).toBe(acknowledgedThrough);
+      expect(inspectDataDir(dir)[0]?.walRecordsAfterSnapshot).toBe(10);
       // The start recreates the stream and republishes what the recovery replays and the stream lacks.
       [conn, h] = await region(own, dir, committed);
       const stored = await eventually(reader, committed.events - before);

@@ -311,7 +311,7 @@ describe('checkpoint cadence', () => {
     for (let i = 0; i < 30; i++) await w.submit(reserve(`a${i}`, 'hot'));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(snapshots).toEqual([]);
-    // Through 20 of 32: a snapshot of what the limit allows, not of everything durable.
+    // Through 20 of the 33 durable: a snapshot of what the limit allows, not of everything durable.
     limit = 20;
     await w.submit(reserve('b0', 'hot'));
     await vi.waitFor(() => expect(snapshots).toEqual([20]));

@@ -1,55 +1,70 @@
 /**
- * The event messages the stream has not acknowledged (service/event-resend.ts): kept until their
- * acknowledgement, published again after the wait and at a reconnection, bounded by bytes, and the
- * limit they put on each warehouse's snapshots; a property test against a plain list of what was
- * published and answered.
+ * The event messages the stream has not acknowledged (service/event-resend.ts): one out per subject
+ * at a time, the next sent at the answer; kept until acknowledged, published again after the wait
+ * and at a reconnection; a byte bound past which a warehouse gives up; and the limit they put on
+ * each warehouse's snapshots. A property test checks them against a plain record of what was
+ * published, sent and answered.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type SentEventMessage, UnackedEventMessages } from '../../service/index.ts';
 
-const message = (warehouseId: string, firstSeq: number, atMs = 0, bytes = 10): SentEventMessage => ({
+const message = (warehouseId: string, firstSeq: number, atMs = 0, bytes = 10, type = 't'): SentEventMessage => ({
   warehouseId,
   firstSeq,
   atMs,
-  subject: `darkstore.r.${warehouseId}.evt.t`,
+  subject: `darkstore.r.${warehouseId}.evt.${type}`,
   body: new Uint8Array(bytes),
   id: `r:${warehouseId}:${firstSeq}:0`,
   replayed: false,
 });
 
 describe('unacknowledged event messages', () => {
-  it('keeps a message until its acknowledgement, and ignores answers for messages no longer kept', () => {
+  it('sends one message per subject at a time: the next goes out when the one before is acknowledged', () => {
     const unacked = new UnackedEventMessages(5_000, 1_000_000);
-    const a = unacked.record(message('w1', 3));
-    const b = unacked.record(message('w1', 7));
-    expect(unacked.size).toBe(2);
-    unacked.ack(a);
-    unacked.ack(a);
-    expect(unacked.size).toBe(1);
+    const a = unacked.record(message('w1', 3, 0));
+    expect(a?.firstSeq).toBe(3);
+    expect(unacked.record(message('w1', 5, 10))).toBeUndefined();
+    expect(unacked.record(message('w1', 7, 20))).toBeUndefined();
+    // Another subject is not held up.
+    expect(unacked.record(message('w1', 5, 30, 10, 'u'))?.firstSeq).toBe(5);
+    expect(unacked.size).toBe(4);
+    const b = unacked.ack(a?.serial ?? -1, 100);
+    expect(b).toMatchObject({ firstSeq: 5, atMs: 100, replayed: false });
+    // An answer for a message no longer kept (a copy's) changes nothing.
+    expect(unacked.ack(a?.serial ?? -1, 101)).toBeUndefined();
     expect(unacked.acked).toBe(1);
-    unacked.refuse(a);
-    expect(unacked.refused).toBe(0);
-    unacked.refuse(b);
+    const c = unacked.ack(b?.serial ?? -1, 200);
+    expect(c?.firstSeq).toBe(7);
+    expect(unacked.ack(c?.serial ?? -1, 300)).toBeUndefined();
+    expect(unacked.size).toBe(1);
+  });
+
+  it('counts refusals of kept messages and keeps them', () => {
+    const unacked = new UnackedEventMessages(5_000, 1_000_000);
+    const a = unacked.record(message('w1', 1));
+    unacked.refuse(a?.serial ?? -1);
+    unacked.refuse(12345);
     expect(unacked.refused).toBe(1);
     expect(unacked.size).toBe(1);
   });
 
-  it('publishes again what waited the ack wait, marked and stamped anew, then waits again', () => {
+  it('publishes again what is out and unanswered for the wait, marked and stamped anew; waiting ones stay', () => {
     const unacked = new UnackedEventMessages(5_000, 1_000_000);
     unacked.record(message('w1', 1, 0));
-    unacked.record(message('w1', 2, 3_000));
+    unacked.record(message('w1', 2, 1_000));
+    unacked.record(message('w1', 2, 3_000, 10, 'u'));
     expect(unacked.due(4_999)).toEqual([]);
     const again = unacked.due(5_000);
     expect(again.map((m) => m.firstSeq)).toEqual([1]);
     expect(again[0]).toMatchObject({ replayed: true, atMs: 5_000, firstAtMs: 0 });
-    expect(unacked.due(9_000).map((m) => m.firstSeq)).toEqual([2]);
+    expect(unacked.due(8_000).map((m) => m.subject)).toEqual(['darkstore.r.w1.evt.u']);
     expect(unacked.due(10_000).map((m) => m.firstSeq)).toEqual([1]);
     expect(unacked.resent).toBe(3);
     expect(unacked.oldestAtMs).toBe(0);
   });
 
-  it('sends nothing while disconnected, and everything kept at the reconnection', () => {
+  it('sends nothing again while disconnected, and every message out at the reconnection', () => {
     const unacked = new UnackedEventMessages(5_000, 1_000_000);
     const first = unacked.record(message('w1', 1, 0));
     unacked.record(message('w2', 1, 100));
@@ -57,53 +72,62 @@ describe('unacknowledged event messages', () => {
     unacked.record(message('w1', 2, 300));
     expect(unacked.isDisconnected).toBe(true);
     expect(unacked.due(60_000)).toEqual([]);
-    unacked.ack(first);
+    // w1's second message went out at the answer to its first (the answer came before the break).
+    expect(unacked.ack(first?.serial ?? -1, 150)?.firstSeq).toBe(2);
     const again = unacked.reconnected(70_000);
     expect(again.map((m) => [m.warehouseId, m.firstSeq])).toEqual([
-      ['w2', 1],
       ['w1', 2],
+      ['w2', 1],
     ]);
     expect(again.every((m) => m.replayed && m.atMs === 70_000)).toBe(true);
     expect(unacked.isDisconnected).toBe(false);
   });
 
-  it('keeps each warehouse snapshot below its oldest unacknowledged message', () => {
+  it('keeps each warehouse snapshot below its oldest unacknowledged message, waiting ones included', () => {
     const unacked = new UnackedEventMessages(5_000, 1_000_000);
     expect(unacked.checkpointLimit('w1')).toBe(Number.POSITIVE_INFINITY);
     const a = unacked.record(message('w1', 10));
-    const b = unacked.record(message('w1', 10));
-    const c = unacked.record(message('w1', 14));
+    const b = unacked.record(message('w1', 10, 0, 10, 'u'));
+    unacked.record(message('w1', 14));
     unacked.record(message('w2', 5));
     expect(unacked.checkpointLimit('w1')).toBe(9);
     expect(unacked.checkpointLimit('w2')).toBe(4);
-    unacked.ack(b);
+    unacked.ack(b?.serial ?? -1, 1);
     expect(unacked.checkpointLimit('w1')).toBe(9);
-    unacked.ack(a);
+    const c = unacked.ack(a?.serial ?? -1, 1);
     expect(unacked.checkpointLimit('w1')).toBe(13);
-    unacked.ack(c);
+    unacked.ack(c?.serial ?? -1, 2);
     expect(unacked.checkpointLimit('w1')).toBe(Number.POSITIVE_INFINITY);
   });
 
-  it('gives up the oldest past its byte bound, counts them, and keeps their warehouse snapshots below them', () => {
+  it('past its byte bound the oldest message’s warehouse gives up: all of it dropped, later ones not sent, snapshots held', () => {
     const unacked = new UnackedEventMessages(5_000, 100);
-    for (let seq = 1; seq <= 5; seq++) unacked.record(message(seq <= 2 ? 'w1' : 'w2', seq, 0, 30));
-    expect(unacked.size).toBe(3);
+    unacked.record(message('w1', 1, 0, 30));
+    unacked.record(message('w2', 1, 0, 30));
+    unacked.record(message('w1', 2, 0, 30));
+    expect(unacked.givenUp).toBe(0);
+    unacked.record(message('w2', 2, 0, 30));
+    expect(unacked.gaveUp).toEqual(['w1']);
     expect(unacked.givenUp).toBe(2);
-    expect(unacked.reconnected(1).map((m) => m.firstSeq)).toEqual([3, 4, 5]);
-    // w1 has nothing kept, yet what it gave up may be missing from the stream until a restart.
+    expect(unacked.size).toBe(2);
+    // w1 publishes nothing more until a restart, whose recovery replays from below what it gave up.
+    expect(unacked.record(message('w1', 3, 0, 1))).toBeUndefined();
+    expect(unacked.givenUp).toBe(3);
     expect(unacked.checkpointLimit('w1')).toBe(0);
-    expect(unacked.checkpointLimit('w2')).toBe(2);
+    expect(unacked.checkpointLimit('w2')).toBe(0);
+    expect(unacked.reconnected(1).map((m) => [m.warehouseId, m.firstSeq])).toEqual([['w2', 1]]);
   });
 
-  it('property: every message is kept until acknowledged or given up, and no snapshot limit passes a kept one', () => {
+  it('property: per subject, messages go out one at a time in order; none is lost uncounted; no snapshot limit passes one', () => {
     type Op =
-      | { kind: 'record'; warehouse: number; advance: number; bytes: number }
+      | { kind: 'record'; warehouse: number; type: number; advance: number; bytes: number }
       | { kind: 'ack' | 'refuse'; pick: number }
       | { kind: 'due' | 'disconnect' | 'reconnect'; afterMs: number };
     const op: fc.Arbitrary<Op> = fc.oneof(
       fc.record({
         kind: fc.constant('record' as const),
         warehouse: fc.integer({ min: 0, max: 2 }),
+        type: fc.integer({ min: 0, max: 1 }),
         advance: fc.integer({ min: 0, max: 3 }),
         bytes: fc.integer({ min: 1, max: 40 }),
       }),
@@ -113,47 +137,83 @@ describe('unacknowledged event messages', () => {
         afterMs: fc.integer({ min: 0, max: 4_000 }),
       }),
     );
+    let gaveUp = 0;
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
-        const unacked = new UnackedEventMessages(3_000, 80);
+      fc.property(fc.array(op, { minLength: 30, maxLength: 150 }), (ops) => {
+        const unacked = new UnackedEventMessages(3_000, 120);
         const seqs = [0, 0, 0];
-        const open = new Map<number, { warehouse: string; firstSeq: number }>();
-        const settled = new Set<number>();
+        /** Every recorded message neither acknowledged nor given up, by id. */
+        const open = new Map<string, { warehouse: string; firstSeq: number; subject: string }>();
+        /** Per subject, the ids recorded and the ids sent for the first time, in order. */
+        const recordedBySubject = new Map<string, string[]>();
+        const firstSentBySubject = new Map<string, string[]>();
+        /** Per subject, the message out (sent and unanswered): its id and serial. */
+        const out = new Map<string, { id: string; serial: number }>();
         let now = 0;
         let recorded = 0;
+        const sent = (m: { id: string; serial: number; subject: string }) => {
+          const firsts = firstSentBySubject.get(m.subject) ?? [];
+          if (!firsts.includes(m.id)) firsts.push(m.id);
+          firstSentBySubject.set(m.subject, firsts);
+          const current = out.get(m.subject);
+          // Never a second message of a subject while one is out (a resend of the same one is fine).
+          expect(current === undefined || current.id === m.id).toBe(true);
+          out.set(m.subject, { id: m.id, serial: m.serial });
+        };
         for (const o of ops) {
           if (o.kind === 'record') {
             seqs[o.warehouse] = (seqs[o.warehouse] as number) + o.advance;
-            const m = message(`w${o.warehouse}`, seqs[o.warehouse] as number, now, o.bytes);
-            open.set(unacked.record(m), { warehouse: m.warehouseId, firstSeq: m.firstSeq });
-            recorded++;
+            const m = { ...message(`w${o.warehouse}`, seqs[o.warehouse] as number, now, o.bytes, `t${o.type}`) };
+            m.id = `m${recorded++}`;
+            open.set(m.id, { warehouse: m.warehouseId, firstSeq: m.firstSeq, subject: m.subject });
+            recordedBySubject.set(m.subject, [...(recordedBySubject.get(m.subject) ?? []), m.id]);
+            const toSend = unacked.record(m);
+            if (toSend !== undefined) sent(toSend);
           } else if (o.kind === 'ack' || o.kind === 'refuse') {
-            const serials = [...open.keys()];
-            const serial = serials[o.pick % Math.max(1, serials.length)];
-            if (serial === undefined) continue;
+            const outs = [...out.values()];
+            const pick = outs[o.pick % Math.max(1, outs.length)];
+            if (pick === undefined) continue;
             if (o.kind === 'ack') {
-              unacked.ack(serial);
-              open.delete(serial);
-              settled.add(serial);
-            } else unacked.refuse(serial);
+              const subject = open.get(pick.id)?.subject as string;
+              const next = unacked.ack(pick.serial, now);
+              open.delete(pick.id);
+              out.delete(subject);
+              if (next !== undefined) sent(next);
+            } else unacked.refuse(pick.serial);
           } else if (o.kind === 'due' || o.kind === 'disconnect' || o.kind === 'reconnect') {
             now += o.afterMs;
             if (o.kind === 'disconnect') unacked.disconnected(now);
             const again = o.kind === 'due' ? unacked.due(now) : o.kind === 'reconnect' ? unacked.reconnected(now) : [];
             for (const m of again) {
-              expect(settled.has(m.serial)).toBe(false);
               expect(m.replayed).toBe(true);
+              sent(m);
             }
           }
-          // Nothing acknowledged is kept, nothing unacknowledged vanishes unless counted as given up.
+          // A warehouse that gave up keeps nothing and has nothing out; its snapshots stay below all of it.
+          for (const w of unacked.gaveUp) {
+            for (const [id, m] of open) {
+              if (m.warehouse !== w) continue;
+              expect(unacked.checkpointLimit(w)).toBeLessThan(m.firstSeq);
+              open.delete(id);
+              out.delete(m.subject);
+            }
+          }
+          // Acknowledged, kept, or counted as given up: nothing else.
           expect(unacked.size + unacked.givenUp + unacked.acked).toBe(recorded);
-          expect(unacked.size).toBeLessThanOrEqual(open.size);
+          expect(unacked.size).toBe(open.size);
+          // Per subject, first sends follow the order of recording.
+          for (const [subject, firsts] of firstSentBySubject) {
+            expect(firsts).toEqual((recordedBySubject.get(subject) ?? []).slice(0, firsts.length));
+          }
           for (let w = 0; w < 3; w++) {
             const limit = unacked.checkpointLimit(`w${w}`);
             for (const kept of open.values()) if (kept.warehouse === `w${w}`) expect(limit).toBeLessThan(kept.firstSeq);
           }
         }
+        if (unacked.gaveUp.length > 0) gaveUp++;
       }),
     );
+    // The runs reached the byte bound often enough to check the give-up too.
+    expect(gaveUp).toBeGreaterThan(10);
   });
 });
