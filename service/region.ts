@@ -137,9 +137,14 @@ export class RegionHost {
   /** Recovers every warehouse, sets new ones up, then starts answering. */
   static async start(options: RegionOptions): Promise<RegionHost> {
     const host = new RegionHost(options);
-    // The stream first: recovery republishes events and new warehouses are seeded before serving.
-    await ensureEventStream(options.nc);
-    for (const entry of options.config.warehouses) await host.open(entry);
+    try {
+      // The stream first: recovery republishes events and new warehouses are seeded before serving.
+      await ensureEventStream(options.nc);
+      for (const entry of options.config.warehouses) await host.open(entry);
+    } catch (error) {
+      host.events.stop();
+      throw error;
+    }
     for (const hosted of host.warehouses.values()) host.serve(hosted);
     return host;
   }
