@@ -20,6 +20,7 @@ export {
 export {
   type LedgerTotals,
   SNAPSHOT_BUSY_TIMEOUT_MS,
+  SNAPSHOT_ENCODING,
   SNAPSHOTS_KEPT,
   type SnapshotRow,
   SnapshotStore,

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkAll, type Result, Warehouse, WarehouseRuntime } from '../../engine/index.ts';
+import { checkAll, encode, type Result, toSnapshot, Warehouse, WarehouseRuntime } from '../../engine/index.ts';
 import {
   type CheckpointResult,
   DurableWarehouse,
@@ -17,6 +17,7 @@ import {
   listSegments,
   readWalRange,
   SNAPSHOT_BUSY_TIMEOUT_MS,
+  SNAPSHOT_ENCODING,
   SNAPSHOTS_KEPT,
   type SnapshotRow,
   SnapshotStore,
@@ -137,6 +138,103 @@ describe('recovery equals the live state', () => {
     expect(third.recovery.snapshot?.walSeq).toBe(lastSeq);
     expect(third.recovery.wal.replayed).toBe(0);
     await third.close({ snapshot: false });
+  });
+});
+
+describe('how snapshots are stored', () => {
+  it('deflates them: far fewer bytes than their msgpack, and recovery gives the same state back', async () => {
+    const dir = makeTempDir('snap-deflate');
+    const clock = new ManualClock();
+    const live = open(dir, clock, 'inline');
+    await submitAll(live, catalogCommands('cat'));
+    await driveMix(live, new CommandMix(5, 'mix'), clock, 600);
+    await live.checkpointNow();
+    const liveBytes = stateBytes(live.runtime.warehouse.state);
+    await live.close({ snapshot: false });
+    const [row] = snapshotRows(dir);
+    const raw = encode(toSnapshot(live.runtime.warehouse.state)).byteLength;
+    expect(row?.bytes).toBeLessThan(raw / 3);
+    const db = new Database(warehousePaths(dir, ID).db, { readonly: true });
+    try {
+      expect(db.prepare('SELECT encoding FROM snapshots').all()).toEqual([{ encoding: SNAPSHOT_ENCODING }]);
+    } finally {
+      db.close();
+    }
+    const recovered = expectRecovered(dir, clock, liveBytes);
+    expect(recovered.recovery.snapshot?.walSeq).toBe(row?.walSeq);
+    await recovered.close({ snapshot: false });
+  });
+
+  it('loads a file from before deflating (plain msgpack rows, no encoding column), read-only and when written to', async () => {
+    const dir = makeTempDir('snap-old');
+    const clock = new ManualClock();
+    const live = open(dir, clock, 'off');
+    await submitAll(live, catalogCommands('cat'));
+    await driveMix(live, new CommandMix(9, 'mix'), clock, 200);
+    await live.close({ snapshot: false });
+    const state = live.runtime.warehouse.state;
+    const liveBytes = stateBytes(state);
+    // The file as the earlier schema wrote it: a plain msgpack blob, no encoding column.
+    const blob = Buffer.from(encode(toSnapshot(state)));
+    const db = new Database(warehousePaths(dir, ID).db);
+    try {
+      db.exec(`DROP TABLE IF EXISTS snapshots; CREATE TABLE snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, wal_seq INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL, origin TEXT NOT NULL, sku_count INTEGER NOT NULL,
+        reservation_count INTEGER NOT NULL, checksum INTEGER NOT NULL, state BLOB NOT NULL)`);
+      db.prepare(
+        'INSERT INTO snapshots (wal_seq, at_ms, origin, sku_count, reservation_count, checksum, state) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(state.lastSeq, state.lastAtMs, 'checkpoint', 0, 0, crc32(blob), blob);
+    } finally {
+      db.close();
+    }
+    const readOnly = SnapshotStore.openReadOnly(warehousePaths(dir, ID).db);
+    try {
+      expect(readOnly?.loadNewest()?.row.walSeq).toBe(state.lastSeq);
+    } finally {
+      readOnly?.close();
+    }
+    // Recovery from it replays nothing; the close writes a deflated snapshot beside the old one.
+    const recovered = expectRecovered(dir, clock, liveBytes);
+    expect(recovered.recovery.wal.replayed).toBe(0);
+    await recovered.close({ snapshot: false });
+    const writing = open(dir, clock, 'inline');
+    await writing.submit({ type: 'adjust', key: 'after-upgrade', sku: skuOf(0), delta: 1, reason: 'found' });
+    await writing.close();
+    const check = new Database(warehousePaths(dir, ID).db, { readonly: true });
+    try {
+      expect(check.prepare('SELECT encoding FROM snapshots ORDER BY id').all()).toEqual([
+        { encoding: 'msgpack' },
+        { encoding: SNAPSHOT_ENCODING },
+      ]);
+    } finally {
+      check.close();
+    }
+    const again = open(dir, clock, 'off');
+    expect(again.recovery.snapshot?.walSeq).toBe(state.lastSeq + 1);
+    await again.close({ snapshot: false });
+  });
+
+  it('skips a row in an encoding it does not know, saying so', async () => {
+    const dir = makeTempDir('snap-unknown');
+    const clock = new ManualClock();
+    const live = open(dir, clock, 'inline');
+    await submitAll(live, catalogCommands('cat'));
+    await live.checkpointNow();
+    await live.close({ snapshot: false });
+    const db = new Database(warehousePaths(dir, ID).db);
+    try {
+      db.prepare("UPDATE snapshots SET encoding = 'msgpack+zstd'").run();
+    } finally {
+      db.close();
+    }
+    const store = SnapshotStore.openReadOnly(warehousePaths(dir, ID).db);
+    try {
+      const damaged: string[] = [];
+      expect(store?.loadNewest((_row, reason) => damaged.push(reason))).toBeUndefined();
+      expect(damaged).toEqual(['unknown encoding msgpack+zstd']);
+    } finally {
+      store?.close();
+    }
   });
 });
 
