@@ -163,7 +163,7 @@ export class EventPublisher {
     }
     if (ack !== undefined && ack.error === undefined && typeof ack.stream === 'string') {
       const next = this.unacked.ack(serial, performance.now());
-      if (next !== undefined && !this.stopped) this.send(next);
+      if (!this.stopped) for (const m of next) this.send(m);
       return;
     }
     if (this.unacked.refused === 0 || this.unacked.refused % 1000 === 0) {

@@ -1,8 +1,8 @@
 /**
  * Which of the events a recovery replays the events stream still lacks. A region republishes what
  * its recovery replays (a crash may fall between a commit and its publication); most of it reached
- * the stream already. The region stores each subject's messages in command order (one message of a
- * subject out at a time, the next only after the stream acknowledged it: `event-resend.ts`), so per
+ * the stream already. The region stores each subject's messages in command order (sent in order,
+ * and after any trouble nothing new until the oldest unanswered is stored: `event-resend.ts`), so per
  * event type the stream's last message of the warehouse, read before the warehouse opens, says how
  * far that type got: every earlier event of the type is there, and replayed events of the type up
  * to its last event are left out. That last event must be the replayed event at the same place

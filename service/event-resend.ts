@@ -3,16 +3,18 @@
  * subject naming it, and JetStream answers there once it stored the message (or knew its id inside
  * the duplicate window). The region keeps each message until that answer.
  *
- * Per subject (a warehouse's event type) one message is out at a time: the next is sent once the
- * one before it is acknowledged. The stream therefore stores each subject's messages in the order
- * of their commands, whatever is lost and sent again, so its last message of a subject says that
- * every earlier one is there: what a recovery relies on (`event-replay.ts`). Normally the answer
- * comes long before the next commit of the type; while it does not, later messages wait here.
- * A message unanswered `ACK_WAIT_MS` after it went out (lost with a broken connection, taken by a
- * server that crashed before storing it, refused because the stream was missing or not ready) is
- * published again under its id, marked `Darkstore-Replayed`, and again after every further wait,
- * until the stream takes it; the duplicate window drops the copies of one that had arrived. When a
- * broken connection comes back, every message out goes again at once.
+ * Per subject (a warehouse's event type) messages go out in command order, at most
+ * `SUBJECT_WINDOW` unanswered at once. JetStream stores one connection's messages in the order they
+ * arrive, so the stream holds each subject's messages in command order, and its last message of a
+ * subject says that every earlier one is there: what a recovery relies on (`event-replay.ts`). What
+ * could break that order is a message lost or refused while later ones of its subject are stored.
+ * So on any trouble with a subject (a refusal, no answer `ACK_WAIT_MS` after it went out, a broken
+ * connection) the subject stops sending new messages and probes: its oldest unanswered message is
+ * published again under its id, marked `Darkstore-Replayed`, after every wait until the stream takes
+ * it (the duplicate window drops the copies of one that had arrived); once it is acknowledged, the
+ * subject's other unanswered messages go again in order and new ones follow. Left open: a message
+ * refused or lost while a later one of its subject was stored, and a crash before the probe got its
+ * answer.
  *
  * Per warehouse it says how far a snapshot may reach (`checkpointLimit`): not to a command whose
  * events the stream may lack, so that a crash before they are acknowledged still republishes them
@@ -25,6 +27,8 @@
 
 /** How long a message may go unacknowledged before it is published again. */
 export const ACK_WAIT_MS = 5_000;
+/** Most messages of one subject out and unanswered at once while all goes well. */
+export const SUBJECT_WINDOW = 64;
 /** Most bytes of unacknowledged event messages kept. */
 export const UNACKED_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -50,6 +54,8 @@ export interface SentEventMessage {
 export interface UnackedEventMessage extends SentEventMessage {
   serial: number;
   firstAtMs: number;
+  /** Acknowledged (it may still wait in its subject's queue behind an unanswered one). */
+  acked: boolean;
 }
 
 export class UnackedEventMessages {
@@ -57,7 +63,7 @@ export class UnackedEventMessages {
   private readonly kept = new Map<number, UnackedEventMessage>();
   /** The same per warehouse: in commit order, so the first has the lowest `firstSeq`. */
   private readonly byWarehouse = new Map<string, Map<number, UnackedEventMessage>>();
-  /** Per subject, its kept messages in order: the first is out, the others wait for it. */
+  /** Per subject, its kept messages in order (`SubjectQueue`). */
   private readonly bySubject = new Map<string, SubjectQueue>();
   /** Per warehouse that gave up, the lowest seq of what it gave up: snapshots stay below it. */
   private readonly givenUpFrom = new Map<string, number>();
@@ -99,9 +105,9 @@ export class UnackedEventMessages {
   }
 
   /**
-   * Keeps a message about to be published. Returns it with the serial its acknowledgement will
-   * name when it is to be sent now, undefined when it waits for an earlier message of its subject
-   * (or its warehouse gave up).
+   * Keeps a message about to be published. Returns it (with the serial its acknowledgement will
+   * name) when it goes out now, undefined when it waits: its subject's window is full or in
+   * trouble, or its warehouse gave up.
    */
   record(message: SentEventMessage): UnackedEventMessage | undefined {
     if (this.givenUpFrom.has(message.warehouseId)) {
@@ -109,7 +115,7 @@ export class UnackedEventMessages {
       return undefined;
     }
     const serial = this.nextSerial++;
-    const kept: UnackedEventMessage = { ...message, serial, firstAtMs: message.atMs };
+    const kept: UnackedEventMessage = { ...message, serial, firstAtMs: message.atMs, acked: false };
     this.kept.set(serial, kept);
     let ofWarehouse = this.byWarehouse.get(message.warehouseId);
     if (ofWarehouse === undefined) {
@@ -125,48 +131,72 @@ export class UnackedEventMessages {
     queue.push(kept);
     this.bytes += message.body.byteLength;
     while (this.bytes > this.bytesMax && this.kept.size > 0) this.giveUpOldest();
-    return this.kept.has(serial) && queue.first === kept ? kept : undefined;
+    if (!this.kept.has(serial) || !queue.mayOpen(SUBJECT_WINDOW)) return undefined;
+    // Messages wait only while the window is full or the subject in trouble: this is the new one.
+    const next = queue.opened();
+    next.atMs = message.atMs;
+    return next;
   }
 
   /**
    * The stream has the message (an answer for one no longer kept, e.g. a copy's, is ignored).
-   * Returns the next message of its subject, to send now, stamped as sent at `nowMs`.
+   * Returns what its subject sends now, in order, stamped as sent at `nowMs`.
    */
-  ack(serial: number, nowMs: number): UnackedEventMessage | undefined {
+  ack(serial: number, nowMs: number): UnackedEventMessage[] {
     const m = this.kept.get(serial);
-    if (m === undefined) return undefined;
+    if (m === undefined) return [];
     this.acked++;
+    m.acked = true;
     this.kept.delete(serial);
     this.byWarehouse.get(m.warehouseId)?.delete(serial);
     this.bytes -= m.body.byteLength;
-    // Only the first message of a subject is out, so only it is answered.
     const queue = this.bySubject.get(m.subject);
-    queue?.shift();
-    const next = queue?.first;
-    if (next === undefined) {
+    if (queue === undefined) return [];
+    queue.dropAcked();
+    if (queue.first === undefined) {
       this.bySubject.delete(m.subject);
-      return undefined;
+      return [];
     }
-    // It waited for this answer: it goes out now, and its own wait starts now.
-    next.atMs = nowMs;
-    return next;
+    const out: UnackedEventMessage[] = [];
+    if (queue.troubled) {
+      if (queue.first !== undefined && !queue.isOut(queue.first)) queue.troubled = false;
+      else if (m !== queue.probe) return [];
+      else {
+        // The probe went through: the stream takes messages again. What was out goes again, in order.
+        queue.troubled = false;
+        for (const again of queue.out()) out.push(this.again(again, nowMs));
+      }
+    }
+    while (queue.mayOpen(SUBJECT_WINDOW)) {
+      const next = queue.opened();
+      next.atMs = nowMs;
+      out.push(next);
+    }
+    return out;
   }
 
-  /** The stream refused the message: it stays, and goes again once its wait is over. */
+  /** The stream refused the message: its subject is in trouble, and probes once the wait is over. */
   refuse(serial: number): void {
-    if (this.kept.has(serial)) this.refused++;
+    const m = this.kept.get(serial);
+    if (m === undefined) return;
+    this.refused++;
+    this.troubled(m.subject);
   }
 
   /**
-   * The messages out and unanswered for the wait, to publish again now, marked and stamped as sent
-   * now. None while the connection is down (`reconnected` sends them all).
+   * The probes to publish now: per subject, the oldest unanswered message when it has waited
+   * `ACK_WAIT_MS` (the subject is then in trouble), marked and stamped as sent now. None while the
+   * connection is down (`reconnected` probes every subject with messages out).
    */
   due(nowMs: number): UnackedEventMessage[] {
     if (this.disconnectedAtMs !== undefined) return [];
     const out: UnackedEventMessage[] = [];
     for (const queue of this.bySubject.values()) {
       const m = queue.first;
-      if (m !== undefined && nowMs - m.atMs >= this.ackWaitMs) out.push(this.again(m, nowMs));
+      if (m === undefined || !queue.isOut(m) || nowMs - m.atMs < this.ackWaitMs) continue;
+      queue.troubled = true;
+      queue.probe = m;
+      out.push(this.again(m, nowMs));
     }
     return out;
   }
@@ -176,13 +206,16 @@ export class UnackedEventMessages {
     this.disconnectedAtMs ??= nowMs;
   }
 
-  /** The connection is back: every message out, to publish again now. */
+  /** The connection is back: every subject with messages out probes with its oldest, now. */
   reconnected(nowMs: number): UnackedEventMessage[] {
     this.disconnectedAtMs = undefined;
     const out: UnackedEventMessage[] = [];
     for (const queue of this.bySubject.values()) {
       const m = queue.first;
-      if (m !== undefined) out.push(this.again(m, nowMs));
+      if (m === undefined || !queue.isOut(m)) continue;
+      queue.troubled = true;
+      queue.probe = m;
+      out.push(this.again(m, nowMs));
     }
     return out;
   }
@@ -205,6 +238,14 @@ export class UnackedEventMessages {
     this.bySubject.clear();
     this.bytes = 0;
     this.disconnectedAtMs = undefined;
+  }
+
+  private troubled(subject: string): void {
+    const queue = this.bySubject.get(subject);
+    if (queue === undefined || queue.troubled) return;
+    queue.troubled = true;
+    // The oldest unanswered message probes, at the next sweep after its wait.
+    queue.probe = queue.first;
   }
 
   private again(m: UnackedEventMessage, nowMs: number): UnackedEventMessage {
@@ -232,10 +273,18 @@ export class UnackedEventMessages {
   }
 }
 
-/** One subject's kept messages, oldest first: the first is out, the others wait for its answer. */
+/**
+ * One subject's kept messages, oldest first. Those before `sentEnd` have gone out at least once;
+ * acknowledged ones leave from the front (one acknowledged behind an unanswered one waits there).
+ */
 class SubjectQueue {
   private items: UnackedEventMessage[] = [];
   private head = 0;
+  private sentEnd = 0;
+  /** A refusal, a missed answer or a broken connection: nothing new goes out until the probe is answered. */
+  troubled = false;
+  /** The message sent alone while troubled. */
+  probe: UnackedEventMessage | undefined;
 
   get first(): UnackedEventMessage | undefined {
     return this.items[this.head];
@@ -245,10 +294,33 @@ class SubjectQueue {
     this.items.push(m);
   }
 
-  shift(): void {
-    this.head++;
+  /** Whether the message has gone out at least once. */
+  isOut(m: UnackedEventMessage): boolean {
+    const i = this.items.indexOf(m, this.head);
+    return i >= 0 && i < this.sentEnd;
+  }
+
+  /** Whether the next unsent message may go out: one waits, and fewer than `window` are out. */
+  mayOpen(window: number): boolean {
+    return !this.troubled && this.sentEnd < this.items.length && this.sentEnd - this.head < window;
+  }
+
+  /** The next unsent message, now counted as out. */
+  opened(): UnackedEventMessage {
+    return this.items[this.sentEnd++] as UnackedEventMessage;
+  }
+
+  /** The messages out and unanswered, oldest first. */
+  out(): UnackedEventMessage[] {
+    return this.items.slice(this.head, this.sentEnd).filter((m) => !m.acked);
+  }
+
+  /** Lets acknowledged messages at the front go. */
+  dropAcked(): void {
+    while (this.head < this.items.length && (this.items[this.head] as UnackedEventMessage).acked) this.head++;
     if (this.head > 64 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
+      this.sentEnd -= this.head;
       this.head = 0;
     }
   }

@@ -125,6 +125,7 @@ export {
 export {
   ACK_WAIT_MS,
   type SentEventMessage,
+  SUBJECT_WINDOW,
   UNACKED_BYTES_MAX,
   type UnackedEventMessage,
   UnackedEventMessages,

@@ -293,40 +293,43 @@ describe('checkpoint cadence', () => {
     await w.close({ snapshot: false });
   });
 
-  it('snapshots only as far as the host limit allows, and further at the next commit once it moves', async () => {
-    const snapshots: number[] = [];
-    let limit = 0;
-    const dataDir = tempDir();
-    const w = DurableWarehouse.open({
-      dataDir,
-      warehouseId: 'W1',
-      checkpoint: 'inline',
-      checkpointEveryCommands: 10,
-      checkpointIntervalMs: 0,
-      checkpointLimit: () => limit,
-      onCheckpoint: (r) => snapshots.push(r.walSeq),
-    });
-    await w.submit(defineSku('hot'));
-    await w.submit(receive('hot', 10_000));
-    for (let i = 0; i < 30; i++) await w.submit(reserve(`a${i}`, 'hot'));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(snapshots).toEqual([]);
-    // Through 20 of the 33 durable: a snapshot of what the limit allows, not of everything durable.
-    limit = 20;
-    await w.submit(reserve('b0', 'hot'));
-    await vi.waitFor(() => expect(snapshots).toEqual([20]));
-    limit = Number.POSITIVE_INFINITY;
-    await w.submit(reserve('b1', 'hot'));
-    await vi.waitFor(() => expect(snapshots).toEqual([20, 34]));
-    // A snapshot asked for now (a stop's) is bounded the same way.
-    limit = 30;
-    await w.submit(reserve('b2', 'hot'));
-    await w.checkpointNow();
-    expect(snapshots).toEqual([20, 34]);
-    limit = Number.POSITIVE_INFINITY;
-    await w.close();
-    expect(snapshots).toEqual([20, 34, 35]);
-  });
+  it.each(['inline', 'worker'] as const)(
+    'snapshots only as far as the host limit allows, and further at the next commit once it moves (%s)',
+    async (mode) => {
+      const snapshots: number[] = [];
+      let limit = 0;
+      const dataDir = tempDir();
+      const w = DurableWarehouse.open({
+        dataDir,
+        warehouseId: 'W1',
+        checkpoint: mode,
+        checkpointEveryCommands: 10,
+        checkpointIntervalMs: 0,
+        checkpointLimit: () => limit,
+        onCheckpoint: (r) => snapshots.push(r.walSeq),
+      });
+      await w.submit(defineSku('hot'));
+      await w.submit(receive('hot', 10_000));
+      for (let i = 0; i < 30; i++) await w.submit(reserve(`a${i}`, 'hot'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(snapshots).toEqual([]);
+      // Through 20 of the 33 durable: a snapshot of what the limit allows, not of everything durable.
+      limit = 20;
+      await w.submit(reserve('b0', 'hot'));
+      await vi.waitFor(() => expect(snapshots).toEqual([20]));
+      limit = Number.POSITIVE_INFINITY;
+      await w.submit(reserve('b1', 'hot'));
+      await vi.waitFor(() => expect(snapshots).toEqual([20, 34]));
+      // A snapshot asked for now (a stop's) is bounded the same way.
+      limit = 30;
+      await w.submit(reserve('b2', 'hot'));
+      await w.checkpointNow();
+      expect(snapshots).toEqual([20, 34]);
+      limit = Number.POSITIVE_INFINITY;
+      await w.close();
+      expect(snapshots).toEqual([20, 34, 35]);
+    },
+  );
 });
 
 describe('orders across restarts', () => {

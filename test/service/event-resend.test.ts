@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type SentEventMessage, UnackedEventMessages } from '../../service/index.ts';
+import { type SentEventMessage, SUBJECT_WINDOW, UnackedEventMessages } from '../../service/index.ts';
 
 const message = (warehouseId: string, firstSeq: number, atMs = 0, bytes = 10, type = 't'): SentEventMessage => ({
   warehouseId,
@@ -20,36 +20,50 @@ const message = (warehouseId: string, firstSeq: number, atMs = 0, bytes = 10, ty
 });
 
 describe('unacknowledged event messages', () => {
-  it('sends one message per subject at a time: the next goes out when the one before is acknowledged', () => {
-    const unacked = new UnackedEventMessages(5_000, 1_000_000);
-    const a = unacked.record(message('w1', 3, 0));
-    expect(a?.firstSeq).toBe(3);
-    expect(unacked.record(message('w1', 5, 10))).toBeUndefined();
-    expect(unacked.record(message('w1', 7, 20))).toBeUndefined();
+  it('sends up to the window per subject; later ones wait and go out at the answers, in order', () => {
+    const unacked = new UnackedEventMessages(5_000, 10_000_000);
+    const sent = Array.from({ length: SUBJECT_WINDOW + 2 }, (_, i) => unacked.record(message('w1', i + 1, i)));
+    expect(sent.slice(0, SUBJECT_WINDOW).every((m, i) => m?.firstSeq === i + 1)).toBe(true);
+    expect(sent.slice(SUBJECT_WINDOW)).toEqual([undefined, undefined]);
     // Another subject is not held up.
-    expect(unacked.record(message('w1', 5, 30, 10, 'u'))?.firstSeq).toBe(5);
-    expect(unacked.size).toBe(4);
-    const b = unacked.ack(a?.serial ?? -1, 100);
-    expect(b).toMatchObject({ firstSeq: 5, atMs: 100, replayed: false });
+    expect(unacked.record(message('w1', 5, 0, 10, 'u'))?.firstSeq).toBe(5);
+    // The window counts from the oldest unanswered message: an answer behind it opens nothing.
+    expect(unacked.ack(sent[1]?.serial ?? -1, 50)).toEqual([]);
+    const next = unacked.ack(sent[0]?.serial ?? -1, 100);
+    expect(next.map((m) => [m.firstSeq, m.atMs, m.replayed])).toEqual([
+      [SUBJECT_WINDOW + 1, 100, false],
+      [SUBJECT_WINDOW + 2, 100, false],
+    ]);
     // An answer for a message no longer kept (a copy's) changes nothing.
-    expect(unacked.ack(a?.serial ?? -1, 101)).toBeUndefined();
-    expect(unacked.acked).toBe(1);
-    const c = unacked.ack(b?.serial ?? -1, 200);
-    expect(c?.firstSeq).toBe(7);
-    expect(unacked.ack(c?.serial ?? -1, 300)).toBeUndefined();
-    expect(unacked.size).toBe(1);
+    expect(unacked.ack(sent[0]?.serial ?? -1, 300)).toEqual([]);
+    expect(unacked.acked).toBe(2);
+    expect(unacked.size).toBe(SUBJECT_WINDOW + 1);
   });
 
-  it('counts refusals of kept messages and keeps them', () => {
+  it('on a refusal the subject stops sending new ones and probes with its oldest; once answered, the rest goes again in order', () => {
     const unacked = new UnackedEventMessages(5_000, 1_000_000);
-    const a = unacked.record(message('w1', 1));
-    unacked.refuse(a?.serial ?? -1);
+    const a = unacked.record(message('w1', 1, 0));
+    const b = unacked.record(message('w1', 2, 0));
+    const c = unacked.record(message('w1', 3, 0));
+    unacked.refuse(b?.serial ?? -1);
     unacked.refuse(12345);
     expect(unacked.refused).toBe(1);
-    expect(unacked.size).toBe(1);
+    // Nothing new goes out while the subject is in trouble, and an answer to another changes nothing.
+    expect(unacked.record(message('w1', 4, 10))).toBeUndefined();
+    expect(unacked.ack(c?.serial ?? -1, 20)).toEqual([]);
+    expect(unacked.due(4_999)).toEqual([]);
+    const probe = unacked.due(5_000);
+    expect(probe.map((m) => [m.firstSeq, m.replayed])).toEqual([[1, true]]);
+    // The probe is answered: b goes again (c was answered), then the one that waited.
+    const after = unacked.ack(a?.serial ?? -1, 5_100);
+    expect(after.map((m) => [m.firstSeq, m.replayed, m.atMs])).toEqual([
+      [2, true, 5_100],
+      [4, false, 5_100],
+    ]);
+    expect(unacked.resent).toBe(2);
   });
 
-  it('publishes again what is out and unanswered for the wait, marked and stamped anew; waiting ones stay', () => {
+  it('probes when the oldest message out stays unanswered for the wait', () => {
     const unacked = new UnackedEventMessages(5_000, 1_000_000);
     unacked.record(message('w1', 1, 0));
     unacked.record(message('w1', 2, 1_000));
@@ -72,8 +86,7 @@ describe('unacknowledged event messages', () => {
     unacked.record(message('w1', 2, 300));
     expect(unacked.isDisconnected).toBe(true);
     expect(unacked.due(60_000)).toEqual([]);
-    // w1's second message went out at the answer to its first (the answer came before the break).
-    expect(unacked.ack(first?.serial ?? -1, 150)?.firstSeq).toBe(2);
+    unacked.ack(first?.serial ?? -1, 150);
     const again = unacked.reconnected(70_000);
     expect(again.map((m) => [m.warehouseId, m.firstSeq])).toEqual([
       ['w1', 2],
@@ -88,13 +101,13 @@ describe('unacknowledged event messages', () => {
     expect(unacked.checkpointLimit('w1')).toBe(Number.POSITIVE_INFINITY);
     const a = unacked.record(message('w1', 10));
     const b = unacked.record(message('w1', 10, 0, 10, 'u'));
-    unacked.record(message('w1', 14));
+    const c = unacked.record(message('w1', 14));
     unacked.record(message('w2', 5));
     expect(unacked.checkpointLimit('w1')).toBe(9);
     expect(unacked.checkpointLimit('w2')).toBe(4);
     unacked.ack(b?.serial ?? -1, 1);
     expect(unacked.checkpointLimit('w1')).toBe(9);
-    const c = unacked.ack(a?.serial ?? -1, 1);
+    unacked.ack(a?.serial ?? -1, 1);
     expect(unacked.checkpointLimit('w1')).toBe(13);
     unacked.ack(c?.serial ?? -1, 2);
     expect(unacked.checkpointLimit('w1')).toBe(Number.POSITIVE_INFINITY);
@@ -118,7 +131,7 @@ describe('unacknowledged event messages', () => {
     expect(unacked.reconnected(1).map((m) => [m.warehouseId, m.firstSeq])).toEqual([['w2', 1]]);
   });
 
-  it('property: per subject, messages go out one at a time in order; none is lost uncounted; no snapshot limit passes one', () => {
+  it('property: per subject, messages go out in order and probes are the oldest unanswered; none is lost uncounted; no snapshot limit passes one', () => {
     type Op =
       | { kind: 'record'; warehouse: number; type: number; advance: number; bytes: number }
       | { kind: 'ack' | 'refuse'; pick: number }
@@ -147,18 +160,23 @@ describe('unacknowledged event messages', () => {
         /** Per subject, the ids recorded and the ids sent for the first time, in order. */
         const recordedBySubject = new Map<string, string[]>();
         const firstSentBySubject = new Map<string, string[]>();
-        /** Per subject, the message out (sent and unanswered): its id and serial. */
-        const out = new Map<string, { id: string; serial: number }>();
+        /** Per subject, the messages out (sent and unanswered): id to serial. */
+        const out = new Map<string, Map<string, number>>();
         let now = 0;
         let recorded = 0;
         const sent = (m: { id: string; serial: number; subject: string }) => {
           const firsts = firstSentBySubject.get(m.subject) ?? [];
           if (!firsts.includes(m.id)) firsts.push(m.id);
           firstSentBySubject.set(m.subject, firsts);
-          const current = out.get(m.subject);
-          // Never a second message of a subject while one is out (a resend of the same one is fine).
-          expect(current === undefined || current.id === m.id).toBe(true);
-          out.set(m.subject, { id: m.id, serial: m.serial });
+          const ofSubject = out.get(m.subject) ?? new Map<string, number>();
+          ofSubject.set(m.id, m.serial);
+          out.set(m.subject, ofSubject);
+          // Never more than the window out at once.
+          expect(ofSubject.size).toBeLessThanOrEqual(SUBJECT_WINDOW);
+        };
+        const inOrder = (batch: { id: string }[]) => {
+          const ids = batch.map((m) => Number(m.id.slice(1)));
+          expect(ids).toEqual([...ids].sort((x, y) => x - y));
         };
         for (const o of ops) {
           if (o.kind === 'record') {
@@ -170,22 +188,28 @@ describe('unacknowledged event messages', () => {
             const toSend = unacked.record(m);
             if (toSend !== undefined) sent(toSend);
           } else if (o.kind === 'ack' || o.kind === 'refuse') {
-            const outs = [...out.values()];
+            const outs = [...out.values()].flatMap((ofSubject) => [...ofSubject]);
             const pick = outs[o.pick % Math.max(1, outs.length)];
             if (pick === undefined) continue;
+            const [id, serial] = pick;
             if (o.kind === 'ack') {
-              const subject = open.get(pick.id)?.subject as string;
-              const next = unacked.ack(pick.serial, now);
-              open.delete(pick.id);
-              out.delete(subject);
-              if (next !== undefined) sent(next);
-            } else unacked.refuse(pick.serial);
+              const subject = open.get(id)?.subject as string;
+              const next = unacked.ack(serial, now);
+              open.delete(id);
+              out.get(subject)?.delete(id);
+              inOrder(next);
+              for (const m of next) sent(m);
+            } else unacked.refuse(serial);
           } else if (o.kind === 'due' || o.kind === 'disconnect' || o.kind === 'reconnect') {
             now += o.afterMs;
             if (o.kind === 'disconnect') unacked.disconnected(now);
             const again = o.kind === 'due' ? unacked.due(now) : o.kind === 'reconnect' ? unacked.reconnected(now) : [];
+            // One probe per subject, its oldest unanswered message.
+            expect(new Set(again.map((m) => m.subject)).size).toBe(again.length);
             for (const m of again) {
               expect(m.replayed).toBe(true);
+              const oldestOpen = (recordedBySubject.get(m.subject) ?? []).find((x) => open.has(x));
+              expect(m.id).toBe(oldestOpen);
               sent(m);
             }
           }
