@@ -175,13 +175,42 @@ describe('events the stream refused', () => {
     return stored;
   }
 
-  it('publishes again until the stream takes them, and no snapshot covers them meanwhile', async () => {
+  interface Own {
+    dir: string;
+    reader: NatsConnection;
+    committed: { events: number };
+    /** Starts a region host on the test's server and directory (stopped after the test). */
+    start: () => Promise<RegionHost>;
+  }
+
+  /** A nats-server, data directory and reader of the test's own; everything it started stops after. */
+  async function onOwnServer(test: (own: Own) => Promise<void>): Promise<void> {
     const own = await startNatsServer();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkstore-refused-'));
     const committed = { events: 0 };
-    const [conn, h] = await region(own, dir, committed);
     const reader = await connect({ servers: own.url });
+    const started: [NatsConnection, RegionHost][] = [];
+    const start = async () => {
+      const pair = await region(own, dir, committed);
+      started.push(pair);
+      return pair[1];
+    };
     try {
+      await test({ dir, reader, committed, start });
+    } finally {
+      for (const [conn, h] of started) {
+        await h.stop();
+        await conn.close();
+      }
+      await reader.close();
+      await own.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('publishes again until the stream takes them, and no snapshot covers them meanwhile', () =>
+    onOwnServer(async ({ dir, reader, committed, start }) => {
+      const h = await start();
       await adjust(h, 0, 10);
       expect((await eventually(reader, committed.events)).size).toBe(committed.events);
       await until(() => h.eventPublication().unacked === 0);
@@ -209,22 +238,11 @@ describe('events the stream refused', () => {
       await until(() => h.eventPublication().unacked === 0);
       await warehouse?.checkpointNow();
       expect(inspectDataDir(dir)[0]?.walRecordsAfterSnapshot).toBe(0);
-    } finally {
-      await h.stop();
-      await conn.close();
-      await reader.close();
-      await own.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('a stop before the stream took them leaves them in the log, and the next start publishes them', async () => {
-    const own = await startNatsServer();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darkstore-refused-'));
-    const committed = { events: 0 };
-    let [conn, h] = await region(own, dir, committed);
-    const reader = await connect({ servers: own.url });
-    try {
+  it('a stop before the stream took them leaves them in the log, and the next start publishes them', () =>
+    onOwnServer(async ({ dir, reader, committed, start }) => {
+      const h = await start();
       await adjust(h, 0, 10);
       await until(() => h.eventPublication().unacked === 0);
       const jsm = await jetstreamManager(reader);
@@ -233,22 +251,14 @@ describe('events the stream refused', () => {
       const before = committed.events;
       await adjust(h, 10, 10);
       await h.stop();
-      await conn.close();
       // The stop's snapshot covers what the stream acknowledged, not the ten adjustments after it.
       expect(inspectDataDir(dir)[0]?.snapshot?.walSeq).toBe(acknowledgedThrough);
       expect(inspectDataDir(dir)[0]?.walRecordsAfterSnapshot).toBe(10);
       // The start recreates the stream and republishes what the recovery replays and the stream lacks.
-      [conn, h] = await region(own, dir, committed);
+      await start();
       const stored = await eventually(reader, committed.events - before);
       expect(stored.size).toBe(committed.events - before);
-    } finally {
-      await h.stop();
-      await conn.close();
-      await reader.close();
-      await own.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 /** Waits for a condition (up to 10 s). */
