@@ -2,10 +2,11 @@
  * Publishes a region's committed events and sees every message acknowledged by the events stream.
  * Each commit's events go out packed by type (`eventMessages`), through the connection's outbox,
  * with a reply subject on this publisher's inbox naming the message; JetStream answers there once it
- * stored the message. Until then the message is kept (`UnackedEventMessages`): published again after
- * `ACK_WAIT_MS` without an answer or a refusal, and at once when a broken connection comes back, and
- * its warehouse's snapshots stay below it (`checkpointLimit`), so a crash meanwhile republishes it
- * from the log's replay. Owns the inbox subscription, the resend timer and the connection watch.
+ * stored the message. Until then the message is kept (`UnackedEventMessages`, which decides what
+ * goes out: in order per subject, a window at a time, and after a refusal, a missed answer or a
+ * reconnection a probe with the oldest unanswered one before the rest goes again), and its
+ * warehouse's snapshots stay below it (`checkpointLimit`), so a crash meanwhile republishes it from
+ * the log's replay. Owns the inbox subscription, the resend timer and the connection watch.
  */
 import {
   createInbox,
@@ -26,6 +27,7 @@ import type { Outbox } from './outbox.ts';
 const RESEND_SWEEP_MS = 1_000;
 /** Least time between two warnings about messages published again. */
 const RESEND_LOG_EVERY_MS = 30_000;
+const utf8 = new TextDecoder();
 
 /** The publisher's state, as metrics read it. */
 export interface EventPublicationStats {
@@ -157,7 +159,7 @@ export class EventPublisher {
     const serial = Number(msg.subject.slice(this.inbox.length + 1));
     let ack: { stream?: unknown; error?: { description?: unknown } } | undefined;
     try {
-      ack = msg.data.length > 0 ? (JSON.parse(new TextDecoder().decode(msg.data)) as typeof ack) : undefined;
+      ack = msg.data.length > 0 ? (JSON.parse(utf8.decode(msg.data)) as typeof ack) : undefined;
     } catch {
       ack = undefined;
     }
@@ -176,7 +178,7 @@ export class EventPublisher {
     this.unacked.refuse(serial);
   }
 
-  /** Publishes again what waited too long for its answer. */
+  /** Probes with what waited too long for its answer. */
   private sweep(): void {
     if (this.stopped || this.nc.isClosed()) return;
     const now = performance.now();
@@ -191,7 +193,7 @@ export class EventPublisher {
     }
   }
 
-  /** Follows the connection: when it comes back after a break, every unacknowledged message goes again. */
+  /** Follows the connection: when it comes back after a break, every subject with messages out probes. */
   private async watchConnection(): Promise<void> {
     try {
       for await (const status of this.statuses) {

@@ -9,6 +9,7 @@
  * connection closing or closed) is counted and logged, never thrown from the tick.
  */
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
 
 /** What a queued message carries besides its subject and payload. */
 export interface OutboxOptions {
@@ -16,8 +17,6 @@ export interface OutboxOptions {
   /** Where the receiver answers (JetStream: its acknowledgement). */
   reply?: string;
 }
-
-import type { Logger } from 'pino';
 
 export class Outbox {
   private subjects: string[] = [];
