@@ -52,6 +52,7 @@ export class CheckpointSchedule {
   maybe(durableSeq: number): void {
     const { checkpointer, checkpointEveryCommands } = this.options;
     if (checkpointer === undefined || checkpointEveryCommands === undefined || this.inFlight !== undefined) return;
+    // Most commits end here, before the host's limit is asked for.
     if (durableSeq - this.checkpointedSeq < checkpointEveryCommands) return;
     const throughSeq = this.within(durableSeq);
     const commands = throughSeq - this.checkpointedSeq;

@@ -180,7 +180,7 @@ export class RegionMetrics {
       registers,
     });
     this.registerStateGauges(registers);
-    this.registerResendMetrics(registers);
+    this.registerPublicationMetrics(registers);
   }
 
   /** Hook for `RegionOptions.onSync`: one WAL fdatasync. */
@@ -291,7 +291,7 @@ export class RegionMetrics {
   }
 
   /** The region's event publication (`RegionHost.eventPublication`), read when scraped. */
-  private registerResendMetrics(registers: Registry[]): void {
+  private registerPublicationMetrics(registers: Registry[]): void {
     const stats = () => this.host?.eventPublication();
     new Gauge({
       name: 'darkstore_nats_connected',
@@ -333,7 +333,7 @@ export class RegionMetrics {
     };
     total(
       'darkstore_events_resent_total',
-      'Event messages published again: unacknowledged in time, or after a reconnection',
+      'Event messages published again: a subject probing with its oldest unanswered message (after a refusal, no answer in 5 s, a reconnection), then the rest in order',
       'resent',
     );
     total(

@@ -8,8 +8,11 @@
 /** Events remembered per warehouse: far more than a minute of one warehouse's events in any run. */
 export const SEEN_EVENTS_MAX = 100_000;
 
-/** Room for a command's events: an event's index stays far below it. */
-const INDEX_SPAN = 65_536;
+/**
+ * Room for a command's events in a key: a tick that expires tens of thousands of reservations can give
+ * one command more than 65,536 events, so 2^24; keys stay exact integers while seq < 2^29.
+ */
+const INDEX_SPAN = 2 ** 24;
 
 export class SeenEvents {
   private readonly seen = new Set<number>();

@@ -15,6 +15,13 @@ describe('seen events', () => {
     expect([seen.has(6, 0), seen.has(5, 2), seen.has(0, 5)]).toEqual([false, false, false]);
   });
 
+  it('keeps a command with more than 65,536 events apart from the next command (a large expiry tick)', () => {
+    const seen = new SeenEvents(10);
+    seen.add(5, 70_000);
+    expect(seen.has(5, 70_000)).toBe(true);
+    expect(seen.has(6, 70_000 - 65_536)).toBe(false);
+  });
+
   it('forgets the oldest past its bound', () => {
     const seen = new SeenEvents(1_000);
     for (let seq = 1; seq <= 20_000; seq++) seen.add(seq, 0);
