@@ -55,6 +55,8 @@ export class EventPublisher {
   private readonly gaveUpLogged = new Set<string>();
   private readonly statuses: AsyncIterable<Status>;
   private stopped = false;
+  /** Per warehouse, the highest seq whose events were handed in (or that its recovery reached). */
+  private readonly handedThrough = new Map<string, number>();
 
   constructor(
     private readonly region: string,
@@ -87,6 +89,8 @@ export class EventPublisher {
     const bytesMax = Math.min(EVENT_MESSAGE_BYTES_MAX, maxPayload - EVENT_HEADERS_BYTES_MAX);
     const atMs = performance.now();
     const firstSeq = (entries[0] as EventEntry).seq;
+    const lastSeq = (entries[entries.length - 1] as EventEntry).seq;
+    if (lastSeq > (this.handedThrough.get(warehouseId) ?? 0)) this.handedThrough.set(warehouseId, lastSeq);
     for (const message of eventMessages(this.region, warehouseId, entries, { bytesMax })) {
       const { subject, body, id } = message;
       const now = this.unacked.record({ warehouseId, firstSeq, atMs, subject, body, id, replayed });
@@ -104,6 +108,23 @@ export class EventPublisher {
         'events unacknowledged past the byte bound: the warehouse publishes no events until a restart, which publishes them from its log',
       );
     }
+  }
+
+  /**
+   * A recovered warehouse's events through `seq` are in the stream, or handed in right after this
+   * (the replayed ones past its mark): where its acknowledged mark starts.
+   */
+  resume(warehouseId: string, seq: number): void {
+    if (seq > (this.handedThrough.get(warehouseId) ?? 0)) this.handedThrough.set(warehouseId, seq);
+  }
+
+  /**
+   * The seq through which the stream acknowledged every event of the warehouse: below its oldest
+   * unacknowledged message, and not past what was handed in (a commit's events are handed in when
+   * it is durable, so a later command may have events that are not here yet).
+   */
+  ackedThrough(warehouseId: string): number {
+    return Math.min(this.checkpointLimit(warehouseId), this.handedThrough.get(warehouseId) ?? 0);
   }
 
   /** The highest seq a snapshot of the warehouse may cover: none of its unacknowledged events. */

@@ -5,16 +5,15 @@
  *
  * Per subject (a warehouse's event type) messages go out in command order, at most
  * `SUBJECT_WINDOW` unanswered at once. JetStream stores one connection's messages in the order they
- * arrive, so the stream holds each subject's messages in command order, and its last message of a
- * subject says that every earlier one is there: what a recovery relies on (`event-replay.ts`). What
- * could break that order is a message lost or refused while later ones of its subject are stored.
- * So on any trouble with a subject (a refusal, no answer `ACK_WAIT_MS` after it went out, a broken
- * connection) the subject stops sending new messages and probes: its oldest unanswered message is
- * published again under its id, marked `Darkstore-Replayed`, after every wait until the stream takes
- * it (the duplicate window drops the copies of one that had arrived); once it is acknowledged, the
- * subject's other unanswered messages go again in order and new ones follow. Left open: a message
- * refused or lost while a later one of its subject was stored, and a crash before the probe got its
- * answer.
+ * arrive, so the stream holds each subject's messages in command order, which consumers of one
+ * event type see. What could break that order is a message lost or refused while later ones of its
+ * subject are stored. So on any trouble with a subject (a refusal, no answer `ACK_WAIT_MS` after it
+ * went out, a broken connection) the subject stops sending new messages and probes: its oldest
+ * unanswered message is published again under its id, marked `Darkstore-Replayed`, after every
+ * wait until the stream takes it (the duplicate window drops the copies of one that had arrived);
+ * once it is acknowledged, the subject's other unanswered messages go again in order and new ones
+ * follow. A crash before the probe got its answer leaves such a gap for the next start to fill,
+ * out of order (it goes by the acknowledged mark, `event-marks.ts`).
  *
  * Per warehouse it says how far a snapshot may reach (`checkpointLimit`): not to a command whose
  * events the stream may lack, so that a crash before they are acknowledged still republishes them

@@ -100,6 +100,13 @@ export {
   startEventConsumer,
 } from './event-consumer.ts';
 export {
+  ACKED_MARK_FILE,
+  ACKED_MARK_WRITE_MS,
+  AckedMarkWriter,
+  readAckedMark,
+  writeAckedMark,
+} from './event-marks.ts';
+export {
   decodeEventMessage,
   EVENT_HEADERS_BYTES_MAX,
   EVENT_MESSAGE_BYTES_MAX,
@@ -114,14 +121,7 @@ export {
   packEvents,
 } from './event-messages.ts';
 export { type EventPublicationStats, EventPublisher } from './event-publisher.ts';
-export {
-  EVENT_TYPES,
-  type ReplayedCommand,
-  readStoredEnds,
-  STORED_END_TIMEOUT_MS,
-  type StoredEnd,
-  unpublishedReplay,
-} from './event-replay.ts';
+export { type ReplayedCommand, unpublishedReplay } from './event-replay.ts';
 export {
   ACK_WAIT_MS,
   type SentEventMessage,

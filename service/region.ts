@@ -4,10 +4,11 @@
  * later (a full disk, a corrupt file) answers UNAVAILABLE with the reason while the others go on.
  * Commands (one or a batch) and queries arrive as msgpack requests on the warehouse's subjects;
  * committed events are published on `.evt.<type>`, packed by type per commit (`event-messages.ts`,
- * with a message id JetStream deduplicates), and the events a recovery replays that the stream does
- * not hold are published again (`event-replay.ts`), so a crash between commit and publication loses
- * none; every event message is kept until the stream acknowledges it, published again until it
- * does, and no snapshot reaches a command whose events it lacks (`event-publisher.ts`). `stop()` is
+ * with a message id JetStream deduplicates); every event message is kept until the stream
+ * acknowledges it, published again until it does, and no snapshot reaches a command whose events it
+ * lacks (`event-publisher.ts`); each warehouse's acknowledged mark is kept on disk (`event-marks.ts`)
+ * and a recovery publishes again the replayed events past it (`event-replay.ts`), so a crash between
+ * commit and acknowledgement loses none. `stop()` is
  * the graceful shutdown: stop taking requests, drain, wait a little for the stream's
  * acknowledgements, snapshot as far as they allow, close.
  */
@@ -16,6 +17,7 @@ import type { Logger } from 'pino';
 import { openWarehouseHost, type WarehouseHost } from '../effects/index.ts';
 import { type EngineError, type EngineEvent, type Result, unavailable } from '../engine/index.ts';
 import { CircuitBreaker, type PaymentGateway, ResilientGateway, SimulatedPaymentProvider } from '../payments/index.ts';
+import { warehousePaths } from '../persistence/index.ts';
 import {
   batchOf,
   commandSubject,
@@ -29,9 +31,10 @@ import {
 import { Random } from '../sim/random.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
+import { AckedMarkWriter, readAckedMark } from './event-marks.ts';
 import { type EventEntry, entriesOf } from './event-messages.ts';
 import { type EventPublicationStats, EventPublisher } from './event-publisher.ts';
-import { type ReplayedCommand, readStoredEnds, type StoredEnd, unpublishedReplay } from './event-replay.ts';
+import { type ReplayedCommand, unpublishedReplay } from './event-replay.ts';
 import { ensureEventStream } from './event-stream.ts';
 import { type Outbox, outboxOf } from './outbox.ts';
 import type { HostedEndpoint } from './warehouse-link.ts';
@@ -116,6 +119,8 @@ export class RegionHost {
   private readonly outbox: Outbox;
   /** Publishes committed events and sees them acknowledged by the stream. */
   private readonly events: EventPublisher;
+  /** Keeps each warehouse's acknowledged mark on disk, for what a recovery publishes again. */
+  private readonly marks: AckedMarkWriter;
   /** The in-memory endpoint of each hosted warehouse, made on first use. */
   private readonly endpoints = new Map<string, HostedEndpoint>();
 
@@ -123,6 +128,7 @@ export class RegionHost {
     this.outbox = outboxOf(options.nc, options.logger);
     const { config, nc, logger, eventAckWaitMs } = options;
     this.events = new EventPublisher(config.region, nc, this.outbox, logger, eventAckWaitMs);
+    this.marks = new AckedMarkWriter((id) => this.events.ackedThrough(id), logger);
   }
 
   get region(): string {
@@ -142,6 +148,7 @@ export class RegionHost {
       await ensureEventStream(options.nc);
       for (const entry of options.config.warehouses) await host.open(entry);
     } catch (error) {
+      host.marks.stop();
       host.events.stop();
       throw error;
     }
@@ -159,13 +166,9 @@ export class RegionHost {
     const replayed: ReplayedCommand[] = [];
     try {
       const { config, dataDir } = this.options;
-      // Where the stream's events of this warehouse stop, asked before anything of it is published.
-      const ends = await readStoredEnds(this.options.nc, this.region, entry.id, (type, error) =>
-        this.log().warn(
-          { warehouseId: entry.id, type, err: error },
-          'stored events not read: republishing the type whole',
-        ),
-      );
+      const { dir } = warehousePaths(dataDir, entry.id);
+      // Read before the warehouse opens: nothing of it is published, so nothing moves the mark.
+      const mark = readAckedMark(dir, entry.id);
       hosted.host = openWarehouseHost({
         dataDir,
         warehouseId: entry.id,
@@ -187,7 +190,8 @@ export class RegionHost {
         { warehouseId: entry.id, replayed: report.wal.replayed, snapshotSeq: report.snapshot?.walSeq ?? 0 },
         'warehouse recovered',
       );
-      this.republish(entry.id, ends, replayed);
+      this.republish(entry.id, mark, replayed);
+      this.marks.track(entry.id, dir, mark);
       await this.seed(hosted);
     } catch (error) {
       this.fail(hosted, error);
@@ -220,19 +224,29 @@ export class RegionHost {
   }
 
   private fail(hosted: HostedWarehouse, error: unknown): void {
+    this.marks.untrack(hosted.entry.id);
     hosted.failure = error instanceof Error ? error.message : String(error);
     this.log().error({ warehouseId: hosted.entry.id, err: error }, 'warehouse out of service');
   }
 
   /**
-   * Publishes again, marked replayed, the events a recovery replayed that the stream does not hold
-   * (`unpublishedReplay`), one command at a time: packed alone, a command's messages get the ids
-   * they had inside their commit, so the duplicate window drops any that did arrive. Runs before
-   * anything the warehouse commits after its recovery is published, so order holds per type.
+   * Publishes again, marked replayed, the events a recovery replayed past the warehouse's
+   * acknowledged mark (`unpublishedReplay`), one command at a time: packed alone, a command's
+   * messages get the ids they had inside their commit whenever they began it, so the duplicate
+   * window drops those that did arrive. Runs before anything the warehouse commits after its
+   * recovery is published, so order holds per type. A mark past the recovered log is not this
+   * log's (its data started over): everything replayed goes out.
    */
-  private republish(warehouseId: string, ends: ReadonlyMap<string, StoredEnd>, replayed: ReplayedCommand[]): void {
+  private republish(warehouseId: string, markRead: number | undefined, replayed: ReplayedCommand[]): void {
+    const recoveredSeq = (this.warehouses.get(warehouseId)?.host as WarehouseHost).warehouse.runtime.warehouse.state
+      .lastSeq;
+    const mark = markRead !== undefined && markRead <= recoveredSeq ? markRead : undefined;
+    if (markRead !== undefined && mark === undefined) {
+      this.log().warn({ warehouseId, mark: markRead, recoveredSeq }, 'acknowledged mark past the log: ignored');
+    }
+    this.events.resume(warehouseId, recoveredSeq);
     if (replayed.length === 0) return;
-    const missing = unpublishedReplay(ends, replayed);
+    const missing = unpublishedReplay(mark, replayed);
     let from = 0;
     for (let i = 1; i <= missing.length; i++) {
       if (i < missing.length && (missing[i] as EventEntry).seq === (missing[from] as EventEntry).seq) continue;
@@ -241,7 +255,7 @@ export class RegionHost {
     }
     const events = replayed.reduce((n, r) => n + r.events.length, 0);
     this.log().info(
-      { warehouseId, replayedEvents: events, republished: missing.length },
+      { warehouseId, replayedEvents: events, republished: missing.length, ackedThrough: mark },
       'replayed events republished',
     );
   }
@@ -450,6 +464,8 @@ export class RegionHost {
         this.log().error({ warehouseId: hosted.entry.id, err: error }, 'close failed');
       }
     }
+    // After the closes: every committed event was handed in, and the marks say how far it is stored.
+    this.marks.stop();
     this.events.stop();
     this.outbox.flush();
     await this.options.nc.flush().catch(() => undefined);

@@ -4,7 +4,10 @@
  * event the region committed (what the crash took is published again, what arrived twice is
  * dropped by the duplicate window). And events the stream refused (it was deleted): published again
  * until it takes them, never covered by a snapshot meanwhile, and published by the next start when
- * the process stopped first. Real nats-server, real region host, real files.
+ * the process stopped first. And a message the stream refused while a later one of its subject was
+ * stored, followed by a SIGKILL of the region process: the restart publishes it again, because it
+ * goes by the region's acknowledged mark, not by the last message the stream holds. Real
+ * nats-server, real region host and process, real files.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,15 +16,21 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inspectDataDir } from '../../persistence/index.ts';
+import { decode, encode, type Result } from '../../engine/index.ts';
+import { inspectDataDir, warehousePaths } from '../../persistence/index.ts';
 import {
+  commandSubject,
   decodeEventMessage,
   EVENTS_STREAM,
   ensureEventStream,
+  queryChanges,
   type RegionConfig,
   RegionHost,
+  readAckedMark,
+  seededSku,
 } from '../../service/index.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
+import { berlinConfig, type RegionProcess, startRegionProcess } from './region-process.ts';
 
 const REGION = 'resend';
 const W = 'W1';
@@ -259,6 +268,101 @@ describe('events the stream refused', () => {
       const stored = await eventually(reader, committed.events - before);
       expect(stored.size).toBe(committed.events - before);
     }));
+});
+
+interface StoredChange {
+  seq: number;
+  version: number;
+  replayed: boolean;
+}
+
+/** Per SKU, the newest availability change of the berlin region the stream holds. */
+async function storedChanges(reader: NatsConnection): Promise<Map<string, StoredChange>> {
+  const jsm = await jetstreamManager(reader);
+  const { state } = await jsm.streams.info(EVENTS_STREAM);
+  const out = new Map<string, StoredChange>();
+  for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(EVENTS_STREAM, { seq }).catch(() => null);
+    if (m === null || !m.subject.startsWith('darkstore.berlin.')) continue;
+    const replayed = m.header.get('Darkstore-Replayed') === 'true';
+    for (const e of decodeEventMessage(m.data) ?? []) {
+      if (e.event.type !== 'availability.changed') continue;
+      const held = out.get(e.event.sku);
+      if (held === undefined || e.event.version > held.version) {
+        out.set(e.event.sku, { seq: e.seq, version: e.event.version, replayed });
+      }
+    }
+  }
+  return out;
+}
+
+describe('a refused event message behind a stored one, then a crash', () => {
+  /** Events in a message past this size are refused by the stream while the test says so. */
+  const REFUSED_BYTES = 6_000;
+  const lines = (from: number, count: number) =>
+    Array.from({ length: count }, (_, i) => ({ sku: seededSku(from + i), quantity: 1 }));
+
+  it('the restarted region publishes it again, though the stream holds later events of its type', async () => {
+    const own = await startNatsServer();
+    let region: RegionProcess | undefined;
+    const reader = await connect({ servers: own.url });
+    try {
+      region = await startRegionProcess({
+        natsUrl: own.url,
+        config: berlinConfig({ catalog: { seed: 11, skus: 300, unitsPerSku: 10 } }),
+      });
+      const jsm = await jetstreamManager(reader);
+      await jsm.streams.update(EVENTS_STREAM, { max_msg_size: REFUSED_BYTES });
+      // One group commit, two receipts: 200 then 60 availability changes. A message holds at most
+      // 256 events, so they go out as two messages of one subject, back to back: the first (200
+      // events) is too large for the stream now and refused, the second is stored.
+      const batch = {
+        type: 'batch',
+        commands: [
+          { type: 'receipt', key: 'big', receiptId: 'r-big', lines: lines(0, 200) },
+          { type: 'receipt', key: 'small', receiptId: 'r-small', lines: lines(200, 60) },
+        ],
+      };
+      const reply = await reader.request(commandSubject('berlin', 'mitte'), encode(batch), { timeout: 10_000 });
+      const result = decode(reply.data) as Result<{ results: Result[] }>;
+      expect(result.ok && result.value.results.every((r) => r.ok)).toBe(true);
+      const changes = await queryChanges(reader, 'berlin', 'mitte', 0);
+      if (!changes.ok) throw new Error(changes.error.message);
+      const engine = new Map(changes.value.items.map((i) => [i.sku, i.version]));
+      const bigSkus = lines(0, 200).map((l) => l.sku);
+      const smallSkus = lines(200, 60).map((l) => l.sku);
+      /** Whether the stream holds each SKU's last availability change (the engine's version). */
+      const current = (stored: Map<string, StoredChange>, skus: string[]) =>
+        skus.every((sku) => stored.get(sku)?.version === engine.get(sku));
+      const deadline = Date.now() + 10_000;
+      while (!current(await storedChanges(reader), smallSkus) && Date.now() < deadline) await sleep(50);
+      const before = await storedChanges(reader);
+      expect(current(before, smallSkus)).toBe(true);
+      expect(bigSkus.some((sku) => before.get(sku)?.version === engine.get(sku))).toBe(false);
+      // The region's mark stays below the refused message (it is written every 200 ms).
+      await sleep(500);
+      const mark = readAckedMark(warehousePaths(region.dataDir, 'mitte').dir, 'mitte');
+      // A crash while the stream refuses it; then the stream takes any size again, and the region restarts.
+      await region.kill('SIGKILL');
+      await jsm.streams.update(EVENTS_STREAM, { max_msg_size: -1 });
+      region = await region.restart();
+      const back = Date.now() + 10_000;
+      while (!current(await storedChanges(reader), bigSkus) && Date.now() < back) await sleep(50);
+      const after = await storedChanges(reader);
+      expect(current(after, bigSkus)).toBe(true);
+      expect(current(after, smallSkus)).toBe(true);
+      // Its seq: the command the mark stayed below, published again from the log, marked so.
+      const refused = after.get(bigSkus[0] as string) as StoredChange;
+      expect(refused.replayed).toBe(true);
+      expect(mark).toBeDefined();
+      expect(mark).toBeLessThan(refused.seq);
+      expect((after.get(smallSkus[0] as string) as StoredChange).seq).toBe(refused.seq + 1);
+    } finally {
+      await region?.cleanup();
+      await reader.close();
+      await own.stop();
+    }
+  });
 });
 
 /** Waits for a condition (up to 10 s). */

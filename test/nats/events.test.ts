@@ -37,10 +37,8 @@ import {
   querySubject,
   type RegionConfig,
   RegionHost,
-  readStoredEnds,
   startEventConsumer,
   startNotificationConsumer,
-  unpublishedReplay,
   type VersionedAvailability,
   VersionedView,
 } from '../../service/index.ts';
@@ -332,47 +330,6 @@ describe('event message ids across regions', () => {
       lastByType.set(e.event.type, e);
     }
     expect(lastByType.get('reservation.expired')).toBeDefined();
-  });
-
-  it('leaves out what the stream holds only when its last event is the replayed one at that place', async () => {
-    const ghost = 'ev-ghost';
-    const changed = (available: number, version: number) =>
-      ({ type: 'availability.changed', sku: 'sku-00000', available, version }) as const;
-    const replayed = [
-      { seq: 2, events: [changed(5, 2)] },
-      { seq: 3, events: [{ type: 'order.changed', orderId: 'o-1', state: 'reserved' } as const, changed(4, 3)] },
-      { seq: 4, events: [changed(3, 4)] },
-    ];
-    const storeLast = async (event: ReturnType<typeof changed>) => {
-      const body = encode({ warehouseId: 'W9', events: [{ seq: 3, index: 1, event }] });
-      await jetstream(nc).publish(availabilitySubject(ghost, 'W9'), body);
-    };
-    const keys = (entries: { seq: number; index: number; event: { type: string } }[]) =>
-      entries.map((e) => `${e.seq}:${e.index}:${e.event.type}`);
-    // Nothing stored: everything goes out.
-    expect(keys(unpublishedReplay(await readStoredEnds(nc, ghost, 'W9'), replayed))).toEqual([
-      '2:0:availability.changed',
-      '3:0:order.changed',
-      '3:1:availability.changed',
-      '4:0:availability.changed',
-    ]);
-    // The stream ends with the replayed event at seq 3, index 1: availability after it only; the
-    // order event (a type the stream does not hold) goes out whole.
-    await storeLast(changed(4, 3));
-    expect(keys(unpublishedReplay(await readStoredEnds(nc, ghost, 'W9'), replayed))).toEqual([
-      '3:0:order.changed',
-      '4:0:availability.changed',
-    ]);
-    // An event of an earlier life of the warehouse at that place: it proves nothing, all goes out.
-    await storeLast(changed(9, 3));
-    expect(keys(unpublishedReplay(await readStoredEnds(nc, ghost, 'W9'), replayed))).toHaveLength(4);
-    // A stream that cannot be asked proves nothing either.
-    await storeLast(changed(4, 3));
-    const closed = await connect({ servers: server.url });
-    await closed.close();
-    const unknown = await readStoredEnds(closed, ghost, 'W9');
-    expect(unknown.get('availability.changed')).toBe('unknown');
-    expect(keys(unpublishedReplay(unknown, replayed))).toHaveLength(4);
   });
 });
 
