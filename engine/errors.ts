@@ -96,6 +96,20 @@ export function invalidQuantity(reservationId: string, sku: string, requested: n
   };
 }
 
+/**
+ * A plain commit, release or extend named a reservation an order owns: it moves with its order
+ * (picking, cancellation), never on its own.
+ */
+export function reservationOfOrder(reservationId: string, orderId: string, orderState: string): EngineError {
+  return {
+    code: 'INVALID_TRANSITION',
+    message: `reservation ${reservationId} belongs to order ${orderId} (${orderState}): it moves with the order`,
+    orderId,
+    expected: 'a reservation without an order',
+    actual: orderState,
+  };
+}
+
 export function idempotencyConflict(key: string): EngineError {
   return {
     code: 'IDEMPOTENCY_CONFLICT',

@@ -18,6 +18,7 @@ import type {
   CommitCommand,
   ExtendCommand,
   LedgerReason,
+  OrderRecord,
   QuantityLine,
   ReleaseCommand,
   Reservation,
@@ -30,6 +31,17 @@ import type {
 
 function missing(state: WarehouseState, reservationId: string): Result {
   return { ok: false, error: notFound('reservation', reservationId, state.tombstones.get(reservationId)?.closedAs) };
+}
+
+/**
+ * The order that owns a reservation (placed it), if any. Its reservation moves with the order only
+ * (picking commits it, a cancellation releases it): a plain commit, release or extend is refused.
+ */
+export function owningOrder(state: WarehouseState, reservationId: string): OrderRecord | undefined {
+  const res = state.reservations.get(reservationId);
+  if (res?.orderRef === undefined) return undefined;
+  const order = state.orders.get(res.orderRef);
+  return order?.reservationId === reservationId ? order : undefined;
 }
 
 /** Chooses the SKU that serves a line: itself, or the first substitute that fits, or none. */
@@ -229,7 +241,8 @@ export function applyExtend(state: WarehouseState, ctx: CommandContext, cmd: Ext
 
 /**
  * Expires every reservation whose deadline is at or before `ctx.atMs`. Returns how many expired;
- * the order references of the expired ones are pushed to `expiredOrders`.
+ * the orders whose own reservation expired are pushed to `expiredOrders` (a plain reserve may carry
+ * any `orderRef`, an order's id included: its expiry is not that order's).
  */
 export function expireDue(state: WarehouseState, ctx: CommandContext, expiredOrders: string[] = []): number {
   let expired = 0;
@@ -239,7 +252,9 @@ export function expireDue(state: WarehouseState, ctx: CommandContext, expiredOrd
     if (res === undefined || res.expiresAtMs !== top.deadlineMs) continue;
     const lines = closeReservation(state, ctx, res, 'expire', 'expired');
     state.events.push({ type: 'reservation.expired', reservationId: res.reservationId, lines });
-    if (res.orderRef !== undefined) expiredOrders.push(res.orderRef);
+    if (res.orderRef !== undefined && state.orders.get(res.orderRef)?.reservationId === res.reservationId) {
+      expiredOrders.push(res.orderRef);
+    }
     expired++;
   }
   return expired;

@@ -9,7 +9,7 @@ import { type CourierState, type OrderState, orderStateOf } from '../actors/inde
 import { applyCourierCheckIn, applyCourierPing, applyCourierShift, courierStateOf } from './couriers.ts';
 import { dispatchWaiting } from './dispatch.ts';
 import { fireDueTimers, rebuildDueTimers, settleDueTimers } from './due-timers.ts';
-import { idempotencyConflict, notFound } from './errors.ts';
+import { idempotencyConflict, notFound, reservationOfOrder } from './errors.ts';
 import { type CheckoutQuote, checkoutQuote, pickPackAverageMs } from './eta.ts';
 import { commandFingerprint } from './fingerprint.ts';
 import type { GeoPoint, RoutingProvider } from './geo.ts';
@@ -18,7 +18,15 @@ import { CHANGES_PAGE_MAX } from './limits.ts';
 import { applyPaymentOutcome } from './order-payment.ts';
 import { applyOrderEvent, applyOrderPlace, cancelExpiredOrders, fireOrderEvent } from './orders.ts';
 import { applyPickerShift, applyPickTake } from './picking.ts';
-import { applyCommit, applyExtend, applyRelease, applyReserve, expireDue, settleExpiryTimers } from './reservations.ts';
+import {
+  applyCommit,
+  applyExtend,
+  applyRelease,
+  applyReserve,
+  expireDue,
+  owningOrder,
+  settleExpiryTimers,
+} from './reservations.ts';
 import { availableOf, type CommandContext, WarehouseState } from './state.ts';
 import { applyAdjust, applyCount, applyPosSale, applyReceipt, applySkuUpsert } from './stock.ts';
 import type {
@@ -130,6 +138,8 @@ export class Warehouse {
     state.pruneRetention(stamped.atMs);
     const cmd = stamped.command;
     let result: Result;
+    /** A repeat's answer is the stored one, as it was: never refreshed below. */
+    let repeat = false;
     if (cmd.type === 'tick') {
       result = { ok: true, value: { kind: 'tick', expired } };
     } else {
@@ -137,6 +147,7 @@ export class Warehouse {
       if (earlier !== undefined) {
         const same = earlier.fingerprint === commandFingerprint(cmd);
         result = same ? earlier.result : { ok: false, error: idempotencyConflict(cmd.key) };
+        repeat = true;
       } else {
         result = this.dispatch(ctx, cmd);
         state.idempotency.add(cmd.key, {
@@ -150,7 +161,7 @@ export class Warehouse {
     // Whatever freed a courier or queued an order (this command or a deadline): offer waiting orders.
     if (state.dispatchDirty) {
       dispatchWaiting(state, ctx);
-      this.refreshAfterDispatch(result);
+      if (!repeat) this.refreshAfterDispatch(result);
     }
     state.finishCommand(ctx);
     if (this.assertInvariants) checkTouched(state, ctx.touched.keys());
@@ -173,11 +184,11 @@ export class Warehouse {
       case 'reserve':
         return applyReserve(state, ctx, cmd);
       case 'commit':
-        return applyCommit(state, ctx, cmd);
+        return this.ownedRefusal(cmd.reservationId) ?? applyCommit(state, ctx, cmd);
       case 'release':
-        return applyRelease(state, ctx, cmd);
+        return this.ownedRefusal(cmd.reservationId) ?? applyRelease(state, ctx, cmd);
       case 'extend':
-        return applyExtend(state, ctx, cmd);
+        return this.ownedRefusal(cmd.reservationId) ?? applyExtend(state, ctx, cmd);
       case 'order.place':
         return applyOrderPlace(state, ctx, cmd);
       case 'order.event':
@@ -209,6 +220,13 @@ export class Warehouse {
    * Dispatch runs after the command's own work: a pack or a check-in may have handed out an order
    * in the same command, and the reply says where things stand when the command is done.
    */
+  /** Refuses a plain commit, release or extend of a reservation an order owns (`owningOrder`). */
+  private ownedRefusal(reservationId: string): Result | undefined {
+    const order = owningOrder(this.state, reservationId);
+    if (order === undefined) return undefined;
+    return { ok: false, error: reservationOfOrder(reservationId, order.orderId, orderStateOf(order.lifecycle.value)) };
+  }
+
   private refreshAfterDispatch(result: Result): void {
     if (!result.ok) return;
     const value = result.value;

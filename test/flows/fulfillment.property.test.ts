@@ -2,10 +2,13 @@
  * The fulfilment floor under random traffic (fast-check): orders placed, paid or declined, picked
  * with right and wrong scans, stockouts, packs, couriers accepting, declining, going silent,
  * breaking down, pinging (now and then a batched trail of points), deliveries, returns and
- * cancellations, with time jumping by seconds to minutes, and every command sometimes sent twice. After every command the cross-references of
+ * cancellations, plain commands naming an order's reservation or an order's id, with time jumping by
+ * seconds to minutes, every command sometimes sent twice at once and earlier ones again later.
+ * After every command the cross-references of
  * the floor must hold (a courier's order names that courier, a picker's task is that picker's,
  * queues hold only orders in the states that belong there, finished orders hold nothing), stock
- * invariants hold (the Floor's warehouse asserts them), a repeated key answers the same; at the end
+ * invariants hold (the Floor's warehouse asserts them), a repeated key answers the same, however
+ * late; an order is cancelled for an expired reservation only when its own expired; at the end
  * the run replays byte for byte, whole and from a snapshot taken halfway.
  */
 import fc from 'fast-check';
@@ -32,7 +35,9 @@ type Op =
   | { kind: 'ping'; courier: number; home: boolean; trail: number }
   | { kind: 'shift'; courier: number; what: 'courier.check_in' | 'courier.check_out' | 'courier.breakdown' }
   | { kind: 'advance'; ms: number }
-  | { kind: 'progress'; order: number };
+  | { kind: 'progress'; order: number }
+  | { kind: 'meddle'; order: number; what: 'release' | 'commit' | 'extend' | 'reserve' }
+  | { kind: 'repeat'; pick: number; lateMs: number };
 
 const idx = fc.nat(40);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -112,6 +117,23 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('meddle' as const),
+      order: idx,
+      what: fc.constantFrom('release' as const, 'commit' as const, 'extend' as const, 'reserve' as const),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('repeat' as const),
+      pick: fc.nat(),
+      // Time moves without a tick: deadlines fall due inside the repeat itself.
+      lateMs: fc.constantFrom(0, 31_000, 61_000, 11 * 60_000),
+    }),
+  },
+  {
     weight: 3,
     arbitrary: fc.record({
       kind: fc.constant('advance' as const),
@@ -160,11 +182,18 @@ function checkFloor(state: WarehouseState): void {
   checkAll(state);
 }
 
-/** Sends one op; repeats it under the same key half the time and expects the same answer. */
-function run(f: Floor, op: Op, orders: string[], twice: boolean): void {
+/** The commands sent so far with their first answers (copied): a repeat, however late, gets the same. */
+type Answered = { input: Record<string, unknown>; answer: unknown }[];
+
+/**
+ * Sends one op; repeats it under the same key half the time and expects the same answer. A
+ * `repeat` sends an earlier command again, any time later, and expects its first answer.
+ */
+function run(f: Floor, op: Op, orders: string[], twice: boolean, answered: Answered): void {
   const orderOf = (i: number) => orders[i % Math.max(1, orders.length)] ?? 'none';
   const send = (input: Record<string, unknown>) => {
     const first = f.send(input);
+    answered.push({ input, answer: structuredClone(first) });
     if (twice && input.type !== 'tick') expect(f.send(input)).toEqual(first);
   };
   const event = (orderId: string, expectedState: string, type: string, facts: Record<string, unknown> = {}) =>
@@ -293,6 +322,37 @@ function run(f: Floor, op: Op, orders: string[], twice: boolean): void {
     case 'progress':
       progress(f, orderOf(op.order), op.order, send, event);
       return;
+    case 'meddle': {
+      // A client naming an order's reservation in plain commands, or an order's id as a plain
+      // reserve's reference: refused, or a hold of its own that never moves the order.
+      const orderId = orderOf(op.order);
+      const reservationId = f.warehouse.state.orders.get(orderId)?.reservationId ?? 'r0';
+      const key = f.key();
+      if (op.what === 'reserve') {
+        send({ type: 'reserve', key, lines: [{ sku: 'eggs', quantity: 1 }], ttlMs: 1_000, orderRef: orderId });
+        return;
+      }
+      const body =
+        op.what === 'extend'
+          ? { type: 'extend', key, reservationId, ttlMs: 60_000 }
+          : { type: op.what, key, reservationId };
+      send(body);
+      const result = f.warehouse.commandResult(key);
+      const open = f.warehouse.state.reservations.has(reservationId);
+      if (result.ok) expect(result.value.ok).toBe(false);
+      if (result.ok && !result.value.ok) {
+        expect(result.value.error.code).toBe(open ? 'INVALID_TRANSITION' : 'NOT_FOUND');
+        if (open) reached.add('refused: order reservation');
+      }
+      return;
+    }
+    case 'repeat': {
+      const earlier = answered[op.pick % Math.max(1, answered.length)];
+      if (earlier === undefined) return;
+      f.atMs += op.lateMs;
+      expect(f.send(earlier.input)).toEqual(earlier.answer);
+      return;
+    }
   }
 }
 
@@ -353,9 +413,10 @@ const reached = new Set<string>();
 const floorProperty = fc.property(fc.array(fc.tuple(opArb, fc.boolean()), { minLength: 20, maxLength: 150 }), (ops) => {
   const f = Floor.open({ pickers: PICKERS, couriers: COURIERS, stock: { milk: 6, bread: 30, eggs: 5, oat: 3 } });
   const orders: string[] = [];
+  const answered: Answered = [];
   for (const [op, twice] of ops) {
     const before = f.commands.length;
-    run(f, op, orders, twice);
+    run(f, op, orders, twice, answered);
     checkFloor(f.warehouse.state);
     for (const c of f.commands.slice(before)) {
       const result = f.warehouse.commandResult(c.command.type === 'tick' ? '' : c.command.key);
@@ -363,6 +424,12 @@ const floorProperty = fc.property(fc.array(fc.tuple(opArb, fc.boolean()), { minL
     }
   }
   for (const order of f.warehouse.state.orders.values()) reached.add(orderStateOf(order.lifecycle.value));
+  // An order is cancelled for an expired reservation only when its own reservation expired.
+  const expired = new Set(f.log.flatMap((e) => (e.type === 'reservation.expired' ? [e.reservationId] : [])));
+  for (const event of f.log) {
+    if (event.type !== 'order.changed' || event.reason !== 'reservation_expired') continue;
+    expect(expired.has(f.warehouse.state.orders.get(event.orderId)?.reservationId ?? '')).toBe(true);
+  }
   for (const event of f.log) {
     reached.add(event.type === 'escalation.raised' ? `escalation:${event.kind}` : event.type);
     if (event.type === 'order.changed') reached.add(event.state);
@@ -395,6 +462,7 @@ describe('fulfilment floor under random traffic', () => {
       'WRONG_COURIER',
       'INVALID_TRANSITION',
       'PROOF_REJECTED',
+      'refused: order reservation',
     ]) {
       if (!reached.has(what)) throw new Error(`${what} not reached; reached: ${[...reached].sort().join(', ')}`);
     }
