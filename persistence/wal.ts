@@ -3,7 +3,8 @@
  * Opening it scans every segment still needed, hands each record after a given sequence number to
  * the caller (recovery replays them), cuts a torn tail off the last segment (reporting what it cut)
  * and reports corruption anywhere else, overlapping segments included, as a `WalCorruptionError`
- * instead of guessing. Reading while the log is written is `wal-reader.ts`. A batch is appended
+ * instead of guessing; what it opens is synced before anything counts it durable. Reading while the
+ * log is written is `wal-reader.ts`. A batch is appended
  * with one write; `sync` then fdatasyncs everything written so far off the event loop, so the
  * runtime can apply the next batches meanwhile. New segments and deletions are made durable with
  * a directory fsync.
@@ -103,6 +104,9 @@ export class Wal {
     this.active = segments[segments.length - 1] as Segment;
     this.fd = fs.openSync(this.active.file, 'a');
     this.size = fs.fstatSync(this.fd).size;
+    // A process crash leaves records written but not yet synced in the page cache, where recovery
+    // reads them: make them durable before they count as such (replies, events, reads follow them).
+    fs.fdatasyncSync(this.fd);
   }
 
   /** Opens (or creates) the WAL in `dir`, replaying records after `afterSeq` through `onRecord`. */

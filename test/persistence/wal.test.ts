@@ -4,9 +4,11 @@
  * byte in the last frames) is cut on open, reported in bytes and in complete frames that failed
  * their checksum, and the log goes on; damage anywhere else (an earlier frame, a non-last segment, a
  * missing or overlapping segment, damage too large to tell from a torn tail) stops recovery with a
- * WalCorruptionError naming the file and byte, and leaves the files as they were.
+ * WalCorruptionError naming the file and byte, and leaves the files as they were. Opening syncs the
+ * last segment before its records count as durable (a crash leaves unsynced ones in the page cache).
  */
 import * as fs from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StampedCommand } from '../../engine/index.ts';
@@ -54,6 +56,38 @@ describe('append and replay', () => {
     const { wal } = Wal.open(dir, { afterSeq: 0, onRecord: (r) => records.push(r) });
     wal.close();
     expect(records).toEqual(range(1, 4).map(record));
+  });
+});
+
+describe('records a crash left unsynced', () => {
+  it('are synced by the open that replays them, before anything counts them durable', () => {
+    const dir = makeTempDir('wal-unsynced');
+    const { wal } = Wal.open(dir, { afterSeq: 0 });
+    wal.appendDurable(range(1, 2).map(record));
+    // Written by a process that died before its fdatasync: in the page cache, where the open reads them.
+    wal.append(range(3, 5).map(record));
+    wal.close();
+    // A spy, not a stand-in: every call goes through to the real fdatasync.
+    const nodeFs = createRequire(import.meta.url)('node:fs') as typeof fs;
+    const real = nodeFs.fdatasyncSync;
+    const synced: number[] = [];
+    nodeFs.fdatasyncSync = (fd: number) => {
+      synced.push(fs.fstatSync(fd).ino);
+      real(fd);
+    };
+    syncBuiltinESMExports();
+    try {
+      const seqs: number[] = [];
+      const { wal: reopened } = Wal.open(dir, { afterSeq: 0, onRecord: (r) => seqs.push(r.seq) });
+      reopened.close();
+      expect(seqs).toEqual(range(1, 5));
+    } finally {
+      nodeFs.fdatasyncSync = real;
+      syncBuiltinESMExports();
+    }
+    const last = listSegments(dir).at(-1);
+    expect(last).toBeDefined();
+    expect(synced).toContain(fs.statSync(last?.file as string).ino);
   });
 });
 
