@@ -1,8 +1,9 @@
 /**
  * The acknowledged mark of each warehouse a region hosts: the command seq through which the events
  * stream acknowledged every event of the warehouse. It is kept in a small file in the warehouse's
- * directory, rewritten a few times a second while it moves and once more at a stop, so a recovery
- * publishes again exactly the replayed events past it (`event-replay.ts`). The file is replaced by a
+ * directory with the region's and the warehouse's names, rewritten a few times a second while it
+ * moves and once more at a stop, so a recovery publishes again the replayed events past it
+ * (`event-replay.ts`). The file is replaced by a
  * rename and never synced: after a power loss it may be older than it was, or unreadable, and either
  * only makes the next start publish more copies, never fewer events. Owns the file's format and the
  * writing timer; what the mark is comes from the publisher (`EventPublisher.ackedThrough`).
@@ -18,15 +19,16 @@ export const ACKED_MARK_FILE = 'events-acked';
 export const ACKED_MARK_WRITE_MS = 200;
 
 interface AckedMarkFile {
+  region: string;
   warehouseId: string;
   ackedThrough: number;
 }
 
 /**
- * The mark a warehouse directory holds, or undefined when there is none or it cannot be read (the
- * next start then publishes every replayed event again).
+ * The mark a warehouse directory holds, or undefined when there is none, it cannot be read, or it
+ * is another region's or warehouse's (the next start then publishes every replayed event again).
  */
-export function readAckedMark(dir: string, warehouseId: string): number | undefined {
+export function readAckedMark(dir: string, region: string, warehouseId: string): number | undefined {
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(path.join(dir, ACKED_MARK_FILE));
@@ -35,7 +37,9 @@ export function readAckedMark(dir: string, warehouseId: string): number | undefi
   }
   try {
     const file = decode(bytes) as Partial<AckedMarkFile> | null;
-    if (file === null || typeof file !== 'object' || file.warehouseId !== warehouseId) return undefined;
+    if (file === null || typeof file !== 'object' || file.region !== region || file.warehouseId !== warehouseId) {
+      return undefined;
+    }
     const seq = file.ackedThrough;
     return Number.isSafeInteger(seq) && (seq as number) >= 0 ? (seq as number) : undefined;
   } catch {
@@ -44,11 +48,26 @@ export function readAckedMark(dir: string, warehouseId: string): number | undefi
 }
 
 /** Replaces a warehouse directory's mark (written aside, then renamed over the old one). */
-export function writeAckedMark(dir: string, warehouseId: string, ackedThrough: number): void {
+export function writeAckedMark(dir: string, region: string, warehouseId: string, ackedThrough: number): void {
   const file = path.join(dir, ACKED_MARK_FILE);
   const aside = `${file}.next`;
-  fs.writeFileSync(aside, encode({ warehouseId, ackedThrough } satisfies AckedMarkFile));
+  fs.writeFileSync(aside, encode({ region, warehouseId, ackedThrough } satisfies AckedMarkFile));
   fs.renameSync(aside, file);
+}
+
+/**
+ * Removes a mark that does not belong to the log beside it (its data started over, or was cut back)
+ * for good, before the warehouse commits anything: once that log passed the mark's seq, the mark
+ * would claim its events. Synced, unlike the writes.
+ */
+export function discardAckedMark(dir: string): void {
+  fs.rmSync(path.join(dir, ACKED_MARK_FILE), { force: true });
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 interface Tracked {
@@ -67,6 +86,7 @@ export class AckedMarkWriter {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
+    private readonly region: string,
     private readonly ackedThrough: (warehouseId: string) => number,
     private readonly logger: Logger,
     intervalMs = ACKED_MARK_WRITE_MS,
@@ -91,7 +111,7 @@ export class AckedMarkWriter {
       const mark = this.ackedThrough(warehouseId);
       if (!Number.isFinite(mark) || mark === t.written) continue;
       try {
-        writeAckedMark(t.dir, warehouseId, mark);
+        writeAckedMark(t.dir, this.region, warehouseId, mark);
         t.written = mark;
         this.failing.delete(warehouseId);
       } catch (error) {

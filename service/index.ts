@@ -103,6 +103,7 @@ export {
   ACKED_MARK_FILE,
   ACKED_MARK_WRITE_MS,
   AckedMarkWriter,
+  discardAckedMark,
   readAckedMark,
   writeAckedMark,
 } from './event-marks.ts';

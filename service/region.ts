@@ -31,7 +31,7 @@ import {
 import { Random } from '../sim/random.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
-import { AckedMarkWriter, readAckedMark } from './event-marks.ts';
+import { AckedMarkWriter, discardAckedMark, readAckedMark } from './event-marks.ts';
 import { type EventEntry, entriesOf } from './event-messages.ts';
 import { type EventPublicationStats, EventPublisher } from './event-publisher.ts';
 import { type ReplayedCommand, unpublishedReplay } from './event-replay.ts';
@@ -128,7 +128,7 @@ export class RegionHost {
     this.outbox = outboxOf(options.nc, options.logger);
     const { config, nc, logger, eventAckWaitMs } = options;
     this.events = new EventPublisher(config.region, nc, this.outbox, logger, eventAckWaitMs);
-    this.marks = new AckedMarkWriter((id) => this.events.ackedThrough(id), logger);
+    this.marks = new AckedMarkWriter(config.region, (id) => this.events.ackedThrough(id), logger);
   }
 
   get region(): string {
@@ -168,7 +168,7 @@ export class RegionHost {
       const { config, dataDir } = this.options;
       const { dir } = warehousePaths(dataDir, entry.id);
       // Read before the warehouse opens: nothing of it is published, so nothing moves the mark.
-      const mark = readAckedMark(dir, entry.id);
+      const markRead = readAckedMark(dir, this.region, entry.id);
       hosted.host = openWarehouseHost({
         dataDir,
         warehouseId: entry.id,
@@ -190,6 +190,7 @@ export class RegionHost {
         { warehouseId: entry.id, replayed: report.wal.replayed, snapshotSeq: report.snapshot?.walSeq ?? 0 },
         'warehouse recovered',
       );
+      const mark = this.trustedMark(hosted, dir, markRead);
       this.republish(entry.id, mark, replayed);
       this.marks.track(entry.id, dir, mark);
       await this.seed(hosted);
@@ -234,17 +235,9 @@ export class RegionHost {
    * acknowledged mark (`unpublishedReplay`), one command at a time: packed alone, a command's
    * messages get the ids they had inside their commit whenever they began it, so the duplicate
    * window drops those that did arrive. Runs before anything the warehouse commits after its
-   * recovery is published, so order holds per type. A mark past the recovered log is not this
-   * log's (its data started over): everything replayed goes out.
+   * recovery is published, so order holds per type.
    */
-  private republish(warehouseId: string, markRead: number | undefined, replayed: ReplayedCommand[]): void {
-    const recoveredSeq = (this.warehouses.get(warehouseId)?.host as WarehouseHost).warehouse.runtime.warehouse.state
-      .lastSeq;
-    const mark = markRead !== undefined && markRead <= recoveredSeq ? markRead : undefined;
-    if (markRead !== undefined && mark === undefined) {
-      this.log().warn({ warehouseId, mark: markRead, recoveredSeq }, 'acknowledged mark past the log: ignored');
-    }
-    this.events.resume(warehouseId, recoveredSeq);
+  private republish(warehouseId: string, mark: number | undefined, replayed: ReplayedCommand[]): void {
     if (replayed.length === 0) return;
     const missing = unpublishedReplay(mark, replayed);
     let from = 0;
@@ -258,6 +251,22 @@ export class RegionHost {
       { warehouseId, replayedEvents: events, republished: missing.length, ackedThrough: mark },
       'replayed events republished',
     );
+  }
+
+  /**
+   * The mark read for a recovered warehouse, if it can be this log's: a mark past the recovered log
+   * is not (its data started over, or was cut back) and is removed at once, before the warehouse
+   * commits anything, and everything replayed goes out again. Also where the publisher's account of
+   * the warehouse starts: every event of the recovered log is in the stream or republished next.
+   */
+  private trustedMark(hosted: HostedWarehouse, dir: string, markRead: number | undefined): number | undefined {
+    const warehouseId = hosted.entry.id;
+    const recoveredSeq = (hosted.host as WarehouseHost).warehouse.runtime.warehouse.state.lastSeq;
+    this.events.resume(warehouseId, recoveredSeq);
+    if (markRead === undefined || markRead <= recoveredSeq) return markRead;
+    this.log().warn({ warehouseId, mark: markRead, recoveredSeq }, 'acknowledged mark past the log: removed');
+    discardAckedMark(dir);
+    return undefined;
   }
 
   private serve(hosted: HostedWarehouse): void {

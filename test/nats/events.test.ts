@@ -19,6 +19,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode, type Result } from '../../engine/index.ts';
 import type { Notification, NotificationSender } from '../../notifications/index.ts';
+import { warehousePaths } from '../../persistence/index.ts';
 import {
   availabilitySubject,
   commandSubject,
@@ -37,10 +38,12 @@ import {
   querySubject,
   type RegionConfig,
   RegionHost,
+  readAckedMark,
   startEventConsumer,
   startNotificationConsumer,
   type VersionedAvailability,
   VersionedView,
+  writeAckedMark,
 } from '../../service/index.ts';
 import { Random } from '../../sim/index.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
@@ -210,12 +213,12 @@ describe('event message ids across regions', () => {
   let published = 0;
 
   // No checkpoints: a restart recovers from the WAL alone and republishes every event it replays.
-  const startOther = () =>
+  const startOther = (logger = pino({ level: 'silent' })) =>
     RegionHost.start({
       nc: otherNc,
       config: otherConfig,
       dataDir: otherDir,
-      logger: pino({ level: 'silent' }),
+      logger,
       checkpoint: 'off',
       onCommitted: (_warehouseId, _commands, _durationMs, events) => {
         published += events.length;
@@ -330,6 +333,28 @@ describe('event message ids across regions', () => {
       lastByType.set(e.event.type, e);
     }
     expect(lastByType.get('reservation.expired')).toBeDefined();
+  });
+
+  it('a mark past the recovered log is not its own: removed at once, and everything replayed goes out', async () => {
+    await other?.stop();
+    const dir = warehousePaths(otherDir, W).dir;
+    const stopped = readAckedMark(dir, OTHER, W);
+    expect(stopped).toBeGreaterThan(0);
+    // As if the log had started over (or been cut back) beside an older, higher mark.
+    writeAckedMark(dir, OTHER, W, 1_000_000);
+    const lines: { msg?: string; replayedEvents?: number; republished?: number }[] = [];
+    other = await startOther(pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) }));
+    expect(readAckedMark(dir, OTHER, W) ?? 0).toBeLessThan(1_000_000);
+    expect(lines.some((l) => l.msg === 'acknowledged mark past the log: removed')).toBe(true);
+    const republished = lines.find((l) => l.msg === 'replayed events republished');
+    expect(republished?.replayedEvents).toBeGreaterThan(0);
+    expect(republished?.republished).toBe(republished?.replayedEvents);
+    // The mark comes back from the publisher, at most where the log is.
+    await other.stop();
+    const recovered = other.warehouses.get(W)?.host?.warehouse.runtime.lastSeq ?? 0;
+    expect(readAckedMark(dir, OTHER, W)).toBeGreaterThanOrEqual(stopped as number);
+    expect(readAckedMark(dir, OTHER, W)).toBeLessThanOrEqual(recovered);
+    other = await startOther();
   });
 });
 

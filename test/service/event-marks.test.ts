@@ -14,6 +14,7 @@ import { type EngineEvent, encode } from '../../engine/index.ts';
 import {
   ACKED_MARK_FILE,
   AckedMarkWriter,
+  discardAckedMark,
   type ReplayedCommand,
   readAckedMark,
   unpublishedReplay,
@@ -74,19 +75,25 @@ describe('unpublishedReplay', () => {
 describe('the mark file', () => {
   it('reads back what was written, and replaces it', () => {
     const dir = tempDir();
-    expect(readAckedMark(dir, 'W1')).toBeUndefined();
-    writeAckedMark(dir, 'W1', 41);
-    expect(readAckedMark(dir, 'W1')).toBe(41);
-    writeAckedMark(dir, 'W1', 0);
-    expect(readAckedMark(dir, 'W1')).toBe(0);
+    expect(readAckedMark(dir, 'R', 'W1')).toBeUndefined();
+    writeAckedMark(dir, 'R', 'W1', 41);
+    expect(readAckedMark(dir, 'R', 'W1')).toBe(41);
+    writeAckedMark(dir, 'R', 'W1', 0);
+    expect(readAckedMark(dir, 'R', 'W1')).toBe(0);
     expect(fs.readdirSync(dir)).toEqual([ACKED_MARK_FILE]);
   });
 
-  it('reads as none when it is damaged, empty, or another warehouse`s', () => {
+  it('reads as none when it is damaged, empty, or another region`s or warehouse`s; is discarded for good', () => {
     const dir = tempDir();
     const file = path.join(dir, ACKED_MARK_FILE);
-    writeAckedMark(dir, 'W2', 9);
-    expect(readAckedMark(dir, 'W1')).toBeUndefined();
+    writeAckedMark(dir, 'R', 'W2', 9);
+    expect(readAckedMark(dir, 'R', 'W1')).toBeUndefined();
+    writeAckedMark(dir, 'S', 'W1', 9);
+    expect(readAckedMark(dir, 'R', 'W1')).toBeUndefined();
+    expect(readAckedMark(dir, 'S', 'W1')).toBe(9);
+    discardAckedMark(dir);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    discardAckedMark(dir);
     for (const bytes of [
       new Uint8Array(),
       new Uint8Array([0xc1]),
@@ -94,13 +101,13 @@ describe('the mark file', () => {
       new Uint8Array([0xc0]),
     ]) {
       fs.writeFileSync(file, bytes);
-      expect(readAckedMark(dir, 'W1')).toBeUndefined();
+      expect(readAckedMark(dir, 'R', 'W1')).toBeUndefined();
     }
-    fs.writeFileSync(file, encode({ warehouseId: 'W1', ackedThrough: 7 }));
-    expect(readAckedMark(dir, 'W1')).toBe(7);
+    fs.writeFileSync(file, encode({ region: 'R', warehouseId: 'W1', ackedThrough: 7 }));
+    expect(readAckedMark(dir, 'R', 'W1')).toBe(7);
     for (const ackedThrough of [-1, 1.5, '7', Number.MAX_VALUE]) {
-      fs.writeFileSync(file, encode({ warehouseId: 'W1', ackedThrough }));
-      expect(readAckedMark(dir, 'W1')).toBeUndefined();
+      fs.writeFileSync(file, encode({ region: 'R', warehouseId: 'W1', ackedThrough }));
+      expect(readAckedMark(dir, 'R', 'W1')).toBeUndefined();
     }
   });
 });
@@ -111,18 +118,18 @@ describe('AckedMarkWriter', () => {
     const marks = new Map([['W1', 3]]);
     const warnings: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
-    const writer = new AckedMarkWriter((id) => marks.get(id) ?? 0, logger, 60_000);
+    const writer = new AckedMarkWriter('R', (id) => marks.get(id) ?? 0, logger, 60_000);
     try {
       writer.track('W1', dir, undefined);
       writer.write();
-      expect(readAckedMark(dir, 'W1')).toBe(3);
+      expect(readAckedMark(dir, 'R', 'W1')).toBe(3);
       // Unchanged: not written again (a file put there meanwhile stays).
-      writeAckedMark(dir, 'W1', 2);
+      writeAckedMark(dir, 'R', 'W1', 2);
       writer.write();
-      expect(readAckedMark(dir, 'W1')).toBe(2);
+      expect(readAckedMark(dir, 'R', 'W1')).toBe(2);
       marks.set('W1', 8);
       writer.write();
-      expect(readAckedMark(dir, 'W1')).toBe(8);
+      expect(readAckedMark(dir, 'R', 'W1')).toBe(8);
       // The directory is gone: the write fails, is said once, and is tried again.
       const gone = path.join(dir, 'gone');
       writer.track('W2', gone, undefined);
@@ -133,7 +140,7 @@ describe('AckedMarkWriter', () => {
       expect(warnings[0]).toContain('acknowledged mark not written');
       fs.mkdirSync(gone);
       writer.write();
-      expect(readAckedMark(gone, 'W2')).toBe(5);
+      expect(readAckedMark(gone, 'R', 'W2')).toBe(5);
       // Untracked: its mark stays as it was.
       writer.untrack('W2');
       marks.set('W2', 6);
@@ -141,7 +148,7 @@ describe('AckedMarkWriter', () => {
     } finally {
       writer.stop();
     }
-    expect(readAckedMark(dir, 'W1')).toBe(12);
-    expect(readAckedMark(path.join(dir, 'gone'), 'W2')).toBe(5);
+    expect(readAckedMark(dir, 'R', 'W1')).toBe(12);
+    expect(readAckedMark(path.join(dir, 'gone'), 'R', 'W2')).toBe(5);
   });
 });
