@@ -206,12 +206,19 @@ export class WarehouseState {
 
   /**
    * After a physical decrease: if on hand no longer covers what is reserved, names the newest
-   * reservations that can no longer be filled (the oldest keep their claim on the shelf).
+   * reservations that can no longer be filled (the oldest keep their claim on the shelf). Newest by
+   * the command that created the reservation, not by when it came to hold this SKU (a substitute
+   * added at picking): a state restored from a snapshot, whose holds are rebuilt in creation order,
+   * names the same ones.
    */
   checkAtRisk(record: SkuRecord): void {
     const shortBy = record.reserved - record.onHand;
     if (shortBy <= 0) return;
-    const holders = [...(this.holdsBySku.get(record.sku) ?? [])];
+    const holders = [...(this.holdsBySku.get(record.sku) ?? [])].sort((a, b) => {
+      const ra = this.reservations.get(a) as Reservation;
+      const rb = this.reservations.get(b) as Reservation;
+      return ra.createdSeq - rb.createdSeq || (a < b ? -1 : a > b ? 1 : 0);
+    });
     const reservationIds: string[] = [];
     let covered = 0;
     for (let i = holders.length - 1; i >= 0 && covered < shortBy; i--) {

@@ -1,9 +1,19 @@
 /**
  * Picking and packing in virtual time: stockouts (substituted or dropped with a price adjustment),
  * a customer cancelling mid-pick, scan verification, the PICK_INCOMPLETE guard on packing, and the
- * pick-pack time with its slow-warehouse escalation.
+ * pick-pack time with its slow-warehouse escalation; at-risk reservations named the same after a
+ * restore.
  */
 import { describe, expect, it } from 'vitest';
+import {
+  decode,
+  encode,
+  fromSnapshot,
+  toSnapshot,
+  validateCommand,
+  Warehouse,
+  type WarehouseSnapshot,
+} from '../../engine/index.ts';
 import { Floor } from './floor.ts';
 
 describe('order flow: picking', () => {
@@ -308,5 +318,38 @@ describe('order flow: picking', () => {
     expect(f.warehouse.fulfillment()).toMatchObject({ pickPackAverageMs: 760_000, pickPackSlow: true });
     expect(f.warehouse.fulfillment().pickers).toEqual([{ pickerId: 'p1', picksThisShift: 3 }]);
     f.replayMatches();
+  });
+
+  it('names the same reservations at risk after a restore, a substitute hold added at picking included', () => {
+    const f = Floor.open({ couriers: [], stock: { oat: 4 } });
+    f.place('o1', [{ sku: 'milk', quantity: 2 }], { allowSubstitutes: true });
+    f.payment('o1', 'authorize');
+    f.ok({ type: 'reserve', key: f.key(), lines: [{ sku: 'oat', quantity: 2 }], ttlMs: 600_000 });
+    f.take();
+    // o1 comes to hold oat after the plain reservation did: by creation it is still the older.
+    f.event('o1', 'picking', 'pick.stockout', { sku: 'milk' });
+    const restored = new Warehouse(
+      'w-flow',
+      {},
+      fromSnapshot(decode(encode(toSnapshot(f.warehouse.state))) as WarehouseSnapshot),
+    );
+    const sale = validateCommand({
+      type: 'pos.sale',
+      key: 'pos',
+      sourceId: 't',
+      sourceSeq: 1,
+      lines: [{ sku: 'oat', quantity: 1 }],
+    });
+    if (!sale.ok) throw new Error(sale.error.message);
+    const stamped = { seq: f.warehouse.state.lastSeq + 1, atMs: f.atMs, command: sale.value };
+    f.warehouse.drainEvents();
+    f.warehouse.apply(stamped);
+    restored.apply(stamped);
+    const atRisk = (w: Warehouse) => w.drainEvents().filter((e) => e.type === 'reservation.at_risk');
+    const live = atRisk(f.warehouse);
+    expect(live).toHaveLength(1);
+    expect(atRisk(restored)).toEqual(live);
+    // The newest reservation by creation loses its claim first: the plain one, not o1's.
+    expect(live[0]).toMatchObject({ reservationIds: [expect.not.stringMatching(f.order('o1').reservationId)] });
   });
 });
