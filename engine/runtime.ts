@@ -82,6 +82,8 @@ type RuntimeState = 'open' | 'closing' | 'closed' | 'failed';
 
 export class WarehouseRuntime {
   private queue: Pending[] = [];
+  /** Idempotency keys of queued commands not applied yet (key → how many): a read waits for them. */
+  private readonly queuedKeys = new Map<string, number>();
   private scheduled = false;
   private status: RuntimeState = 'open';
   private written: WrittenBatch[] = [];
@@ -181,9 +183,14 @@ export class WarehouseRuntime {
     const result = this.query(input);
     // A command key nobody has sent is news of nothing: no crash can take an absence back (only
     // bring back a record forgotten past its retention), so it needs no wait for the next sync. A
-    // checkout asks this of every candidate on every order.
+    // checkout asks this of every candidate on every order. A key still queued is not news of
+    // nothing: its command is on its way (a checkout retried while its placement waits in a long
+    // queue would otherwise place the order at a second warehouse), so the read waits for it.
     if (!result.ok && result.error.code === 'NOT_FOUND' && (input as { type?: unknown }).type === 'command') {
-      return result;
+      const key = (input as { key: string }).key;
+      if (!this.queuedKeys.has(key)) return result;
+      while (this.queuedKeys.has(key) && this.status !== 'failed') await new Promise((go) => setImmediate(go));
+      return this.read(input);
     }
     await this.whenDurable(this.lastSeq);
     return this.status === 'failed' ? { ok: false, error: unavailable('warehouse failed') } : result;
@@ -200,10 +207,18 @@ export class WarehouseRuntime {
       this.stats.rejectedQueueFull++;
       return Promise.resolve({ ok: false, error: unavailable('command queue full') });
     }
+    if (command.type !== 'tick') this.queuedKeys.set(command.key, (this.queuedKeys.get(command.key) ?? 0) + 1);
     return new Promise((resolve) => {
       this.queue.push({ command, resolve });
       this.schedule();
     });
+  }
+
+  private unqueued(command: Command): void {
+    if (command.type === 'tick') return;
+    const left = (this.queuedKeys.get(command.key) ?? 1) - 1;
+    if (left > 0) this.queuedKeys.set(command.key, left);
+    else this.queuedKeys.delete(command.key);
   }
 
   private schedule(): void {
@@ -221,6 +236,7 @@ export class WarehouseRuntime {
     }
     const pending = this.queue.length <= this.batchMax ? this.queue : this.queue.slice(0, this.batchMax);
     this.queue = pending === this.queue ? [] : this.queue.slice(this.batchMax);
+    for (const p of pending) this.unqueued(p.command);
     const startedMs = performance.now();
     const firstSeq = this.lastSeq + 1;
     const results: Result[] = [];
@@ -327,6 +343,7 @@ export class WarehouseRuntime {
     this.clearTimer();
     this.refuse([...batches, ...this.written.map((b) => b.pending), this.queue]);
     this.written = [];
+    this.queuedKeys.clear();
     this.queue = [];
     this.wakeDurableWaiters();
     this.notifyDrained();

@@ -146,6 +146,20 @@ describe('group commit', () => {
     expect(reopened.report.wal.replayed).toBe(2_002);
   });
 
+  it('holds a read of a command key still queued until that command is applied and durable', async () => {
+    const dataDir = tempDir();
+    const { warehouse, wal } = recoverWarehouse(dataDir, 'W1');
+    const runtime = new WarehouseRuntime(warehouse, { log: wal });
+    // Queued, not applied yet (the loop has not turned): the key is on its way, not unknown.
+    const defined = runtime.submit(defineSku('a'));
+    expect(runtime.query({ type: 'command', key: 'def-a' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    const read = await runtime.read({ type: 'command', key: 'def-a' });
+    expect(read).toMatchObject({ ok: true });
+    expect(read).toEqual({ ok: true, value: await defined });
+    await runtime.close();
+    wal.close();
+  });
+
   it('answers a read of an unknown command key at once, and holds one of a key not yet durable', async () => {
     const dataDir = tempDir();
     const { warehouse, wal } = recoverWarehouse(dataDir, 'W1');
