@@ -20,7 +20,7 @@ import {
 import type { Logger } from 'pino';
 import { MAX_PAYLOAD_DEFAULT } from '../protocol/index.ts';
 import { EVENT_HEADERS_BYTES_MAX, EVENT_MESSAGE_BYTES_MAX, type EventEntry, eventMessages } from './event-messages.ts';
-import { ACK_WAIT_MS, type UnackedEventMessage, UnackedEventMessages } from './event-resend.ts';
+import { ACK_WAIT_MS, UNACKED_BYTES_MAX, type UnackedEventMessage, UnackedEventMessages } from './event-resend.ts';
 import type { Outbox } from './outbox.ts';
 
 /** How often unacknowledged messages are looked at for a resend. */
@@ -64,8 +64,9 @@ export class EventPublisher {
     private readonly outbox: Outbox,
     private readonly logger: Logger,
     ackWaitMs = ACK_WAIT_MS,
+    unackedBytesMax = UNACKED_BYTES_MAX,
   ) {
-    this.unacked = new UnackedEventMessages(ackWaitMs);
+    this.unacked = new UnackedEventMessages(ackWaitMs, unackedBytesMax);
     this.acks = nc.subscribe(`${this.inbox}.*`, {
       callback: (error, msg) => {
         if (error === null) this.answered(msg);
@@ -78,7 +79,8 @@ export class EventPublisher {
   }
 
   /**
-   * Publishes events of a warehouse, packed by type; `replayed` marks a republication. A message's
+   * Publishes events of a warehouse, packed by type; `replayed` marks a recovery's republication
+   * from the log (not counted against the byte bound: `SentEventMessage.fromLog`). A message's
    * id is its first event's, `<region>:<warehouse>:<seq>:<index>`, unique across the regions that
    * share the stream.
    */
@@ -93,7 +95,7 @@ export class EventPublisher {
     if (lastSeq > (this.handedThrough.get(warehouseId) ?? 0)) this.handedThrough.set(warehouseId, lastSeq);
     for (const message of eventMessages(this.region, warehouseId, entries, { bytesMax })) {
       const { subject, body, id } = message;
-      const now = this.unacked.record({ warehouseId, firstSeq, atMs, subject, body, id, replayed });
+      const now = this.unacked.record({ warehouseId, firstSeq, atMs, subject, body, id, replayed, fromLog: replayed });
       if (now !== undefined) this.send(now);
     }
     if (this.unacked.gaveUp.length > this.gaveUpLogged.size) this.logGiveUps();

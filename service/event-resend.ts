@@ -20,8 +20,9 @@
  * from the log's replay at the next start. Bounded by bytes: past the bound, the warehouse of the
  * oldest message gives up publishing until the process restarts (its kept messages are dropped and
  * later ones are not sent, all counted), and its snapshots stay below the first of them, so the
- * next start's recovery replays and publishes them all, in order. Owns that memory; the region
- * publishes.
+ * next start's recovery replays and publishes them all, in order: what a recovery publishes again
+ * from the log does not count against the bound (`fromLog`), or a warehouse that gave up would give
+ * up again at every start. Owns that memory; the region publishes.
  */
 
 /** How long a message may go unacknowledged before it is published again. */
@@ -47,6 +48,12 @@ export interface SentEventMessage {
   id: string;
   /** Sent before: by a recovery's republication, or again for want of an acknowledgement. */
   replayed: boolean;
+  /**
+   * Published again from the log by a recovery: not counted against the byte bound. The recovery
+   * holds them in memory already, and counted they would make a warehouse that gave up give up
+   * again at every start (what it gave up is at least the bound), never catching up.
+   */
+  fromLog?: boolean;
 }
 
 /** A kept message, with the serial its acknowledgement names and when it first went out. */
@@ -128,8 +135,8 @@ export class UnackedEventMessages {
       this.bySubject.set(message.subject, queue);
     }
     queue.push(kept);
-    this.bytes += message.body.byteLength;
-    while (this.bytes > this.bytesMax && this.kept.size > 0) this.giveUpOldest();
+    if (message.fromLog !== true) this.bytes += message.body.byteLength;
+    while (this.bytes > this.bytesMax && this.giveUpOldest()) {}
     if (!this.kept.has(serial) || !queue.mayOpen(SUBJECT_WINDOW)) return undefined;
     // Messages wait only while the window is full or the subject in trouble: this is the new one.
     const next = queue.opened();
@@ -148,7 +155,7 @@ export class UnackedEventMessages {
     m.acked = true;
     this.kept.delete(serial);
     this.byWarehouse.get(m.warehouseId)?.delete(serial);
-    this.bytes -= m.body.byteLength;
+    if (m.fromLog !== true) this.bytes -= m.body.byteLength;
     const queue = this.bySubject.get(m.subject);
     if (queue === undefined) return [];
     queue.dropAcked();
@@ -254,21 +261,32 @@ export class UnackedEventMessages {
     return m;
   }
 
-  /** The warehouse of the oldest kept message gives up: all it keeps is dropped, later ones are not sent. */
-  private giveUpOldest(): void {
+  /**
+   * The warehouse of the oldest kept message that counts against the bound gives up: all it keeps is
+   * dropped, later ones are not sent. False when no kept message counts.
+   */
+  private giveUpOldest(): boolean {
     for (const oldest of this.kept.values()) {
+      if (oldest.fromLog === true) continue;
       const warehouseId = oldest.warehouseId;
-      this.givenUpFrom.set(warehouseId, oldest.firstSeq);
+      // From its oldest kept message, which may be one published from the log before this one.
+      let from = oldest.firstSeq;
+      for (const m of this.byWarehouse.get(warehouseId)?.values() ?? []) {
+        from = Math.min(from, m.firstSeq);
+        break;
+      }
+      this.givenUpFrom.set(warehouseId, from);
       for (const m of this.byWarehouse.get(warehouseId)?.values() ?? []) {
         this.givenUp++;
         this.kept.delete(m.serial);
-        this.bytes -= m.body.byteLength;
+        if (m.fromLog !== true) this.bytes -= m.body.byteLength;
         // A subject names one warehouse: its whole queue goes.
         this.bySubject.delete(m.subject);
       }
       this.byWarehouse.delete(warehouseId);
-      return;
+      return true;
     }
+    return false;
   }
 }
 

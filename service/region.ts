@@ -60,6 +60,8 @@ export interface RegionOptions {
   onRequest?: (sample: RequestSample) => void;
   /** How long an event message may wait for the stream's acknowledgement before it goes again. */
   eventAckWaitMs?: number;
+  /** Bytes of unacknowledged event messages past which a warehouse gives up (`UNACKED_BYTES_MAX`). */
+  eventUnackedBytesMax?: number;
 }
 
 /** One answered request, for metrics: what it was, how long it took, what it answered. */
@@ -126,8 +128,8 @@ export class RegionHost {
 
   private constructor(readonly options: RegionOptions) {
     this.outbox = outboxOf(options.nc, options.logger);
-    const { config, nc, logger, eventAckWaitMs } = options;
-    this.events = new EventPublisher(config.region, nc, this.outbox, logger, eventAckWaitMs);
+    const { config, nc, logger, eventAckWaitMs, eventUnackedBytesMax } = options;
+    this.events = new EventPublisher(config.region, nc, this.outbox, logger, eventAckWaitMs, eventUnackedBytesMax);
     this.marks = new AckedMarkWriter(config.region, (id) => this.events.ackedThrough(id), logger);
   }
 

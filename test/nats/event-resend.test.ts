@@ -142,6 +142,7 @@ describe('events the stream refused', () => {
     own: NatsServer,
     dir: string,
     committed: { events: number },
+    eventUnackedBytesMax?: number,
   ): Promise<[NatsConnection, RegionHost]> {
     const conn = await connect({ servers: own.url });
     const started = await RegionHost.start({
@@ -151,6 +152,7 @@ describe('events the stream refused', () => {
       logger: pino({ level: 'silent' }),
       checkpoint: 'inline',
       eventAckWaitMs: 200,
+      ...(eventUnackedBytesMax === undefined ? {} : { eventUnackedBytesMax }),
       onCommitted: (_warehouseId, _commands, _durationMs, events) => {
         committed.events += events.length;
       },
@@ -189,7 +191,7 @@ describe('events the stream refused', () => {
     reader: NatsConnection;
     committed: { events: number };
     /** Starts a region host on the test's server and directory (stopped after the test). */
-    start: () => Promise<RegionHost>;
+    start: (eventUnackedBytesMax?: number) => Promise<RegionHost>;
   }
 
   /** A nats-server, data directory and reader of the test's own; everything it started stops after. */
@@ -199,8 +201,8 @@ describe('events the stream refused', () => {
     const committed = { events: 0 };
     const reader = await connect({ servers: own.url });
     const started: [NatsConnection, RegionHost][] = [];
-    const start = async () => {
-      const pair = await region(own, dir, committed);
+    const start = async (eventUnackedBytesMax?: number) => {
+      const pair = await region(own, dir, committed, eventUnackedBytesMax);
       started.push(pair);
       return pair[1];
     };
@@ -267,6 +269,30 @@ describe('events the stream refused', () => {
       await start();
       const stored = await eventually(reader, committed.events - before);
       expect(stored.size).toBe(committed.events - before);
+    }));
+
+  it('a warehouse that gave up past the byte bound catches up at the next start, its backlog above the bound', () =>
+    onOwnServer(async ({ dir, reader, committed, start }) => {
+      const BOUND = 4_000;
+      const h = await start(BOUND);
+      await adjust(h, 0, 10);
+      await until(() => h.eventPublication().unacked === 0);
+      const jsm = await jetstreamManager(reader);
+      await jsm.streams.delete(EVENTS_STREAM);
+      const acknowledgedThrough = h.warehouses.get(W)?.host?.warehouse.runtime.lastSeq ?? -1;
+      const before = committed.events;
+      // Far more than the bound waits unacknowledged: the warehouse gives up publishing.
+      for (let i = 0; i < 10; i++) await adjust(h, 10 + i * 20, 20);
+      await until(() => h.eventPublication().givenUp > 0);
+      await h.stop();
+      expect(inspectDataDir(dir)[0]?.snapshot?.walSeq).toBe(acknowledgedThrough);
+      // The start recreates the stream and publishes the whole backlog, many times the bound, from
+      // the log: it does not give up again (it did, at every start, when the backlog counted).
+      const again = await start(BOUND);
+      const stored = await eventually(reader, committed.events - before);
+      expect(stored.size).toBe(committed.events - before);
+      expect(again.eventPublication().givenUp).toBe(0);
+      await until(() => again.eventPublication().unacked === 0);
     }));
 });
 

@@ -131,9 +131,31 @@ describe('unacknowledged event messages', () => {
     expect(unacked.reconnected(1).map((m) => [m.warehouseId, m.firstSeq])).toEqual([['w2', 1]]);
   });
 
+  it('what a recovery publishes from the log does not count against the bound; the oldest counted message’s warehouse gives up', () => {
+    const unacked = new UnackedEventMessages(5_000, 100);
+    const fromLog = (w: string, seq: number) => ({ ...message(w, seq, 0, 30), replayed: true, fromLog: true });
+    // A backlog many times the bound: kept, sent a window at a time, no give-up.
+    const sent = Array.from({ length: 20 }, (_, i) => unacked.record(fromLog('w1', i + 1)));
+    expect(unacked.gaveUp).toEqual([]);
+    expect(unacked.size).toBe(20);
+    expect(sent.every((m) => m !== undefined)).toBe(true);
+    // Live messages count: past the bound, their warehouse gives up, not the one with the backlog
+    // (its messages came first, but count for nothing).
+    unacked.record(message('w2', 1, 0, 60));
+    unacked.record(message('w1', 21, 0, 30));
+    expect(unacked.gaveUp).toEqual([]);
+    unacked.record(message('w2', 2, 0, 30));
+    expect(unacked.gaveUp).toEqual(['w2']);
+    expect(unacked.size).toBe(21);
+    // Acknowledged backlog frees nothing counted: w1's live message still fits.
+    for (const m of sent) unacked.ack(m?.serial ?? -1, 1);
+    expect(unacked.size).toBe(1);
+    expect(unacked.checkpointLimit('w1')).toBe(20);
+  });
+
   it('property: per subject, messages go out in order and probes are the oldest unanswered; none is lost uncounted; no snapshot limit passes one', () => {
     type Op =
-      | { kind: 'record'; warehouse: number; type: number; advance: number; bytes: number }
+      | { kind: 'record'; warehouse: number; type: number; advance: number; bytes: number; fromLog: boolean }
       | { kind: 'ack' | 'refuse'; pick: number }
       | { kind: 'due' | 'disconnect' | 'reconnect'; afterMs: number };
     const op: fc.Arbitrary<Op> = fc.oneof(
@@ -143,6 +165,7 @@ describe('unacknowledged event messages', () => {
         type: fc.integer({ min: 0, max: 1 }),
         advance: fc.integer({ min: 0, max: 3 }),
         bytes: fc.integer({ min: 1, max: 40 }),
+        fromLog: fc.boolean(),
       }),
       fc.record({ kind: fc.constantFrom('ack' as const, 'refuse' as const), pick: fc.nat() }),
       fc.record({
@@ -181,7 +204,10 @@ describe('unacknowledged event messages', () => {
         for (const o of ops) {
           if (o.kind === 'record') {
             seqs[o.warehouse] = (seqs[o.warehouse] as number) + o.advance;
-            const m = { ...message(`w${o.warehouse}`, seqs[o.warehouse] as number, now, o.bytes, `t${o.type}`) };
+            const m = {
+              ...message(`w${o.warehouse}`, seqs[o.warehouse] as number, now, o.bytes, `t${o.type}`),
+              fromLog: o.fromLog,
+            };
             m.id = `m${recorded++}`;
             open.set(m.id, { warehouse: m.warehouseId, firstSeq: m.firstSeq, subject: m.subject });
             recordedBySubject.set(m.subject, [...(recordedBySubject.get(m.subject) ?? []), m.id]);
