@@ -19,6 +19,8 @@ export const SUBJECT_ROOT = 'darkstore';
 export const EVENTS_STREAM = 'DARKSTORE_EVENTS';
 /** The KV bucket where region processes announce the warehouses they host. */
 export const DIRECTORY_BUCKET = 'darkstore_directory';
+/** The KV bucket where a checkout claims the warehouse it places its order at (`checkout-claims.ts`). */
+export const CHECKOUT_CLAIMS_BUCKET = 'darkstore_checkouts';
 /** Queue group of the region-wide services, so one process answers each request. */
 export const REGION_QUEUE = 'darkstore-region';
 

@@ -10,12 +10,13 @@
  * (INSUFFICIENT_STOCK) or the warehouse cannot take it, the next → the order, or
  * NO_FULFILLMENT_CENTER with the reason of every candidate.
  *
- * Idempotent across processes: a checkout sent again with the same key finds the order it placed
- * (the `command` query of each candidate) and answers it again, instead of placing a second order
- * elsewhere because stock or load moved meanwhile. An order is never split between warehouses.
- * A placement that does not answer in time has an unknown outcome: the checkout stops there and
- * answers UNAVAILABLE, and a retry with the same key finds out. (A retry while the warehouse that
- * took the order is down cannot see it there, and may place the order elsewhere.)
+ * Idempotent across processes: every attempt of a checkout (its key) places where the checkout's
+ * claim says (`checkout-claims.ts`, a KV entry taken before the first placement and moved only when
+ * a placement certainly did not happen), under the same placement key, so a checkout sent again
+ * answers the order it placed, instead of placing a second order elsewhere because stock or load
+ * moved, or the first warehouse was slow or down. An order is never split between warehouses. A
+ * placement whose outcome is unknown (no answer in time, UNAVAILABLE) stops the checkout with
+ * UNAVAILABLE, and a retry with the same key finds out at the claimed warehouse.
  *
  * Owns the choice and the placement; never holds stock itself (the warehouses do).
  */
@@ -27,6 +28,7 @@ import {
   type CommandValue,
   type EngineError,
   type GeoPoint,
+  haversineKm,
   limits,
   type OrderPlaceCommand,
   type QuantityLine,
@@ -44,6 +46,7 @@ import {
   placementRefusal,
   rankCandidates,
 } from './checkout-choice.ts';
+import { type CheckoutClaim, CheckoutClaims } from './checkout-claims.ts';
 import type { KnownWarehouse, RegionDirectory } from './directory.ts';
 import { outboxOf } from './outbox.ts';
 import type { RegionHost } from './region.ts';
@@ -95,6 +98,8 @@ export interface CheckoutOptions {
   logger: Logger;
   /** The warehouses this process hosts, asked in memory instead of over NATS (none by default). */
   hosted?: (warehouseId: string) => HostedEndpoint | undefined;
+  /** Where each checkout places its order (`checkout-claims.ts`). */
+  claims: CheckoutClaims;
   candidateTimeoutMs?: number;
   placeTimeoutMs?: number;
 }
@@ -262,43 +267,94 @@ export class CheckoutService {
     return { report, placedBefore: before?.ok === true && before.value.kind === 'order' };
   }
 
-  /** Places the order at the ranked candidates in turn until one takes it. */
+  /**
+   * Places the order at the ranked candidates in turn until one takes it, where the checkout's
+   * claim says (`checkout-claims.ts`): this attempt claims its first choice unless an earlier
+   * attempt of the same checkout claimed one, and then follows that. It moves the claim on only
+   * when the placement there certainly did not happen: refused for good (the placement key makes
+   * that refusal the answer to any attempt), or not delivered to a warehouse this attempt had just
+   * claimed. An unknown outcome (no answer in time, the warehouse unreachable under an earlier
+   * attempt's claim, or UNAVAILABLE: it may have failed after writing the order) answers
+   * UNAVAILABLE, and a retry finds out where the claim says.
+   */
   private async placeBest(
     order: OrderPlaceCommand,
     reports: CandidateReport[],
     ranked: CandidateReport[],
   ): Promise<CheckoutResult> {
-    for (const report of ranked) {
-      const command = { ...order, key: placementKey(order.key, report.warehouseId) };
-      const reply = await this.link.command(report.warehouseId, command, this.placeTimeoutMs);
-      if (!reply.answered) {
-        if (reply.mayHaveActed) {
-          const what = `placing order ${order.orderId} at ${report.warehouseId} did not answer (${reply.message})`;
-          return { ok: false, error: unavailable(`${what}; retry the checkout with the same key`) };
+    const { region } = this;
+    const claims = this.options.claims;
+    const retry = (what: string): CheckoutResult => ({
+      ok: false,
+      error: unavailable(`${what}; retry the checkout with the same key`),
+    });
+    const tried = new Set<string>();
+    let claim: CheckoutClaim | undefined;
+    try {
+      if (ranked.length === 0) {
+        // Nowhere to place it now: unless an earlier attempt claimed a warehouse, which answers.
+        claim = await claims.get(region, order.key);
+        if (claim === undefined) return { ok: false, error: noFulfillmentCenter(order.orderId, reports) };
+      }
+      for (;;) {
+        claim ??= await claims.take(region, order.key, (ranked[0] as CandidateReport).warehouseId);
+        const target = claim.warehouseId;
+        tried.add(target);
+        let report = reports.find((r) => r.warehouseId === target);
+        if (report === undefined) {
+          // Claimed by an earlier attempt at a warehouse this one did not list (the directory moved).
+          const known = this.options.directory.entries().find((w) => w.id === target);
+          report = {
+            warehouseId: target,
+            reason: 'unavailable',
+            distanceKm: known === undefined ? -1 : haversineKm(known.location, order.address),
+            radiusKm: known?.radiusKm ?? -1,
+            detail: 'claimed by an earlier attempt of this checkout',
+          };
+          reports.push(report);
         }
-        report.reason = 'unavailable';
-        report.detail = reply.message;
-        continue;
+        const command = { ...order, key: placementKey(order.key, target) };
+        const reply = await this.link.command(target, command, this.placeTimeoutMs);
+        if (!reply.answered) {
+          const what = `placing order ${order.orderId} at ${target} did not answer (${reply.message})`;
+          if (reply.mayHaveActed || !claim.mine) return retry(what);
+          report.reason = 'unavailable';
+          report.detail = reply.message;
+        } else {
+          const result = reply.result as Result;
+          if (result.ok && result.value.kind === 'order') {
+            report.reason = 'chosen';
+            const value = result.value;
+            return {
+              ok: true,
+              value: {
+                kind: 'checkout',
+                warehouseId: target,
+                order: value,
+                promisedAtMs: value.promisedAtMs,
+                candidates: reports,
+              },
+            };
+          }
+          const error = result.ok ? unavailable(`unexpected answer ${result.value.kind}`) : result.error;
+          if (error.code === 'UNAVAILABLE') {
+            report.reason = 'unavailable';
+            report.detail = error.message;
+            return retry(`placing order ${order.orderId} at ${target}: ${error.message}`);
+          }
+          if (placementRefusal(report, error) === 'stop') return { ok: false, error };
+        }
+        const next = ranked.find((r) => !tried.has(r.warehouseId));
+        if (next === undefined) {
+          await claims.release(region, order.key, claim);
+          return { ok: false, error: noFulfillmentCenter(order.orderId, reports) };
+        }
+        claim = await claims.move(region, order.key, claim, next.warehouseId);
       }
-      const result = reply.result as Result;
-      if (result.ok && result.value.kind === 'order') {
-        report.reason = 'chosen';
-        const value = result.value;
-        return {
-          ok: true,
-          value: {
-            kind: 'checkout',
-            warehouseId: report.warehouseId,
-            order: value,
-            promisedAtMs: value.promisedAtMs,
-            candidates: reports,
-          },
-        };
-      }
-      const error = result.ok ? unavailable(`unexpected answer ${result.value.kind}`) : result.error;
-      if (placementRefusal(report, error) === 'stop') return { ok: false, error };
+    } catch (error) {
+      // The claims bucket did not answer: where an earlier attempt placed the order is unknown.
+      return retry(`checkout claims unavailable (${error instanceof Error ? error.message : String(error)})`);
     }
-    return { ok: false, error: noFulfillmentCenter(order.orderId, reports) };
   }
 
   /** Stops taking checkouts and waits (bounded) for those in flight. */
@@ -308,12 +364,13 @@ export class CheckoutService {
   }
 }
 
-/** The checkout of a region process, over its connection and the region's directory. */
-export function startCheckout(host: RegionHost, directory: RegionDirectory): CheckoutService {
+/** The checkout of a region process, over its connection, the region's directory and the claims bucket. */
+export async function startCheckout(host: RegionHost, directory: RegionDirectory): Promise<CheckoutService> {
   return CheckoutService.start({
     nc: host.options.nc,
     directory,
     logger: host.options.logger,
     hosted: (warehouseId) => host.endpoint(warehouseId),
+    claims: await CheckoutClaims.open(host.options.nc),
   });
 }

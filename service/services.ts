@@ -67,7 +67,7 @@ async function startEach(
   // The directory first: the checkout (and the catalog) read the region's warehouses from it.
   const directory = await startDirectory(host);
   stops.push(() => directory.stop());
-  const checkout = startCheckout(host, directory);
+  const checkout = await startCheckout(host, directory);
   stops.push(() => checkout.stop());
   // The events stream before its consumers: notifications (sent from the stream, not in-process) and the catalog.
   const { nc, logger } = host.options;

@@ -2,13 +2,14 @@
  * The region checkout against a real nats-server and two real `darkstore serve` child processes that
  * host different warehouses of one region: routing to the right warehouse across processes, the
  * reason of every rejected candidate, the fallback when a placement loses its reservation, repeats
- * with the same key, a warehouse that stops (gracefully, then by a crash), and the latency of
- * sequential checkouts on loopback.
+ * with the same key (one sent while the warehouse that took the order is down answers UNAVAILABLE
+ * instead of placing it at another), a warehouse that stops (gracefully, then by a crash), and the
+ * latency of sequential checkouts on loopback.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, encode, type GeoPoint, type Result } from '../../engine/index.ts';
-import { catalogSubject } from '../../protocol/index.ts';
+import { catalogSubject, querySubject } from '../../protocol/index.ts';
 import {
   type CandidateReport,
   type CatalogReply,
@@ -352,6 +353,47 @@ describe('checkout across two region processes', () => {
     // shared. The benchmark (`nats.checkout.p99`) measures the target at half load.
     expect(at(0.99)).toBeLessThan(250);
   });
+
+  it('two attempts of one checkout at once place one order: the second follows the first one’s claim', async () => {
+    const body = request(north(A, 1), [{ sku: 'sku-00004', quantity: 1 }]);
+    const [one, two] = await Promise.all([checkout(body), checkout(body)]);
+    expect(one.ok && two.ok).toBe(true);
+    if (!one.ok || !two.ok) return;
+    expect(two.value.warehouseId).toBe(one.value.warehouseId);
+    expect(two.value.order).toEqual(one.value.order);
+  });
+
+  it('a retry never places the order at a second warehouse while the first is down: it follows the claim', async () => {
+    // 2.6 km south of A, 1.9 km from E: E is the better candidate and takes the order.
+    const body = request(north(A, -2.6), [{ sku: 'sku-00003', quantity: 1 }]);
+    const first = await placed(body);
+    expect(first.warehouseId).toBe('E');
+    // E's process crashes: A could take the order, but E holds it on disk. The retry must not place it at A.
+    await p3.kill('SIGKILL');
+    const during = await checkout(body);
+    expect(during).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    expect(during.ok ? '' : during.error.message).toContain('at E did not answer');
+    const orderAt = async (warehouseId: string) => {
+      const msg = await nc.request(
+        querySubject(REGION, warehouseId),
+        encode({ type: 'order', orderId: body.orderId }),
+        {
+          timeout: 5_000,
+        },
+      );
+      return decode(msg.data) as Result;
+    };
+    expect(await orderAt('A')).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    // E is back: the retry answers the order E placed the first time.
+    p3 = await p3.restart();
+    let again: CheckoutResult | undefined;
+    await eventually('E to answer again', async () => {
+      again = await checkout(body);
+      return again.ok;
+    });
+    expect(again).toMatchObject({ ok: true, value: { warehouseId: 'E', order: { orderId: body.orderId } } });
+    expect(await orderAt('A')).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  }, 30_000);
 
   it('skips a warehouse marked down at a graceful stop, and one whose process died', async () => {
     // E's process crashes: the directory still lists E as up (until it goes stale), but E does not answer.
