@@ -7,7 +7,7 @@
 import { errors, type NatsConnection } from '@nats-io/transport-node';
 import type { Result } from '../engine/index.ts';
 import { checkoutSubject, connectNats, type NatsConnectOptions, TOKEN_PATTERN } from '../protocol/index.ts';
-import { clientValidationError, DarkstoreError, UnauthorizedError } from './errors.ts';
+import { clientValidationError, DarkstoreError, UnauthorizedError, withKeyOf } from './errors.ts';
 import { type CallOptions, DEFAULT_REQUEST_POLICY, encodeBody, type RequestPolicy, Transport } from './transport.ts';
 import type { PlaceOrderInput } from './types.ts';
 import { newKey, WarehouseClient } from './warehouse.ts';
@@ -91,12 +91,15 @@ export class DarkstoreClient {
    * region process of the region) and returns its result as is: a `checkout` value naming the
    * warehouse that took the order, or a rejection (NO_FULFILLMENT_CENTER carries every candidate's
    * reason). The order's key (the caller's, or one made here) stays the same across retries, and a
-   * checkout sent again with its key answers the order it placed. Throws only when no result came back.
+   * checkout sent again with its key answers the order it placed. Throws only when no result came
+   * back; the error then carries a key made here (`DarkstoreError.sentKey`), to send again with.
    */
   checkout(region: string, order: PlaceOrderInput, options?: CallOptions): Promise<Result<unknown>> {
     if (!TOKEN_PATTERN.test(region)) throw clientValidationError('region', 'must be 1–64 letters, digits, _ or -');
-    const body = encodeBody({ ...order, key: order.key ?? newKey() });
-    return this.transport.request(checkoutSubject(region), body, options);
+    const key = order.key ?? newKey();
+    const sent = this.transport.request(checkoutSubject(region), encodeBody({ ...order, key }), options);
+    // A key made up here is on the error of a call that got no result: retry with it, not a new one.
+    return order.key === undefined ? sent.catch((error: unknown) => withKeyOf(error, key)) : sent;
   }
 
   /** Drains and closes the connection if the client opened it; a caller's connection stays open. */

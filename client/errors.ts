@@ -25,6 +25,12 @@ const RETRYABLE: ReadonlySet<DarkstoreErrorCode> = new Set(['TIMEOUT', 'NO_RESPO
 
 /** Base of every error the client throws: a stable `code` to switch on, and the engine's value if any. */
 export class DarkstoreError extends Error {
+  /**
+   * The idempotency key the failed call carried when the client made it up (the caller gave none):
+   * send again with it, or a retry is a new command (a second reservation, a second order).
+   */
+  sentKey?: string;
+
   constructor(
     readonly code: DarkstoreErrorCode,
     message: string,
@@ -216,4 +222,10 @@ export function rejectionOf(error: EngineError): RejectionError {
 /** A client-side validation failure (the request was never sent). */
 export function clientValidationError(path: string, message: string): ValidationError {
   return new ValidationError({ code: 'VALIDATION_ERROR', message: `${path}: ${message}`, path });
+}
+
+/** Rethrows a failed call's error, saying the idempotency key the client made up for it. */
+export function withKeyOf(error: unknown, key: string): never {
+  if (error instanceof DarkstoreError && error.sentKey === undefined) error.sentKey = key;
+  throw error;
 }

@@ -8,7 +8,7 @@
 import { nuid } from '@nats-io/transport-node';
 import type { GeoPoint, Query, Reservation, Result } from '../engine/index.ts';
 import { commandSubject, querySubject } from '../protocol/index.ts';
-import { DarkstoreError, rejectionOf } from './errors.ts';
+import { DarkstoreError, rejectionOf, withKeyOf } from './errors.ts';
 import { type CallOptions, encodeBody, type Transport } from './transport.ts';
 import type {
   AdjustInput,
@@ -84,8 +84,10 @@ export class WarehouseClient {
    * when no result came back: a transport failure after the retries.
    */
   send(command: ClientCommand, options?: CallOptions): Promise<Result> {
-    const body = encodeBody(keyed(command));
-    return this.transport.request(this.commandSubject, body, options) as Promise<Result>;
+    const withKey = keyed(command);
+    const body = encodeBody(withKey);
+    const sent = this.transport.request(this.commandSubject, body, options) as Promise<Result>;
+    return command.key === undefined ? sent.catch((error: unknown) => withKeyOf(error, withKey.key)) : sent;
   }
 
   /**
@@ -109,11 +111,19 @@ export class WarehouseClient {
   }
 
   private async run<K extends CommandKind>(
-    command: ClientCommand,
+    input: ClientCommand,
     kind: K,
     options: CallOptions | undefined,
   ): Promise<CommandValueOf<K>> {
-    const value = unwrap<{ kind?: unknown }>(await this.send(command, options));
+    // Keyed here, so that a rejection or a failure says the key the client made up.
+    const command = keyed(input);
+    const made = input.key === undefined;
+    let value: { kind?: unknown };
+    try {
+      value = unwrap<{ kind?: unknown }>(await this.send(command, options));
+    } catch (error) {
+      throw made ? withKeyOf(error, command.key) : error;
+    }
     if (value?.kind !== kind) {
       throw new DarkstoreError('BAD_REPLY', `${command.type} answered ${String(value?.kind)}, not ${kind}`);
     }

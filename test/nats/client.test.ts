@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backoffDelayMs,
   DarkstoreClient,
+  type DarkstoreError,
   DEFAULT_REQUEST_POLICY,
   IdempotencyConflictError,
   InsufficientStockError,
@@ -256,6 +257,27 @@ describe('client round trips over NATS', () => {
       const timedOut = await rejection(slow.pickerCheckIn({ pickerId: 'p' }, { timeoutMs: 150, retries: 1 }));
       expect(timedOut).toBeInstanceOf(RequestTimeoutError);
       expect(timedOut).toMatchObject({ code: 'TIMEOUT', timeoutMs: 150, attempts: 2 });
+      // The key the client made up is on the error, to send the command again as the same command.
+      const sentKey = (timedOut as DarkstoreError).sentKey as string;
+      expect(sentKey).toMatch(/^\w{22}$/);
+      const given = await rejection(slow.pickerCheckIn({ key: 'mine', pickerId: 'p' }, { timeoutMs: 50, retries: 0 }));
+      expect((given as DarkstoreError).sentKey).toBeUndefined();
+      // A checkout nobody answers says its key too.
+      const lost = await rejection(
+        client.checkout(
+          'nobody',
+          {
+            orderId: 'o-x',
+            customerId: 'c',
+            address: { lat: 0, lon: 0 },
+            lines: [{ sku: SKU, quantity: 1 }],
+            paymentToken: 't',
+            ttlMs: 60_000,
+          },
+          { retries: 0 },
+        ),
+      );
+      expect((lost as DarkstoreError).sentKey).toMatch(/^\w{22}$/);
     } finally {
       await silent.close();
     }
