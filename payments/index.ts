@@ -6,5 +6,10 @@
 export { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffDelayMs } from './backoff.ts';
 export { type BreakerState, CircuitBreaker, FAILURES_TO_OPEN, OPEN_MS } from './circuit-breaker.ts';
 export type { AuthorizeRequest, PaymentFailure, PaymentGateway, PaymentResult } from './gateway.ts';
-export { PAYMENT_ATTEMPTS_MAX, type ResilienceOptions, ResilientGateway } from './resilient-gateway.ts';
+export {
+  PAYMENT_ATTEMPTS_MAX,
+  PAYMENT_CALL_TIMEOUT_MS,
+  type ResilienceOptions,
+  ResilientGateway,
+} from './resilient-gateway.ts';
 export { SimulatedPaymentProvider, type SimulatedProviderOptions } from './simulated-provider.ts';

@@ -4,19 +4,40 @@
  * with exponential backoff and jitter, up to a bounded number of attempts. Retries reuse the
  * idempotency key, so they never move money twice. A decline is final and never retried. What is
  * still unavailable after the last attempt is returned as such: the caller queues it (a capture on
- * delivery is retried later, never dropped).
+ * delivery is retried later, never dropped). A call that does not answer within `callTimeoutMs`
+ * counts as unavailable (a failure for the breaker, which lets the next trial through): a hung
+ * provider would otherwise hold the caller's call slots, and a hung half-open trial would keep the
+ * breaker open for good. The hung call itself is left to finish; its key makes a retry safe.
  */
 import { backoffDelayMs } from './backoff.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import type { AuthorizeRequest, PaymentGateway, PaymentResult } from './gateway.ts';
 
 export const PAYMENT_ATTEMPTS_MAX = 4;
+/** How long one provider call may take before it counts as unavailable (real time). */
+export const PAYMENT_CALL_TIMEOUT_MS = 10_000;
 
 export interface ResilienceOptions {
   breaker: CircuitBreaker;
   random: () => number;
   sleep: (ms: number) => Promise<void>;
   attemptsMax?: number;
+  /** Wall-clock bound of one call (PAYMENT_CALL_TIMEOUT_MS); `Infinity` waits for ever. */
+  callTimeoutMs?: number;
+}
+
+/** The call's answer, or unavailable once `timeoutMs` passed without one. */
+function within<T>(call: Promise<PaymentResult<T>>, timeoutMs: number): Promise<PaymentResult<T>> {
+  if (!Number.isFinite(timeoutMs)) return call;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<PaymentResult<T>>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ ok: false, reason: 'unavailable', message: `no answer in ${timeoutMs} ms` }),
+      timeoutMs,
+    );
+    timer.unref();
+  });
+  return Promise.race([call, late]).finally(() => clearTimeout(timer));
 }
 
 export class ResilientGateway implements PaymentGateway {
@@ -39,7 +60,7 @@ export class ResilientGateway implements PaymentGateway {
         last = { ok: false, reason: 'unavailable', message: 'circuit open' };
         continue;
       }
-      last = await call();
+      last = await within(call(), this.options.callTimeoutMs ?? PAYMENT_CALL_TIMEOUT_MS);
       if (last.ok || last.reason === 'declined') {
         // A decline is an answer from a working provider, not a failure of the provider.
         breaker.succeeded();

@@ -1,7 +1,8 @@
 /**
  * Payments outside the single writer: the circuit breaker's states, backoff with jitter, the
  * simulated provider (deterministic, idempotent by key, with declines and outages), and the
- * resilient gateway that retries through an outage without ever moving money twice.
+ * resilient gateway that retries through an outage without ever moving money twice, and bounds a
+ * call that never answers.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -163,5 +164,34 @@ describe('resilient gateway', () => {
     expect(result).toMatchObject({ ok: false, reason: 'unavailable' });
     expect(provider.calls).toBe(2);
     expect(gateway.shortCircuited).toBe(3);
+  });
+
+  it('counts a call that never answers as unavailable: call slots come back, and a hung trial does not keep the breaker open', async () => {
+    const { time, clock, sleep } = virtualTime();
+    // The provider hangs: its every call waits on a clock that never moves on.
+    const hung = new SimulatedPaymentProvider({
+      seed: 3,
+      clock,
+      sleep: () => new Promise<void>(() => undefined),
+      latencyMs: { min: 10, max: 10 },
+    });
+    const breaker = new CircuitBreaker(clock, 1, 1_000);
+    const gateway = new ResilientGateway(hung, {
+      breaker,
+      random: () => 0.5,
+      sleep,
+      attemptsMax: 1,
+      callTimeoutMs: 20,
+    });
+    const first = await gateway.authorize({ idempotencyKey: 'a', orderId: 'o', paymentToken: 't', amountCents: 1 });
+    expect(first).toEqual({ ok: false, reason: 'unavailable', message: 'no answer in 20 ms' });
+    expect(breaker.state).toBe('open');
+    // Half-open: the one trial hangs too, times out, and opens the breaker again instead of holding it.
+    time.now += 1_000;
+    expect(breaker.state).toBe('half_open');
+    expect(await gateway.void('v', 'auth-1')).toMatchObject({ ok: false, reason: 'unavailable' });
+    expect(breaker.state).toBe('open');
+    time.now += 1_000;
+    expect(breaker.allow()).toBe(true);
   });
 });
