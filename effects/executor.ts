@@ -20,10 +20,13 @@ import type { Scheduler } from './scheduler.ts';
 /**
  * Most operations tracked at once: calling the provider, waiting for a call slot, or waiting to
  * retry. Past it an operation is refused: it is not started and not remembered, and it stays in
- * its order's `payment.pending` in the warehouse, so the next `resume` (at the next start, or a
- * sweep the host runs over orders with pending payments) runs it. Refusals are counted.
+ * its order's `payment.pending` in the warehouse, so the next `resume` runs it: at the next start,
+ * or the sweep RESUME_SWEEP_MS after a refusal over the orders `pendingOrders` gives. Refusals are
+ * counted.
  */
 export const EFFECT_OPS_MAX = 10_000;
+/** How long after an operation was refused (past opsMax) the executor offers pending ones again. */
+export const RESUME_SWEEP_MS = 60_000;
 /** Most provider calls in flight at once; the other tracked operations wait their turn in order. */
 export const PROVIDER_CALLS_MAX = 64;
 /** First delay before an operation that came back unavailable is tried again; doubles per retry. */
@@ -50,6 +53,9 @@ export interface EffectExecutorOptions {
   notifier?: Notifier;
   opsMax?: number;
   callsMax?: number;
+  /** The orders whose pending payments a sweep offers again after refusals (none: no sweep). */
+  pendingOrders?: () => Iterable<ResumableOrder>;
+  resumeSweepMs?: number;
 }
 
 /** What became of the operations one `handle` or `resume` call offered. */
@@ -95,6 +101,8 @@ export class EffectExecutor {
   private readonly jobs = new Map<string, Job>();
   private readonly ready: Job[] = [];
   private calling = 0;
+  /** A resume sweep is scheduled (`sweepLater`). */
+  private sweeping = false;
   private idleWaiters: (() => void)[] = [];
   private readonly stopped = new AbortController();
 
@@ -167,12 +175,29 @@ export class EffectExecutor {
       running.authorizationId ??= op.authorizationId;
       return 'coalesced';
     }
-    if (this.jobs.size >= (this.options.opsMax ?? EFFECT_OPS_MAX)) return 'refused';
+    if (this.jobs.size >= (this.options.opsMax ?? EFFECT_OPS_MAX)) {
+      this.sweepLater();
+      return 'refused';
+    }
     const job: Job = { ...op, id, phase: 'queued', reports: 0, retries: 0 };
     this.jobs.set(id, job);
     this.ready.push(job);
     this.pump();
     return 'started';
+  }
+
+  /**
+   * After a refusal: once, RESUME_SWEEP_MS later, offers again every operation still pending in the
+   * warehouse's orders (those tracked coalesce; those refused again sweep again later).
+   */
+  private sweepLater(): void {
+    const pendingOrders = this.options.pendingOrders;
+    if (pendingOrders === undefined || this.sweeping || this.stopped.signal.aborted) return;
+    this.sweeping = true;
+    void this.options.scheduler.sleep(this.options.resumeSweepMs ?? RESUME_SWEEP_MS, this.stopped.signal).then(() => {
+      this.sweeping = false;
+      if (!this.stopped.signal.aborted) this.resume(pendingOrders());
+    });
   }
 
   /** Starts queued operations while call slots are free. */

@@ -33,6 +33,8 @@ export function openWarehouseHost(options: HostOptions): WarehouseHost {
     gateway: options.gateway,
     scheduler: options.scheduler ?? systemScheduler,
     submit: (command: PaymentOutcomeCommand) => (warehouse as DurableWarehouse).submit(command),
+    // Operations refused past the executor's bound stay pending in their orders: swept up later.
+    pendingOrders: () => (warehouse as DurableWarehouse).runtime.warehouse.state.orders.values(),
   };
   if (options.notifier !== undefined) executorOptions.notifier = options.notifier;
   if (options.retryDelayMs !== undefined) executorOptions.retryDelayMs = options.retryDelayMs;

@@ -10,6 +10,7 @@ export {
   type EffectExecutorOptions,
   type OfferSummary,
   PROVIDER_CALLS_MAX,
+  RESUME_SWEEP_MS,
   RETRY_DELAY_MAX_MS,
   RETRY_DELAY_MS,
   retryStepMs,

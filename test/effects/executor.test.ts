@@ -12,6 +12,7 @@ import {
   type EffectExecutorOptions,
   NotificationFeed,
   outcomeKey,
+  RESUME_SWEEP_MS,
   systemScheduler,
 } from '../../effects/index.ts';
 import type { Result } from '../../engine/index.ts';
@@ -301,6 +302,21 @@ describe('effect executor: one call per operation, and bounds', () => {
     executor.resume([recoveredOrder('o4', ['authorize']), recoveredOrder('o5', ['authorize'])]);
     await settle();
     expect(warehouse.recorded.map((c) => c.outcome)).toEqual(Array(5).fill('succeeded'));
+    expect(executor.stats).toMatchObject({ started: 5, refused: 2 });
+  });
+
+  it('sweeps up refused operations on its own: RESUME_SWEEP_MS after a refusal, the pending ones are offered again', async () => {
+    const pending = [recoveredOrder('o4', ['authorize']), recoveredOrder('o5', ['authorize'])];
+    const { executor, warehouse, scheduler, settle } = setup({
+      executor: { opsMax: 3, callsMax: 2, pendingOrders: () => pending.filter((o) => o.payment.pending.length > 0) },
+    });
+    expect(executor.handle(['o1', 'o2', 'o3', 'o4', 'o5'].map((id) => authorize(id)))).toMatchObject({ refused: 2 });
+    await settle();
+    expect(warehouse.recorded.map((c) => c.orderId).sort()).toEqual(['o1', 'o2', 'o3']);
+    // No start in between, no one calling resume: the sweep runs them.
+    await scheduler.run(scheduler.sleep(RESUME_SWEEP_MS));
+    await settle();
+    expect(warehouse.recorded.map((c) => c.orderId).sort()).toEqual(['o1', 'o2', 'o3', 'o4', 'o5']);
     expect(executor.stats).toMatchObject({ started: 5, refused: 2 });
   });
 });
