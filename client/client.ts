@@ -7,7 +7,7 @@
 import { errors, type NatsConnection } from '@nats-io/transport-node';
 import type { Result } from '../engine/index.ts';
 import { checkoutSubject, connectNats, type NatsConnectOptions, TOKEN_PATTERN } from '../protocol/index.ts';
-import { clientValidationError, DarkstoreError, UnauthorizedError, withKeyOf } from './errors.ts';
+import { clientValidationError, DarkstoreError, failedWithKey, UnauthorizedError, withKeyOf } from './errors.ts';
 import { type CallOptions, DEFAULT_REQUEST_POLICY, encodeBody, type RequestPolicy, Transport } from './transport.ts';
 import type { PlaceOrderInput } from './types.ts';
 import { newKey, WarehouseClient } from './warehouse.ts';
@@ -92,14 +92,23 @@ export class DarkstoreClient {
    * warehouse that took the order, or a rejection (NO_FULFILLMENT_CENTER carries every candidate's
    * reason). The order's key (the caller's, or one made here) stays the same across retries, and a
    * checkout sent again with its key answers the order it placed. Throws only when no result came
-   * back; the error then carries a key made here (`DarkstoreError.sentKey`), to send again with.
+   * back. A key made here is on a failed result and on such an error (`sentKey`), to send again with.
    */
-  checkout(region: string, order: PlaceOrderInput, options?: CallOptions): Promise<Result<unknown>> {
+  checkout(
+    region: string,
+    order: PlaceOrderInput,
+    options?: CallOptions,
+  ): Promise<Result<unknown> & { sentKey?: string }> {
     if (!TOKEN_PATTERN.test(region)) throw clientValidationError('region', 'must be 1–64 letters, digits, _ or -');
     const key = order.key ?? newKey();
     const sent = this.transport.request(checkoutSubject(region), encodeBody({ ...order, key }), options);
-    // A key made up here is on the error of a call that got no result: retry with it, not a new one.
-    return order.key === undefined ? sent.catch((error: unknown) => withKeyOf(error, key)) : sent;
+    if (order.key !== undefined) return sent;
+    // A key made up here is on a failed result and on the error of a call that got none (`sentKey`):
+    // a retry must send it again, not a new one.
+    return sent.then(
+      (result) => failedWithKey(result, key),
+      (error: unknown) => withKeyOf(error, key),
+    );
   }
 
   /** Drains and closes the connection if the client opened it; a caller's connection stays open. */

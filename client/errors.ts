@@ -229,3 +229,8 @@ export function withKeyOf(error: unknown, key: string): never {
   if (error instanceof DarkstoreError && error.sentKey === undefined) error.sentKey = key;
   throw error;
 }
+
+/** A failed result, saying the idempotency key the client made up for its call. */
+export function failedWithKey<R extends { ok: boolean }>(result: R, key: string): R & { sentKey?: string } {
+  return result.ok ? result : { ...result, sentKey: key };
+}

@@ -8,7 +8,7 @@
 import { nuid } from '@nats-io/transport-node';
 import type { GeoPoint, Query, Reservation, Result } from '../engine/index.ts';
 import { commandSubject, querySubject } from '../protocol/index.ts';
-import { DarkstoreError, rejectionOf, withKeyOf } from './errors.ts';
+import { DarkstoreError, failedWithKey, rejectionOf, withKeyOf } from './errors.ts';
 import { type CallOptions, encodeBody, type Transport } from './transport.ts';
 import type {
   AdjustInput,
@@ -83,11 +83,16 @@ export class WarehouseClient {
    * Sends one command and returns the engine's result as is (rejections included). Throws only
    * when no result came back: a transport failure after the retries.
    */
-  send(command: ClientCommand, options?: CallOptions): Promise<Result> {
+  send(command: ClientCommand, options?: CallOptions): Promise<Result & { sentKey?: string }> {
     const withKey = keyed(command);
     const body = encodeBody(withKey);
     const sent = this.transport.request(this.commandSubject, body, options) as Promise<Result>;
-    return command.key === undefined ? sent.catch((error: unknown) => withKeyOf(error, withKey.key)) : sent;
+    if (command.key !== undefined) return sent;
+    // A key made up here is on a failed result, or on the error of a call that got none (`sentKey`).
+    return sent.then(
+      (result) => failedWithKey(result, withKey.key),
+      (error: unknown) => withKeyOf(error, withKey.key),
+    );
   }
 
   /**

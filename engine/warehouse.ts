@@ -216,10 +216,6 @@ export class Warehouse {
     }
   }
 
-  /**
-   * Dispatch runs after the command's own work: a pack or a check-in may have handed out an order
-   * in the same command, and the reply says where things stand when the command is done.
-   */
   /** Refuses a plain commit, release or extend of a reservation an order owns (`owningOrder`). */
   private ownedRefusal(reservationId: string): Result | undefined {
     const order = owningOrder(this.state, reservationId);
@@ -227,6 +223,10 @@ export class Warehouse {
     return { ok: false, error: reservationOfOrder(reservationId, order.orderId, orderStateOf(order.lifecycle.value)) };
   }
 
+  /**
+   * Dispatch runs after the command's own work: a pack or a check-in may have handed out an order
+   * in the same command, and the reply says where things stand when the command is done.
+   */
   private refreshAfterDispatch(result: Result): void {
     if (!result.ok) return;
     const value = result.value;

@@ -5,15 +5,23 @@
  * known not to have happened. Every attempt of the checkout, whatever its probes saw (a warehouse
  * slow to answer, one counted down, the earlier reservation showing in stock), places where the
  * claim says, under the same placement key, so an order is never placed at two warehouses. Claims
- * expire after CHECKOUT_CLAIM_TTL_MS. Owns the bucket and its keys; never talks to a warehouse.
+ * expire after CHECKOUT_CLAIM_TTL_MS; later, a retry falls back on asking each candidate whether it
+ * holds the order. Left open: a claim taken by an attempt that found its warehouse unreachable ("no
+ * responders") is moved on by it, and another attempt that read the claim just before could still
+ * reach that warehouse as it comes back (a window of one request); a claim on a warehouse taken out
+ * of the region answers UNAVAILABLE until it expires. Sizing: one entry per checkout for an hour
+ * (~100 bytes each). Owns the bucket and its keys; never talks to a warehouse.
  */
+import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeUntrusted, encode } from '../engine/index.ts';
 import { CHECKOUT_CLAIMS_BUCKET } from '../protocol/index.ts';
 
-/** How long a claim lives: longer than any retry of a checkout. */
-export const CHECKOUT_CLAIM_TTL_MS = 24 * 60 * 60_000;
+/** How long a claim lives: longer than a client retries a checkout. */
+export const CHECKOUT_CLAIM_TTL_MS = 60 * 60_000;
+/** How long one claims request may take (the checkout answers UNAVAILABLE past it). */
+export const CHECKOUT_CLAIM_TIMEOUT_MS = 2_000;
 
 /** Where a checkout places its order, at the bucket revision that says so. */
 export interface CheckoutClaim {
@@ -33,7 +41,7 @@ export class CheckoutClaims {
 
   /** Opens (or creates) the bucket: file storage, one value per key, CHECKOUT_CLAIM_TTL_MS. */
   static async open(nc: NatsConnection): Promise<CheckoutClaims> {
-    const kv = await new Kvm(nc).create(CHECKOUT_CLAIMS_BUCKET, {
+    const kv = await new Kvm(jetstream(nc, { timeout: CHECKOUT_CLAIM_TIMEOUT_MS })).create(CHECKOUT_CLAIMS_BUCKET, {
       history: 1,
       ttl: CHECKOUT_CLAIM_TTL_MS,
       storage: 'file',

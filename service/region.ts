@@ -16,7 +16,13 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { Logger } from 'pino';
 import { openWarehouseHost, type WarehouseHost } from '../effects/index.ts';
 import { type EngineError, type EngineEvent, type Result, unavailable } from '../engine/index.ts';
-import { CircuitBreaker, type PaymentGateway, ResilientGateway, SimulatedPaymentProvider } from '../payments/index.ts';
+import {
+  CircuitBreaker,
+  PAYMENT_CALL_TIMEOUT_MS,
+  type PaymentGateway,
+  ResilientGateway,
+  SimulatedPaymentProvider,
+} from '../payments/index.ts';
 import { warehousePaths } from '../persistence/index.ts';
 import {
   batchOf,
@@ -110,6 +116,7 @@ function simulatedGateway(config: RegionConfig, warehouseId: string): PaymentGat
     breaker: new CircuitBreaker(Date.now, undefined, payments.breakerOpenMs),
     random: () => random.next(),
     sleep,
+    callTimeoutMs: PAYMENT_CALL_TIMEOUT_MS,
   });
 }
 

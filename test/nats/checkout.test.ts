@@ -354,7 +354,7 @@ describe('checkout across two region processes', () => {
     expect(at(0.99)).toBeLessThan(250);
   });
 
-  it('two attempts of one checkout at once place one order: the second follows the first one’s claim', async () => {
+  it('two attempts of one checkout at once place one order (one takes the claim, the other follows it)', async () => {
     const body = request(north(A, 1), [{ sku: 'sku-00004', quantity: 1 }]);
     const [one, two] = await Promise.all([checkout(body), checkout(body)]);
     expect(one.ok && two.ok).toBe(true);

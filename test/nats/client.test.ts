@@ -278,6 +278,17 @@ describe('client round trips over NATS', () => {
         ),
       );
       expect((lost as DarkstoreError).sentKey).toMatch(/^\w{22}$/);
+      // And a checkout answered with a refusal says it too (a retry of an UNAVAILABLE must reuse it).
+      const far = await client.checkout('berlin', {
+        orderId: 'o-far',
+        customerId: 'c',
+        address: { lat: 0, lon: 0 },
+        lines: [{ sku: SKU, quantity: 1 }],
+        paymentToken: 't',
+        ttlMs: 60_000,
+      });
+      expect(far).toMatchObject({ ok: false, error: { code: 'NO_FULFILLMENT_CENTER' } });
+      expect(far.sentKey).toMatch(/^\w{22}$/);
     } finally {
       await silent.close();
     }
