@@ -176,6 +176,24 @@ describe('events the stream refused', () => {
     );
   }
 
+  /**
+   * Ten adjustments the stream acknowledges, then the stream is deleted: where the warehouse stood
+   * (its last seq, all acknowledged) and how many events it had committed.
+   */
+  async function loseStream(
+    h: RegionHost,
+    reader: NatsConnection,
+    committed: { events: number },
+  ): Promise<{ acknowledgedThrough: number; before: number }> {
+    await adjust(h, 0, 10);
+    await until(() => h.eventPublication().unacked === 0);
+    await (await jetstreamManager(reader)).streams.delete(EVENTS_STREAM);
+    return {
+      acknowledgedThrough: h.warehouses.get(W)?.host?.warehouse.runtime.lastSeq ?? -1,
+      before: committed.events,
+    };
+  }
+
   async function eventually(reader: NatsConnection, events: number): Promise<Set<string>> {
     const deadline = Date.now() + 20_000;
     let stored = await storedEvents(reader);
@@ -254,12 +272,7 @@ describe('events the stream refused', () => {
   it('a stop before the stream took them leaves them in the log, and the next start publishes them', () =>
     onOwnServer(async ({ dir, reader, committed, start }) => {
       const h = await start();
-      await adjust(h, 0, 10);
-      await until(() => h.eventPublication().unacked === 0);
-      const jsm = await jetstreamManager(reader);
-      await jsm.streams.delete(EVENTS_STREAM);
-      const acknowledgedThrough = h.warehouses.get(W)?.host?.warehouse.runtime.lastSeq ?? -1;
-      const before = committed.events;
+      const { acknowledgedThrough, before } = await loseStream(h, reader, committed);
       await adjust(h, 10, 10);
       await h.stop();
       // The stop's snapshot covers what the stream acknowledged, not the ten adjustments after it.
@@ -275,12 +288,7 @@ describe('events the stream refused', () => {
     onOwnServer(async ({ dir, reader, committed, start }) => {
       const BOUND = 4_000;
       const h = await start(BOUND);
-      await adjust(h, 0, 10);
-      await until(() => h.eventPublication().unacked === 0);
-      const jsm = await jetstreamManager(reader);
-      await jsm.streams.delete(EVENTS_STREAM);
-      const acknowledgedThrough = h.warehouses.get(W)?.host?.warehouse.runtime.lastSeq ?? -1;
-      const before = committed.events;
+      const { acknowledgedThrough, before } = await loseStream(h, reader, committed);
       // Far more than the bound waits unacknowledged: the warehouse gives up publishing.
       for (let i = 0; i < 10; i++) await adjust(h, 10 + i * 20, 20);
       await until(() => h.eventPublication().givenUp > 0);
