@@ -219,11 +219,17 @@ export class EffectExecutor {
   private async run(job: Job): Promise<void> {
     const answer = await callProvider(this.options.gateway, this.options.warehouseId, job);
     this.stats[answer.ok ? 'succeeded' : answer.reason]++;
-    if (!answer.ok && answer.reason === 'unavailable') job.reports++;
+    if (!answer.ok && answer.reason === 'unavailable') {
+      job.reports++;
+      if (answer.uncertain === true) job.uncertain = true;
+    }
     const command = outcomeCommand(job, answer, job.failuresBefore + job.reports);
     const recorded = await this.record(command);
-    // An authorize answered unavailable is final for the warehouse (it cancels the order).
-    const final = answer.ok || answer.reason === 'declined' || job.operation === 'authorize';
+    // An authorize answered unavailable is final for the warehouse (it cancels the order), unless a
+    // call may have reached the provider: then it is tried until the provider answers, and a hold
+    // it turns out to have placed is voided by the warehouse.
+    const final =
+      answer.ok || answer.reason === 'declined' || (job.operation === 'authorize' && job.uncertain !== true);
     if (recorded === 'rejected' || (recorded === 'recorded' && final)) this.jobs.delete(job.id);
     else this.retryLater(job);
   }

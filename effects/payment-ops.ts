@@ -17,6 +17,8 @@ export interface PaymentOp {
   authorizationId?: string;
   /** `unavailable` outcomes the warehouse had counted for the order when the op was offered. */
   failuresBefore: number;
+  /** An authorize that may have reached the provider unanswered: tried until it answers. */
+  uncertain?: boolean;
 }
 
 /** The fields of an order that `resume` reads; an `OrderRecord` has them all. */
@@ -70,6 +72,7 @@ export function opsOfOrder(order: ResumableOrder): PaymentOp[] {
     paymentToken: order.paymentToken,
     authorizationId: order.authorizationId,
     failuresBefore: order.payment.failures,
+    ...(operation === 'authorize' && order.payment.authorizeUncertain === true ? { uncertain: true } : {}),
   }));
 }
 

@@ -38,8 +38,9 @@ export async function callProvider(gateway: PaymentGateway, warehouseId: string,
     const r = await gateway.refund(key, authorizationId, amountCents);
     return r.ok ? { ok: true, amountCents: r.value.refundedCents } : r;
   } catch (error) {
-    // A gateway that throws broke its contract; trying again is safe (same key), losing the op is not.
-    return { ok: false, reason: 'unavailable', message: `gateway error: ${String(error)}` };
+    // A gateway that throws broke its contract; trying again is safe (same key), losing the op is
+    // not. Whether the call reached the provider is unknown.
+    return { ok: false, reason: 'unavailable', message: `gateway error: ${String(error)}`, uncertain: true };
   }
 }
 
@@ -60,5 +61,14 @@ export function outcomeCommand(op: PaymentOp, answer: Answer, reportNumber: numb
   const message = answer.message.slice(0, limits.TEXT_LENGTH_MAX).replace(/[\uD800-\uDFFF]/gu, '\uFFFD');
   const suffix = answer.reason === 'declined' ? 'declined' : `unavailable:${reportNumber}`;
   const key = outcomeKey(orderId, operation, suffix);
-  return { type: 'payment.outcome', key, orderId, operation, outcome: answer.reason, message };
+  const command: PaymentOutcomeCommand = {
+    type: 'payment.outcome',
+    key,
+    orderId,
+    operation,
+    outcome: answer.reason,
+    message,
+  };
+  if (answer.reason === 'unavailable' && (answer.uncertain === true || op.uncertain === true)) command.uncertain = true;
+  return command;
 }

@@ -134,9 +134,19 @@ export function applyPaymentOutcome(
     order.payment.failures++;
     return result(true);
   }
+  if (cmd.outcome === 'unavailable' && (cmd.uncertain === true || order.payment.authorizeUncertain === true)) {
+    // The checkout fails now, but the provider may have placed the hold before its answer was lost:
+    // the authorize stays owed, and a hold that turns up on the cancelled order is voided.
+    order.payment.authorizeUncertain = true;
+    order.payment.failures++;
+    if (order.lifecycle.value === 'reserved.authorizing') fire(order, 'order.cancel', 'payment_unavailable');
+    return result(true);
+  }
   removePending(order, cmd.operation);
-  if (cmd.operation === 'authorize') settleAuthorize(state, order, cmd, fire);
-  else if (cmd.operation === 'capture') settleCapture(state, order, cmd);
+  if (cmd.operation === 'authorize') {
+    delete order.payment.authorizeUncertain;
+    settleAuthorize(state, order, cmd, fire);
+  } else if (cmd.operation === 'capture') settleCapture(state, order, cmd);
   else if (cmd.outcome === 'declined') refused(state, order, cmd);
   else if (cmd.operation === 'void') order.payment.voided = true;
   else order.payment.refundedCents = cmd.amountCents ?? order.payment.capturedCents;

@@ -224,6 +224,11 @@ export interface PaymentOutcomeCommand {
   authorizationId?: string;
   amountCents?: number;
   message?: string;
+  /**
+   * With `unavailable`: a call may have reached the provider without an answer, so it may have
+   * acted (an authorize may have placed a hold). An authorize stays owed until the provider answers.
+   */
+  uncertain?: boolean;
 }
 
 /** Where the store is and the knobs of its fulfilment. Omitted knobs keep their current value. */
@@ -357,6 +362,11 @@ export interface PaymentState {
    * taken is refunded at once; a capture refused leaves a hold to void).
    */
   refundOnCapture: boolean;
+  /**
+   * An authorize came back unavailable after a call that may have reached the provider: it stays
+   * owed (tried again) until the provider answers, and a hold it turns out to have placed is voided.
+   */
+  authorizeUncertain?: true;
 }
 
 /** An open or finished order of the warehouse. */

@@ -115,6 +115,7 @@ function paymentOutcome(input: unknown): Command {
     'authorizationId',
     'amountCents',
     'message',
+    'uncertain',
   ]);
   const operation = o.operation as PaymentOperation;
   if (!PAYMENT_OPERATIONS.includes(operation)) fail('operation', `must be one of ${PAYMENT_OPERATIONS.join(', ')}`);
@@ -131,6 +132,10 @@ function paymentOutcome(input: unknown): Command {
   else if (operation === 'authorize' && outcome === 'succeeded') fail('authorizationId', 'is required');
   if (o.amountCents !== undefined) cmd.amountCents = int(o.amountCents, 'amountCents', 0, PRICE_CENTS_MAX * 1_000);
   if (o.message !== undefined) cmd.message = text(o.message, 'message');
+  if (o.uncertain !== undefined) {
+    if (outcome !== 'unavailable') fail('uncertain', 'only goes with outcome unavailable');
+    if (bool(o.uncertain, 'uncertain')) cmd.uncertain = true;
+  }
   return cmd;
 }
 

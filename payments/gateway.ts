@@ -8,8 +8,11 @@
 export type PaymentFailure =
   /** The provider refused (card declined, insufficient funds): final, do not retry. */
   | { ok: false; reason: 'declined'; message: string }
-  /** The provider could not be reached or answered an error: retry later. */
-  | { ok: false; reason: 'unavailable'; message: string };
+  /**
+   * The provider could not be reached or answered an error: retry later. `uncertain` when a call
+   * may have reached it all the same (no answer in time): it may have acted.
+   */
+  | { ok: false; reason: 'unavailable'; message: string; uncertain?: boolean };
 
 export type PaymentResult<T> = { ok: true; value: T } | PaymentFailure;
 

@@ -35,7 +35,7 @@ function within<T>(call: Promise<PaymentResult<T>>, timeoutMs: number): Promise<
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<PaymentResult<T>>((resolve) => {
     timer = setTimeout(
-      () => resolve({ ok: false, reason: 'unavailable', message: `no answer in ${timeoutMs} ms` }),
+      () => resolve({ ok: false, reason: 'unavailable', message: `no answer in ${timeoutMs} ms`, uncertain: true }),
       timeoutMs,
     );
     timer.unref();
@@ -56,6 +56,8 @@ export class ResilientGateway implements PaymentGateway {
     const { breaker, random, sleep } = this.options;
     const attempts = this.options.attemptsMax ?? PAYMENT_ATTEMPTS_MAX;
     let last: PaymentResult<T> = { ok: false, reason: 'unavailable', message: 'not attempted' };
+    /** An attempt may have reached the provider without an answer: so may the whole call. */
+    let uncertain = false;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) await sleep(backoffDelayMs(attempt - 1, random));
       if (!breaker.allow()) {
@@ -70,8 +72,9 @@ export class ResilientGateway implements PaymentGateway {
         return last;
       }
       breaker.failed();
+      if (last.reason === 'unavailable' && last.uncertain === true) uncertain = true;
     }
-    return last;
+    return uncertain && !last.ok && last.reason === 'unavailable' ? { ...last, uncertain } : last;
   }
 
   authorize(request: AuthorizeRequest) {

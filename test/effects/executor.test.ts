@@ -115,6 +115,32 @@ describe('effect executor: outcomes', () => {
     expect(executor.stats).toMatchObject({ unavailable: 3, retried: 0 });
   });
 
+  it('tries an authorize whose answer was lost until the provider answers, reporting the first try uncertain', async () => {
+    const { provider, scheduler } = setup();
+    let lost = 0;
+    // The request reaches the provider (it places the hold); the answer never comes back.
+    const lossy: PaymentGateway = {
+      ...stubGateway,
+      authorize: async (request) => {
+        const answer = await provider.authorize(request);
+        if (lost++ === 0) throw new Error('connection reset after the request went out');
+        return answer;
+      },
+    };
+    const warehouse = new FakeWarehouse(scheduler);
+    const executor = new EffectExecutor({ warehouseId: 'W1', gateway: lossy, submit: warehouse.submit, scheduler });
+    executor.handle([authorize('o1')]);
+    await scheduler.run(executor.idle());
+    expect(warehouse.recorded.map((c) => [c.outcome, c.uncertain])).toEqual([
+      ['unavailable', true],
+      ['succeeded', undefined],
+    ]);
+    // One hold at the provider, reported with its id: the warehouse voids it on the cancelled order.
+    expect(provider.authorizations.size).toBe(1);
+    expect(warehouse.recorded[1]?.authorizationId).toBe([...provider.authorizations.keys()][0]);
+    expect(executor.stats).toMatchObject({ retried: 1 });
+  });
+
   it('ignores effects that are not payments, and answers a void without an authorization as declined', async () => {
     const { executor, warehouse, spy, settle } = setup();
     const ignored = executor.handle([effectEvent('o1', 'notify', 0), effectEvent('o1', 'requestCourier', 0)]);

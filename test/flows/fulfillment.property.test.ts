@@ -22,7 +22,7 @@ const PICKERS = ['p1', 'p2'];
 
 type Op =
   | { kind: 'place'; milk: number; bread: number; subs: boolean }
-  | { kind: 'pay'; order: number; outcome: 'succeeded' | 'declined' | 'unavailable' }
+  | { kind: 'pay'; order: number; outcome: 'succeeded' | 'declined' | 'unavailable' | 'uncertain' }
   | { kind: 'take'; picker: number }
   | { kind: 'scan'; order: number; wrong: boolean; part: boolean }
   | { kind: 'stockout'; order: number }
@@ -56,7 +56,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('pay' as const),
       order: idx,
-      outcome: fc.constantFrom('succeeded' as const, 'succeeded' as const, 'declined' as const, 'unavailable' as const),
+      outcome: fc.constantFrom(
+        'succeeded' as const,
+        'succeeded' as const,
+        'declined' as const,
+        'unavailable' as const,
+        'uncertain' as const,
+      ),
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('take' as const), picker: fc.nat(1) }) },
@@ -224,8 +230,10 @@ function run(f: Floor, op: Op, orders: string[], twice: boolean, answered: Answe
         key: f.key(),
         orderId: orderOf(op.order),
         operation: 'authorize',
-        outcome: op.outcome,
+        outcome: op.outcome === 'uncertain' ? 'unavailable' : op.outcome,
       };
+      // No answer in time: the hold may exist, the authorize stays owed after the cancel.
+      if (op.outcome === 'uncertain') body.uncertain = true;
       if (op.outcome === 'succeeded') body.authorizationId = 'auth';
       send(body);
       return;

@@ -1,7 +1,8 @@
 /**
  * The payment hold at checkout in virtual time: a declined or unreachable authorization cancels the
- * order and gives its stock back; an authorization that lands after the order was cancelled (by the
- * customer, or by an abandoned checkout's expiry) is voided at once.
+ * order and gives its stock back (one whose answer may have been lost stays owed until the provider
+ * answers); an authorization that lands after the order was cancelled (by the customer, by an
+ * abandoned checkout's expiry, or by a lost answer) is voided at once.
  */
 import { describe, expect, it } from 'vitest';
 import { Floor } from './floor.ts';
@@ -58,6 +59,37 @@ describe('order flow: payment hold', () => {
     expect(f.effects('o1').map((e) => e.effect)).toEqual(['authorizePayment']);
     expect(f.warehouse.state.reservations.size).toBe(0);
     expect(f.available('eggs')).toBe(20);
+    f.replayMatches();
+  });
+
+  it('keeps an authorization whose answer may have been lost owed after the cancel, and voids the hold it finds', () => {
+    const f = Floor.open();
+    expect(f.place('o1', [{ sku: 'eggs', quantity: 3 }]).ok).toBe(true);
+    // No answer in time: the call may have reached the provider. The checkout fails at once...
+    expect(f.payment('o1', 'authorize', 'unavailable', { uncertain: true }).ok).toBe(true);
+    expect(f.stateOf('o1')).toBe('cancelled');
+    expect(f.events('order.changed').at(-1)).toMatchObject({ state: 'cancelled', reason: 'payment_unavailable' });
+    expect(f.available('eggs')).toBe(20);
+    // ...and the authorize stays owed, across further outage reports, until the provider answers.
+    expect(f.order('o1').payment).toMatchObject({ pending: ['authorize'], authorizeUncertain: true, failures: 1 });
+    expect(f.payment('o1', 'authorize', 'unavailable', { message: 'circuit open' }).ok).toBe(true);
+    expect(f.order('o1').payment).toMatchObject({ pending: ['authorize'], failures: 2 });
+    // The provider had placed the hold: it answers the same key with it, and the hold is let go.
+    expect(f.payment('o1', 'authorize').ok).toBe(true);
+    expect(f.stateOf('o1')).toBe('cancelled');
+    expect(f.effects('o1').map((e) => e.effect)).toEqual(['authorizePayment', 'voidAuthorization']);
+    expect(f.order('o1').payment).toMatchObject({ pending: ['void'] });
+    expect(f.order('o1').payment.authorizeUncertain).toBeUndefined();
+    // An outcome saying uncertain with anything but unavailable is bad input.
+    const bad = f.send({
+      type: 'payment.outcome',
+      key: f.key(),
+      orderId: 'o1',
+      operation: 'void',
+      outcome: 'declined',
+      uncertain: true,
+    });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR', path: 'uncertain' } });
     f.replayMatches();
   });
 

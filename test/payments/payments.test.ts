@@ -184,7 +184,7 @@ describe('resilient gateway', () => {
       callTimeoutMs: 20,
     });
     const first = await gateway.authorize({ idempotencyKey: 'a', orderId: 'o', paymentToken: 't', amountCents: 1 });
-    expect(first).toEqual({ ok: false, reason: 'unavailable', message: 'no answer in 20 ms' });
+    expect(first).toEqual({ ok: false, reason: 'unavailable', message: 'no answer in 20 ms', uncertain: true });
     expect(breaker.state).toBe('open');
     // Half-open: the one trial hangs too, times out, and opens the breaker again instead of holding it.
     time.now += 1_000;
