@@ -49,6 +49,12 @@ export const TIMER_HEAP_SLACK_FACTOR = 2;
  * lost (a `pos.gap_skipped` event) and the watermark moves on.
  */
 export const POS_PENDING_SEQS_MAX = 65_536;
+/**
+ * Most gaps a source keeps after declaring them lost (ranges of sequence numbers): a sale of a lost
+ * gap that arrives after all is applied once. Past the bound the oldest gap is forgotten, and its
+ * late sales count as seen.
+ */
+export const POS_SKIPPED_RANGES_MAX = 1_024;
 /** Most POS sources (tills, feeds) one warehouse tracks. */
 export const POS_SOURCES_MAX = 10_000;
 /** Largest encoded command accepted at the boundary (bytes). */

@@ -26,7 +26,8 @@ export interface WarehouseSnapshot {
   idempotency: IdempotencyRecord[];
   receipts: [string, ReceiptRecord][];
   tombstones: [string, Tombstone][];
-  posSources: [string, number, number[]][];
+  /** [source, watermark, seen above it, lost gaps flattened (from, to, from, to...; absent in older snapshots)] */
+  posSources: [string, number, number[], number[]?][];
   orders: OrderRecord[];
   finishedOrders: [string, { atMs: number }][];
   config?: WarehouseConfig;
@@ -57,7 +58,12 @@ export function toSnapshot(state: WarehouseState): WarehouseSnapshot {
     idempotency: [...state.idempotency.values()],
     receipts: [...state.receipts.entries()],
     tombstones: [...state.tombstones.entries()],
-    posSources: [...state.posSources].map(([id, s]): [string, number, number[]] => [id, s.watermark, [...s.seen]]),
+    posSources: [...state.posSources].map(([id, s]): [string, number, number[], number[]] => [
+      id,
+      s.watermark,
+      [...s.seen],
+      s.skipped.flat(),
+    ]),
     orders: [...state.orders.values()],
     finishedOrders: [...state.finishedOrders.entries()],
     config: state.config,
@@ -108,7 +114,11 @@ export function fromSnapshot(snapshot: WarehouseSnapshot): WarehouseState {
   for (const record of s.idempotency) state.idempotency.add(record.key, record);
   for (const [id, r] of s.receipts) state.receipts.add(id, r);
   for (const [id, t] of s.tombstones) state.tombstones.add(id, t);
-  for (const [id, watermark, seen] of s.posSources) state.posSources.set(id, { watermark, seen: new Set(seen) });
+  for (const [id, watermark, seen, flat = []] of s.posSources) {
+    const skipped: [number, number][] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) skipped.push([flat[i] as number, flat[i + 1] as number]);
+    state.posSources.set(id, { watermark, seen: new Set(seen), skipped });
+  }
   for (const order of s.orders ?? []) state.orders.set(order.orderId, upgradeOrder(order));
   for (const [id, f] of s.finishedOrders ?? []) state.finishedOrders.add(id, f);
   if (s.config !== undefined) state.config = s.config;

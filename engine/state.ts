@@ -62,10 +62,18 @@ export interface ReceiptRecord {
   fingerprint: number;
 }
 
-/** Per POS source: every sequence number ≤ watermark was seen; `seen` holds the ones above it. */
+/**
+ * Per POS source: every sequence number ≤ watermark was seen, except those in `skipped`; `seen` holds
+ * the ones above it.
+ */
 export interface PosSource {
   watermark: number;
   seen: Set<number>;
+  /**
+   * Gaps declared lost (`pos.gap_skipped`) whose sales have not arrived, as [from, to] ranges, oldest
+   * first, at most POS_SKIPPED_RANGES_MAX: a sale in one is applied when it comes, once.
+   */
+  skipped: [number, number][];
 }
 
 /** The stamp of the command being applied and the SKUs it touched. Reused from command to command. */

@@ -6,7 +6,7 @@
  */
 import { idempotencyConflict, limitExceeded, notFound } from './errors.ts';
 import { fingerprint } from './fingerprint.ts';
-import { POS_PENDING_SEQS_MAX, POS_SOURCES_MAX, SKUS_PER_WAREHOUSE_MAX } from './limits.ts';
+import { POS_PENDING_SEQS_MAX, POS_SKIPPED_RANGES_MAX, POS_SOURCES_MAX, SKUS_PER_WAREHOUSE_MAX } from './limits.ts';
 import type { CommandContext, PosSource, WarehouseState } from './state.ts';
 import type {
   AdjustCommand,
@@ -127,11 +127,38 @@ export function applyCount(state: WarehouseState, ctx: CommandContext, cmd: Coun
 }
 
 function posSeen(source: PosSource, seq: number): boolean {
-  return seq <= source.watermark || source.seen.has(seq);
+  if (seq > source.watermark) return source.seen.has(seq);
+  return skippedRange(source, seq) < 0;
+}
+
+/** Which of the source's lost gaps holds `seq` (-1: none). */
+function skippedRange(source: PosSource, seq: number): number {
+  const ranges = source.skipped;
+  for (let i = 0; i < ranges.length; i++) {
+    const [from, to] = ranges[i] as [number, number];
+    if (seq >= from && seq <= to) return i;
+  }
+  return -1;
+}
+
+/** A sale of a lost gap arrived after all: the gap no longer holds it (it may split in two). */
+function posFilled(source: PosSource, seq: number): void {
+  const i = skippedRange(source, seq);
+  if (i < 0) return;
+  const [from, to] = source.skipped[i] as [number, number];
+  const parts: [number, number][] = [];
+  if (from < seq) parts.push([from, seq - 1]);
+  if (seq < to) parts.push([seq + 1, to]);
+  source.skipped.splice(i, 1, ...parts);
+  if (source.skipped.length > POS_SKIPPED_RANGES_MAX) source.skipped.shift();
 }
 
 /** Records a POS sequence number; past the bound, declares the oldest gap lost and moves on. */
 function posRecord(state: WarehouseState, sourceId: string, source: PosSource, seq: number): void {
+  if (seq <= source.watermark) {
+    posFilled(source, seq);
+    return;
+  }
   source.seen.add(seq);
   // Advance first: a sequence number that fills the gap must not be counted as pending.
   while (source.seen.delete(source.watermark + 1)) source.watermark++;
@@ -139,6 +166,8 @@ function posRecord(state: WarehouseState, sourceId: string, source: PosSource, s
     let lowest = Number.POSITIVE_INFINITY;
     for (const s of source.seen) if (s < lowest) lowest = s;
     state.events.push({ type: 'pos.gap_skipped', sourceId, fromSeq: source.watermark + 1, toSeq: lowest - 1 });
+    source.skipped.push([source.watermark + 1, lowest - 1]);
+    if (source.skipped.length > POS_SKIPPED_RANGES_MAX) source.skipped.shift();
     source.watermark = lowest - 1;
     while (source.seen.delete(source.watermark + 1)) source.watermark++;
   }
@@ -158,7 +187,7 @@ export function applyPosSale(state: WarehouseState, ctx: CommandContext, cmd: Po
     if (state.posSources.size >= POS_SOURCES_MAX) {
       return { ok: false, error: limitExceeded('POS_SOURCES_MAX', POS_SOURCES_MAX) };
     }
-    source = { watermark: 0, seen: new Set() };
+    source = { watermark: 0, seen: new Set(), skipped: [] };
     state.posSources.set(cmd.sourceId, source);
   }
   posRecord(state, cmd.sourceId, source, cmd.sourceSeq);

@@ -4,7 +4,7 @@
  * receipts that arrive twice, cycle counts with drift, and physical decreases below reserved.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { limits } from '../../engine/index.ts';
+import { decode, encode, fromSnapshot, limits, toSnapshot, type WarehouseSnapshot } from '../../engine/index.ts';
 import { errorOf, eventsOfType, sameBytes, TestWarehouse } from './helpers.ts';
 
 let w: TestWarehouse;
@@ -77,9 +77,30 @@ describe('POS feed', () => {
     ]);
     expect(w.warehouse.state.posSources.get('till-1')).toMatchObject({ watermark: max + 2 });
     expect(w.warehouse.state.posSources.get('till-1')?.seen.size).toBe(0);
-    // The lost sale arriving after all is treated as seen: declared lost means not counted twice.
+    expect(w.warehouse.state.posSources.get('till-1')?.skipped).toEqual([[1, 1]]);
+    // The lost sale arriving after all is applied, once: the till sold it, the shelf is short of it.
+    expect(w.ok(sale(1))).toMatchObject({ duplicate: false });
     expect(w.ok(sale(1))).toMatchObject({ duplicate: true });
-    expect(w.stock('A').onHand).toBe(100 - (max + 1));
+    expect(w.stock('A').onHand).toBe(100 - (max + 2));
+    expect(w.warehouse.state.posSources.get('till-1')?.skipped).toEqual([]);
+  });
+
+  it('keeps a lost gap across a snapshot and splits it as its sales arrive; an older snapshot keeps none', () => {
+    const max = limits.POS_PENDING_SEQS_MAX;
+    // Sales 1..3 never come: 4..max+4 pending, one over the bound.
+    for (let seq = 4; seq <= max + 4; seq++) w.send(sale(seq));
+    expect(w.warehouse.state.posSources.get('till-1')?.skipped).toEqual([[1, 3]]);
+    const restored = fromSnapshot(decode(encode(toSnapshot(w.warehouse.state))) as WarehouseSnapshot);
+    expect(restored.posSources.get('till-1')?.skipped).toEqual([[1, 3]]);
+    expect(w.ok(sale(2))).toMatchObject({ duplicate: false });
+    expect(w.warehouse.state.posSources.get('till-1')?.skipped).toEqual([
+      [1, 1],
+      [3, 3],
+    ]);
+    // A snapshot from before the gaps were kept reads as none kept.
+    const older = toSnapshot(w.warehouse.state);
+    older.posSources = older.posSources.map(([id, watermark, seen]) => [id, watermark, seen]);
+    expect(fromSnapshot(decode(encode(older)) as WarehouseSnapshot).posSources.get('till-1')?.skipped).toEqual([]);
   });
 
   it('fills a gap at the bound without declaring anything lost', () => {
