@@ -84,6 +84,8 @@ export class WarehouseRuntime {
   private queue: Pending[] = [];
   /** Idempotency keys of queued commands not applied yet (key → how many): a read waits for them. */
   private readonly queuedKeys = new Map<string, number>();
+  /** Reads waiting for a queued key's command to be applied (woken when none of it is queued). */
+  private readonly keyWaiters = new Map<string, (() => void)[]>();
   private scheduled = false;
   private status: RuntimeState = 'open';
   private written: WrittenBatch[] = [];
@@ -189,7 +191,11 @@ export class WarehouseRuntime {
     if (!result.ok && result.error.code === 'NOT_FOUND' && (input as { type?: unknown }).type === 'command') {
       const key = (input as { key: string }).key;
       if (!this.queuedKeys.has(key)) return result;
-      while (this.queuedKeys.has(key) && this.status !== 'failed') await new Promise((go) => setImmediate(go));
+      await new Promise<void>((wake) => {
+        const waiting = this.keyWaiters.get(key);
+        if (waiting === undefined) this.keyWaiters.set(key, [wake]);
+        else waiting.push(wake);
+      });
       return this.read(input);
     }
     await this.whenDurable(this.lastSeq);
@@ -217,8 +223,18 @@ export class WarehouseRuntime {
   private unqueued(command: Command): void {
     if (command.type === 'tick') return;
     const left = (this.queuedKeys.get(command.key) ?? 1) - 1;
-    if (left > 0) this.queuedKeys.set(command.key, left);
-    else this.queuedKeys.delete(command.key);
+    if (left > 0) {
+      this.queuedKeys.set(command.key, left);
+      return;
+    }
+    this.queuedKeys.delete(command.key);
+    const waiting = this.keyWaiters.get(command.key);
+    if (waiting === undefined) return;
+    this.keyWaiters.delete(command.key);
+    // Woken after this batch is applied: the read then finds the command's result.
+    queueMicrotask(() => {
+      for (const wake of waiting) wake();
+    });
   }
 
   private schedule(): void {
@@ -344,6 +360,8 @@ export class WarehouseRuntime {
     this.refuse([...batches, ...this.written.map((b) => b.pending), this.queue]);
     this.written = [];
     this.queuedKeys.clear();
+    for (const waiting of this.keyWaiters.values()) for (const wake of waiting) wake();
+    this.keyWaiters.clear();
     this.queue = [];
     this.wakeDurableWaiters();
     this.notifyDrained();
