@@ -118,8 +118,11 @@ function refusal(site: CatalogSite, view: VersionedView | undefined, nowMs: numb
 function items(request: CatalogRequest, view: VersionedView): { items: VersionedAvailability[]; next?: string } {
   const limit = request.limit ?? CATALOG_ITEMS_DEFAULT;
   if (request.skus === undefined) return view.list(limit, request.after, (item) => item.available > 0);
+  // The SKUs asked for, in SKU order from after `after`: a page ends where the next begins.
+  const after = request.after;
+  const wanted = [...new Set(request.skus)].filter((sku) => after === undefined || sku > after).sort();
   const listed: VersionedAvailability[] = [];
-  for (const sku of new Set(request.skus)) {
+  for (const sku of wanted) {
     const item = view.get(sku);
     if (item === undefined) continue;
     if (listed.length === limit)

@@ -201,6 +201,25 @@ describe('catalog', () => {
     ]);
   });
 
+  it('pages through the SKUs asked for: each page starts after the last one, and the last says no more', () => {
+    const view = new VersionedView('A');
+    const skus = Array.from({ length: 5 }, (_, i) => `sku-${i}`);
+    view.resync({ items: skus.map((sku) => ({ sku, available: 1, version: 1 })), version: 1 }, 0);
+    const sites = [{ warehouseId: 'A', distanceKm: 1, radiusKm: 5 }];
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const request: CatalogRequest = { address: W1, skus: [...skus].reverse(), limit: 2 };
+      if (after !== undefined) request.after = after;
+      const answer = answerCatalog(request, sites, () => view, 1_000);
+      if (!answer.ok) throw new Error(answer.error.message);
+      seen.push(...answer.value.items.map((i) => i.sku));
+      after = answer.value.next;
+      if (after === undefined) break;
+    }
+    expect(seen).toEqual(skus);
+  });
+
   it('without a directory, takes the warehouses from the config: covering first, nearest first', () => {
     const warehouses = configWarehouses(host);
     expect(warehouses.ids()).toEqual(['W1', 'W2']);
