@@ -151,12 +151,27 @@ export class EmbeddedEngine implements SimEngine {
   }
 
   auditPlacement(warehouseId: string, orderId: string, done: (oversoldUnits: number) => void): void {
+    const order = this.warehouse(warehouseId).state.orders.get(orderId);
+    if (order === undefined) done(0);
+    else this.auditReservation(warehouseId, order.reservationId, done);
+  }
+
+  /**
+   * Units of a reservation just accepted that the store did not have free: measured against the
+   * engine's counter and against the units the open reservations themselves hold, summed, so that a
+   * counter drifted from them cannot hide an oversell.
+   */
+  auditReservation(warehouseId: string, reservationId: string, done: (oversoldUnits: number) => void): void {
     const state = this.warehouse(warehouseId).state;
-    const order = state.orders.get(orderId);
-    const reservation = order === undefined ? undefined : state.reservations.get(order.reservationId);
     let oversold = 0;
-    for (const line of reservation?.lines ?? []) {
-      const available = this.available(warehouseId, line.sku);
+    for (const line of state.reservations.get(reservationId)?.lines ?? []) {
+      const record = state.skus.get(line.sku);
+      if (record === undefined) continue;
+      let held = 0;
+      for (const id of state.holdsBySku.get(line.sku) ?? []) {
+        for (const l of state.reservations.get(id)?.lines ?? []) if (l.sku === line.sku) held += l.quantity;
+      }
+      const available = Math.min(availableOf(record), record.onHand - held - record.safetyStock);
       if (available < 0) oversold += Math.min(line.quantity, -available);
     }
     done(oversold);

@@ -4,7 +4,7 @@
  * accuracy dips that close again) without an oversold unit or a lost acknowledged order.
  */
 import { describe, expect, it } from 'vitest';
-import { decode, encode } from '../../engine/index.ts';
+import { decode, encode, type SkuRecord } from '../../engine/index.ts';
 import { embeddedWorld, runEmbedded, runScenario, type SimReport, scenarioFor } from '../../sim/index.ts';
 
 /** The report without what depends on the machine (wall time and rates). */
@@ -112,6 +112,39 @@ describe('simulator (embedded engine)', () => {
     const report = runEmbedded({ seed: 2, warehouses: 2, hours: 20, name: 'viral' });
     expectSound(report);
     expect(report.orders.rejected.missing_skus ?? 0).toBeGreaterThan(20);
+  });
+
+  it('audits a placement against the units the open reservations hold, not only the engine counter', () => {
+    const { world, engine } = embeddedWorld(scenarioFor({ seed: 3, warehouses: 1, hours: 1 }));
+    world.begin();
+    const w = engine.warehouse('w01');
+    const sku = [...w.state.skus.values()].find((r) => r.onHand - r.reserved - r.safetyStock >= 4) as SkuRecord;
+    const place = (orderId: string, quantity: number) => {
+      let result: unknown;
+      engine.send(
+        w.state.warehouseId,
+        {
+          type: 'reserve',
+          key: `audit-${orderId}`,
+          lines: [{ sku: sku.sku, quantity }],
+          ttlMs: 600_000,
+          orderRef: orderId,
+        },
+        (r) => {
+          result = r;
+        },
+      );
+      return result as { ok: boolean; value?: { reservationId: string } };
+    };
+    const free = sku.onHand - sku.reserved - sku.safetyStock;
+    expect(place('first', free).ok).toBe(true);
+    // A bookkeeping bug that loses the first hold from the counter: the engine takes the units again.
+    sku.reserved -= free;
+    const second = place('second', free);
+    expect(second.ok).toBe(true);
+    const audited: number[] = [];
+    engine.auditReservation(w.state.warehouseId, second.value?.reservationId as string, (n) => audited.push(n));
+    expect(audited).toEqual([free]);
   });
 
   it('storm: the region refuses checkouts it cannot deliver in time and raises no_courier', () => {
