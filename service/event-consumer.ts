@@ -45,8 +45,10 @@ export const CONSUMER_CONCURRENCY_MAX = 256;
 export const CONSUMER_ACK_WAIT_MS = 30_000;
 /** Deliveries of one message before a handler that keeps failing on an event of it gives up (counted and logged). */
 export const CONSUMER_DELIVERIES_MAX = 10;
-/** Delay before a failed event is delivered again. */
+/** Delay before a failed event is delivered again the first time; doubled at each delivery after. */
 export const CONSUMER_RETRY_DELAY_MS = 1_000;
+/** Longest delay before a failed event is delivered again. */
+export const CONSUMER_RETRY_DELAY_MAX_MS = 5 * 60_000;
 /** An ephemeral consumer without a client for this long is removed by the server. */
 export const EPHEMERAL_INACTIVE_MS = 5 * 60 * 1_000;
 /** Wait before creating a lost consumer again; doubled after each failed attempt, up to the max. */
@@ -84,7 +86,9 @@ export interface EventConsumerOptions {
   concurrency?: number;
   ackWaitMs?: number;
   deliveriesMax?: number;
+  /** Delay before a failed event comes again the first time (doubled at each delivery after). */
   retryDelayMs?: number;
+  retryDelayMaxMs?: number;
   logger?: Logger;
 }
 
@@ -321,7 +325,14 @@ export class EventConsumer {
     }
     this.stats.failed += failures;
     this.options.logger?.warn(facts, 'event handler failed');
-    if (acking) msg.nak(this.options.retryDelayMs ?? CONSUMER_RETRY_DELAY_MS);
+    // Backing off: a handler failing for an outside reason (a provider down) gets its events again
+    // over minutes, not all its deliveries in the first seconds of the outage.
+    const firstMs = this.options.retryDelayMs ?? CONSUMER_RETRY_DELAY_MS;
+    const delayMs = Math.min(
+      this.options.retryDelayMaxMs ?? CONSUMER_RETRY_DELAY_MAX_MS,
+      firstMs * 2 ** Math.min(delivery.deliveryCount - 1, 30),
+    );
+    if (acking) msg.nak(delayMs);
   }
 }
 

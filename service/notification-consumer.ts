@@ -3,8 +3,9 @@
  * path: durable consumers of a region's order events (`order.>`: order.changed, order.line_dropped,
  * order.late and the rest, and `pick.queued`) hand each event to the `Notifier`, which sends what it
  * calls for once per (order, type). An event is acknowledged once its notification was sent (or it
- * calls for none, or was sent before); a send that fails gets the event again after a delay, up to
- * NOTIFICATION_DELIVERIES_MAX deliveries. The consumers are durable and shared: several region
+ * calls for none, or was sent before); a send that fails gets the event again after a delay that
+ * doubles at each delivery, up to NOTIFICATION_DELIVERIES_MAX deliveries (a sender down for minutes
+ * loses nothing). The consumers are durable and shared: several region
  * processes of one region split the events between them, and a restarted one resumes where the
  * region's consumers stopped. Two consumers because nats-server 2.9 filters a consumer on one
  * subject; the order of a customer's messages holds within each, and the two kinds are minutes apart.
@@ -18,9 +19,13 @@ import { type EventConsumer, startEventConsumer } from './event-consumer.ts';
 
 /** Notifications being sent at once, per consumer. */
 export const NOTIFICATION_SENDS_IN_FLIGHT_MAX = 64;
-/** Deliveries of an event whose notification keeps failing before it is given up. */
-export const NOTIFICATION_DELIVERIES_MAX = 5;
-/** Delay before an event whose notification failed is delivered again. */
+/**
+ * Deliveries of an event whose notification keeps failing before it is given up: with the delays
+ * doubling from NOTIFICATION_RETRY_DELAY_MS up to CONSUMER_RETRY_DELAY_MAX_MS (5 min), about half an
+ * hour of a sender's outage.
+ */
+export const NOTIFICATION_DELIVERIES_MAX = 12;
+/** Delay before an event whose notification failed is delivered again the first time (then doubled). */
 export const NOTIFICATION_RETRY_DELAY_MS = 5_000;
 
 /** The event types each notification consumer takes (one filter subject each). */

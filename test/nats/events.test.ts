@@ -513,6 +513,41 @@ describe('event consumer', () => {
   });
 });
 
+describe('event consumer, failing for a while', () => {
+  it('backs off: the delay before each delivery again doubles, up to its bound', async () => {
+    const region = 'ev-backoff';
+    const at: number[] = [];
+    const consumer = await startEventConsumer(nc, {
+      name: 'test_backoff',
+      durable: true,
+      filterSubject: availabilitySubject(region, 'W1'),
+      deliver: 'new',
+      deliveriesMax: 5,
+      retryDelayMs: 100,
+      retryDelayMaxMs: 400,
+      handle: () => {
+        at.push(performance.now());
+        throw new Error('the sender is down');
+      },
+    });
+    try {
+      const event = { type: 'availability.changed', sku: 'down', available: 1, version: 1 };
+      await jetstream(nc).publish(
+        availabilitySubject(region, 'W1'),
+        encode({ warehouseId: 'W1', events: [{ seq: 1, index: 0, event }] }),
+      );
+      await waitFor(() => consumer.stats.abandoned > 0);
+      const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+      // 100, 200, 400, then the bound (400): never shorter than asked.
+      expect(gaps).toHaveLength(4);
+      [100, 200, 400, 400].forEach((least, i) => expect(gaps[i]).toBeGreaterThanOrEqual(least - 20));
+      expect(gaps[2]).toBeGreaterThan((gaps[0] as number) * 2);
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
+
 describe('event consumer, slow handler', () => {
   it('keeps a message it is still handling from coming again past the ack wait', async () => {
     const region = 'ev-slow';
