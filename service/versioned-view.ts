@@ -105,15 +105,13 @@ export class VersionedView {
   }
 
   /**
-   * How old the view may be at `nowMs`: the time since the last applied update or resync, whichever
-   * is later. Undefined before either happened.
+   * How old the view may be at `nowMs`: the time since the last resync was asked, when every change
+   * up to then was in the answer. Events since make it fresher, but one lost on the way is only
+   * repaired by the next resync, and one fresh event says nothing of the others: they do not count.
+   * Undefined before the first resync.
    */
   stalenessMs(nowMs: number): number | undefined {
-    const heardAtMs = Math.max(
-      this.updatedAtMs ?? Number.NEGATIVE_INFINITY,
-      this.resyncedAtMs ?? Number.NEGATIVE_INFINITY,
-    );
-    return heardAtMs === Number.NEGATIVE_INFINITY ? undefined : Math.max(0, nowMs - heardAtMs);
+    return this.resyncedAtMs === undefined ? undefined : Math.max(0, nowMs - this.resyncedAtMs);
   }
 
   /**
