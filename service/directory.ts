@@ -14,6 +14,10 @@
  * so at most twice that), and forget them after DIRECTORY_FORGET_MS. Staleness is measured on each
  * watcher's own clock from when it received an announcement, never by comparing clocks of machines.
  *
+ * A process refuses to start when another live process announces one of its warehouses (one that
+ * announces again within a heartbeat and a half: a crashed one does not, and its restart goes on),
+ * and says so at error when two started at once announce one (two single writers of one warehouse).
+ *
  * Owns the announcements of its own process's warehouses and the watched view; never talks to a
  * warehouse.
  */
@@ -104,6 +108,8 @@ export class RegionDirectory {
   private beating: Promise<void> | undefined;
   private watcher: { stop(): void } | undefined;
   private stopped = false;
+  /** When a warehouse of this process was last said to be announced by another too. */
+  private readonly warnedTwiceAtMs = new Map<string, number>();
 
   private constructor(
     private readonly options: DirectoryOptions,
@@ -120,6 +126,7 @@ export class RegionDirectory {
       storage: 'memory',
     });
     const directory = new RegionDirectory(options, kv);
+    await directory.refuseHostedElsewhere();
     await directory.announceAll();
     await directory.watch();
     directory.heartbeat = setInterval(() => void directory.beat(), DIRECTORY_HEARTBEAT_MS);
@@ -161,6 +168,35 @@ export class RegionDirectory {
     return this.index;
   }
 
+  /**
+   * Refuses to start when another live process announces one of this process's warehouses: two
+   * single writers of one warehouse would each apply every command to a log of its own. An entry up
+   * under another host may be a process that just crashed (this one is its restart): it is live only
+   * if it announces again within a heartbeat and a half, which the start waits for.
+   */
+  private async refuseHostedElsewhere(): Promise<void> {
+    const { region } = this.options;
+    const others = async () => {
+      const found = new Map<string, { hostId: string; revision: number }>();
+      for (const w of this.options.announce()) {
+        const stored = await this.kv.get(directoryKey(region, w.warehouseId));
+        if (stored === null || stored.operation !== 'PUT') continue;
+        const entry = entryOf(stored.value);
+        if (entry?.up === true && entry.hostId !== this.hostId) {
+          found.set(w.warehouseId, { hostId: entry.hostId, revision: stored.revision });
+        }
+      }
+      return found;
+    };
+    const before = await others();
+    if (before.size === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, DIRECTORY_HEARTBEAT_MS * 1.5));
+    for (const [warehouseId, now] of await others()) {
+      if (before.get(warehouseId)?.revision === now.revision) continue;
+      throw new Error(`warehouse ${warehouseId} of region ${region} is hosted by another process (${now.hostId})`);
+    }
+  }
+
   /** Announces every warehouse of this process as it is now. */
   private async announceAll(): Promise<void> {
     const { region } = this.options;
@@ -182,7 +218,7 @@ export class RegionDirectory {
         if (revision === undefined) return;
         // A conditional write: if another process announced the warehouse since, it hosts it now.
         const entry: DirectoryEntry = { ...w, region, hostId: this.hostId, up: false, reason: 'stopped' };
-        await this.kv.update(key, encode(entry), revision);
+        await this.kv.update(key, encode(entry), revision).catch(() => undefined);
       }),
     );
   }
@@ -219,6 +255,7 @@ export class RegionDirectory {
       this.options.logger.warn({ key: e.key }, 'directory entry ignored: not an announcement');
       return;
     }
+    if (entry.up && entry.hostId !== this.hostId && this.hosts(id)) this.warnHostedTwice(id, entry.hostId);
     const before = this.known.get(id);
     if (before === undefined && this.known.size >= DIRECTORY_ENTRIES_MAX) {
       this.options.logger.warn({ key: e.key, max: DIRECTORY_ENTRIES_MAX }, 'directory full: entry ignored');
@@ -254,6 +291,21 @@ export class RegionDirectory {
     if (entry.reason !== undefined) known.reason = entry.reason;
     this.known.set(id, known);
     this.indexStale = true;
+  }
+
+  private hosts(warehouseId: string): boolean {
+    return this.options.announce().some((w) => w.warehouseId === warehouseId);
+  }
+
+  /** Two processes started at once both host a warehouse: said at error, once a minute at most. */
+  private warnHostedTwice(warehouseId: string, otherHostId: string): void {
+    const nowMs = this.clock();
+    if (nowMs - (this.warnedTwiceAtMs.get(warehouseId) ?? Number.NEGATIVE_INFINITY) < DIRECTORY_FORGET_MS) return;
+    this.warnedTwiceAtMs.set(warehouseId, nowMs);
+    this.options.logger.error(
+      { warehouseId, hostId: this.hostId, otherHostId },
+      'warehouse announced by two processes: each applies every command to a log of its own; stop one',
+    );
   }
 
   /** Starts the watch and waits (bounded) until it has delivered this process's own announcements. */

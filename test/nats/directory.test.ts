@@ -1,8 +1,8 @@
 /**
  * The region directory against a real nats-server (JetStream KV): two directories on their own
  * connections announce their warehouses and see each other's, a graceful stop marks its warehouses
- * down, silence makes a warehouse stale after DIRECTORY_STALE_MS (on the watcher's clock), and
- * values that are not announcements are ignored.
+ * down, silence makes a warehouse stale after DIRECTORY_STALE_MS (on the watcher's clock), values
+ * that are not announcements are ignored, and a second process hosting a live warehouse is refused.
  */
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -95,5 +95,15 @@ describe('RegionDirectory', () => {
     expect(d.entries().map((e) => e.id)).not.toContain('junk');
     expect(d.entries().map((e) => e.id)).not.toContain('w4');
     await Promise.all([d.stop(), probe.stop()]);
+  });
+
+  it('refuses to start a second process hosting a warehouse a live process announces; after its stop, it starts', async () => {
+    const first = await directory([site('w6', 42)]);
+    await expect(directory([site('w6', 42)])).rejects.toThrow(/w6 of region dir is hosted by another process/);
+    // Marked down at the first one's graceful stop: another process may take the warehouse now.
+    await first.stop();
+    const second = await directory([site('w6', 42)]);
+    expect(second.entries().find((e) => e.id === 'w6')).toMatchObject({ up: true });
+    await second.stop();
   });
 });
