@@ -15,7 +15,7 @@
  * watcher's own clock from when it received an announcement, never by comparing clocks of machines.
  *
  * A process refuses to start when another live process announces one of its warehouses (one that
- * announces again within a heartbeat and a half: a crashed one does not, and its restart goes on),
+ * announces again within two heartbeats: a crashed one does not, and its restart goes on),
  * and says so at error when two started at once announce one (two single writers of one warehouse).
  *
  * Owns the announcements of its own process's warehouses and the watched view; never talks to a
@@ -172,7 +172,7 @@ export class RegionDirectory {
    * Refuses to start when another live process announces one of this process's warehouses: two
    * single writers of one warehouse would each apply every command to a log of its own. An entry up
    * under another host may be a process that just crashed (this one is its restart): it is live only
-   * if it announces again within a heartbeat and a half, which the start waits for.
+   * if it announces again within two heartbeats (4 s), which the start waits for.
    */
   private async refuseHostedElsewhere(): Promise<void> {
     const { region } = this.options;
@@ -190,7 +190,7 @@ export class RegionDirectory {
     };
     const before = await others();
     if (before.size === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, DIRECTORY_HEARTBEAT_MS * 1.5));
+    await new Promise((resolve) => setTimeout(resolve, DIRECTORY_HEARTBEAT_MS * 2));
     for (const [warehouseId, now] of await others()) {
       if (before.get(warehouseId)?.revision === now.revision) continue;
       throw new Error(`warehouse ${warehouseId} of region ${region} is hosted by another process (${now.hostId})`);

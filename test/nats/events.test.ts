@@ -541,10 +541,9 @@ describe('event consumer, failing for a while', () => {
       );
       await waitFor(() => consumer.stats.abandoned > 0);
       const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
-      // 100, 200, 400, then the bound (400): never shorter than asked.
+      // 100, 200, 400, then the bound (400): never shorter than asked (a fixed delay gives 100 each).
       expect(gaps).toHaveLength(4);
       for (const [i, least] of [100, 200, 400, 400].entries()) expect(gaps[i]).toBeGreaterThanOrEqual(least - 20);
-      expect(gaps[2]).toBeGreaterThan((gaps[0] as number) * 2);
     } finally {
       await consumer.stop();
     }
