@@ -160,6 +160,7 @@ export class Metrics {
       'scenario' | 'seed' | 'mode' | 'warehouses' | 'hours' | 'acknowledgedLost' | 'faults' | 'commands' | 'wallSeconds'
     > & {
       open: number;
+      openPastSla: number;
       sites: { id: string; lat: number; lon: number; radiusKm: number; slaMinutes: number; accuracy: number }[];
     },
   ): SimReport {
@@ -182,7 +183,7 @@ export class Metrics {
     }
     const accuracy = this.accuracy.map((p) => p.value);
     const escalationTotal = Object.values(this.escalations).reduce((a, b) => a + b, 0);
-    const { open, sites, ...rest } = fixed;
+    const { open, openPastSla, sites, ...rest } = fixed;
     return {
       ...rest,
       orders: {
@@ -193,10 +194,12 @@ export class Metrics {
         partiallyFulfilled: this.partiallyFulfilled,
         cancelled: this.cancelled,
         open,
+        openPastSla,
       },
       oversoldUnits: this.oversoldUnits,
       acceptedNotFulfillable: this.acceptedNotFulfillable,
-      slaHitRate: delivery.length === 0 ? 0 : round(this.onTime / delivery.length, 4),
+      // Orders still open past their promise at the end are misses too, not left out.
+      slaHitRate: delivery.length + openPastSla === 0 ? 0 : round(this.onTime / (delivery.length + openPastSla), 4),
       deliveryMinutes: {
         p50: minutes(percentile(delivery, 50)),
         p95: minutes(percentile(delivery, 95)),

@@ -61,6 +61,8 @@ export interface SimReport {
     cancelled: number;
     /** Still open when the simulated time ended. */
     open: number;
+    /** Of those, already past their SLA when it ended: counted as misses in `slaHitRate`. */
+    openPastSla: number;
   };
   /** Units the engine promised beyond what its own books had available. Must be 0. */
   oversoldUnits: number;
@@ -72,7 +74,7 @@ export interface SimReport {
   acknowledgedLost: number;
   /** Accepted orders the shelf could not fill in full (the engine believed in stock that was gone). */
   acceptedNotFulfillable: number;
-  /** Share of delivered orders that arrived by their SLA (0..1). */
+  /** Deliveries on time over deliveries plus orders still open past their SLA at the end (0..1). */
   slaHitRate: number;
   deliveryMinutes: Percentiles;
   pickPackMinutes: Pick<Percentiles, 'p50' | 'p95'>;

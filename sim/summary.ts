@@ -131,7 +131,8 @@ export function formatSummary(report: SimReport): string {
     line(
       'outcome',
       `${formatNumber(o.delivered)} delivered, ${formatNumber(o.partiallyFulfilled)} partially fulfilled, ` +
-        `${formatNumber(o.cancelled)} cancelled, ${formatNumber(o.open)} still open at the end`,
+        `${formatNumber(o.cancelled)} cancelled, ${formatNumber(o.open)} still open at the end ` +
+        `(${formatNumber(o.openPastSla)} past their SLA)`,
     ),
     line('SLA', `${formatShare(report.slaHitRate)} of deliveries on time`),
     line('delivery', `p50 ${minutes(d.p50)}   p95 ${minutes(d.p95)}   p99 ${minutes(d.p99)}`),

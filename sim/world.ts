@@ -310,7 +310,13 @@ export class World {
   private report(wallSeconds: number, lost: number, accuracy: Map<string, number>): SimReport {
     const s = this.scenario;
     let open = 0;
-    for (const order of this.ctx.orders.values()) if (order.confirmed && !order.done) open++;
+    let openPastSla = 0;
+    const endMs = this.ctx.agenda.nowMs;
+    for (const order of this.ctx.orders.values()) {
+      if (!order.confirmed || order.done) continue;
+      open++;
+      if (endMs - order.placedAtMs > order.slaMs) openPastSla++;
+    }
     return this.ctx.metrics.toReport({
       scenario: s.name,
       seed: s.seed,
@@ -322,6 +328,7 @@ export class World {
       commands: this.engine.commands,
       wallSeconds: Math.round(wallSeconds * 100) / 100,
       open,
+      openPastSla,
       sites: this.city.warehouses.map((w) => ({
         id: w.entry.id,
         lat: w.entry.location.lat,

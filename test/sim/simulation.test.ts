@@ -97,6 +97,16 @@ describe('simulator (embedded engine)', () => {
     expect(report.orders.open).toBeLessThan(0.03 * report.orders.accepted);
   });
 
+  it('counts orders still open past their SLA at the end as misses', () => {
+    // Cut short 20 minutes into the outage (19:00–19:20): orders caught in it are open and late.
+    const report = runEmbedded({ seed: 5, warehouses: 2, hours: 19.34, name: 'courier-offline' });
+    expect(report.orders.openPastSla).toBeGreaterThan(0);
+    expect(report.orders.openPastSla).toBeLessThanOrEqual(report.orders.open);
+    const delivered = report.orders.delivered + report.orders.partiallyFulfilled;
+    // At most the share of deliveries on time: the late open orders weigh it down.
+    expect(report.slaHitRate).toBeLessThanOrEqual(delivered / (delivered + report.orders.openPastSla) + 1e-4);
+  });
+
   it('POS outage: accuracy dips while the feed is down and recovers when the backlog arrives', () => {
     const report = runEmbedded({ seed: 6, warehouses: 2, hours: 14, name: 'pos-outage' });
     expectSound(report);
