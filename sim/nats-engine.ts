@@ -413,6 +413,11 @@ export class NatsEngine implements SimEngine {
     );
   }
 
+  /** A region process is about to be killed: the last acknowledgements of every warehouse are all checked. */
+  pinRecentAcknowledged(): void {
+    for (const sample of this.acks.values()) sample.pinRecent();
+  }
+
   /**
    * Looks every sampled acknowledged command up by its key (`command` query): each must be known
    * with the result it was acknowledged with. A lookup that gets no answer counts as lost.

@@ -182,7 +182,13 @@ function minuteOf(simMs: number): number {
  * restart at the window's end (or once it has exited, if that is later). Returns what the end of
  * the run awaits: the restart done (started now if the run ended inside the window).
  */
-function scheduleKill(world: World, fleet: RegionFleet, pacing: Pacing, startHour: number): () => Promise<void> {
+function scheduleKill(
+  world: World,
+  engine: NatsEngine,
+  fleet: RegionFleet,
+  pacing: Pacing,
+  startHour: number,
+): () => Promise<void> {
   const window = world.scenario.regionKill;
   const agenda = world.ctx.agenda;
   if (window === undefined || window.fromHour < startHour || window.fromHour >= world.scenario.hours) {
@@ -201,6 +207,8 @@ function scheduleKill(world: World, fleet: RegionFleet, pacing: Pacing, startHou
   };
   agenda.at(simMsOf(window.fromHour), () => {
     const killed = { atMinute: minuteOf(agenda.nowMs), wallMs: Date.now() };
+    // What a crash could lose clusters in the last acknowledgements before it: check them all.
+    engine.pinRecentAcknowledged();
     killing = fleet.kill(0).then(() => killed);
     // Handled now, not only when the restart chains on it an hour of simulated time later.
     killing.catch((error: unknown) => {
@@ -270,7 +278,7 @@ async function play(
 ): Promise<SimReport> {
   const started = performance.now();
   world.begin();
-  const killDone = scheduleKill(world, fleet, pacing, facts.startHour);
+  const killDone = scheduleKill(world, engine, fleet, pacing, facts.startHour);
   const pace = await advance(world, engine, pacing, options);
   await killDone();
   await settle(engine);
