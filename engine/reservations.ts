@@ -37,11 +37,10 @@ function missing(state: WarehouseState, reservationId: string): Result {
  * The order that owns a reservation (placed it), if any. Its reservation moves with the order only
  * (picking commits it, a cancellation releases it): a plain commit, release or extend is refused.
  */
-export function owningOrder(state: WarehouseState, reservationId: string): OrderRecord | undefined {
-  const res = state.reservations.get(reservationId);
+export function owningOrder(state: WarehouseState, res: Reservation | undefined): OrderRecord | undefined {
   if (res?.orderRef === undefined) return undefined;
   const order = state.orders.get(res.orderRef);
-  return order?.reservationId === reservationId ? order : undefined;
+  return order?.reservationId === res.reservationId ? order : undefined;
 }
 
 /** Chooses the SKU that serves a line: itself, or the first substitute that fits, or none. */
@@ -252,9 +251,7 @@ export function expireDue(state: WarehouseState, ctx: CommandContext, expiredOrd
     if (res === undefined || res.expiresAtMs !== top.deadlineMs) continue;
     const lines = closeReservation(state, ctx, res, 'expire', 'expired');
     state.events.push({ type: 'reservation.expired', reservationId: res.reservationId, lines });
-    if (res.orderRef !== undefined && state.orders.get(res.orderRef)?.reservationId === res.reservationId) {
-      expiredOrders.push(res.orderRef);
-    }
+    if (owningOrder(state, res) !== undefined) expiredOrders.push(res.orderRef as string);
     expired++;
   }
   return expired;

@@ -82,10 +82,8 @@ type RuntimeState = 'open' | 'closing' | 'closed' | 'failed';
 
 export class WarehouseRuntime {
   private queue: Pending[] = [];
-  /** Idempotency keys of queued commands not applied yet (key → how many): a read waits for them. */
-  private readonly queuedKeys = new Map<string, number>();
-  /** Reads waiting for a queued key's command to be applied (woken when none of it is queued). */
-  private readonly keyWaiters = new Map<string, (() => void)[]>();
+  /** The answer of the latest command sent under each key and not yet answered: a read waits for it. */
+  private readonly unanswered = new Map<string, Promise<Result>>();
   private scheduled = false;
   private status: RuntimeState = 'open';
   private written: WrittenBatch[] = [];
@@ -185,17 +183,14 @@ export class WarehouseRuntime {
     const result = this.query(input);
     // A command key nobody has sent is news of nothing: no crash can take an absence back (only
     // bring back a record forgotten past its retention), so it needs no wait for the next sync. A
-    // checkout asks this of every candidate on every order. A key still queued is not news of
-    // nothing: its command is on its way (a checkout retried while its placement waits in a long
+    // checkout asks this of every candidate on every order. A key sent and not answered yet is
+    // not news of nothing: its command is on its way (a checkout retried while its placement waits in a long
     // queue would otherwise place the order at a second warehouse), so the read waits for it.
     if (!result.ok && result.error.code === 'NOT_FOUND' && (input as { type?: unknown }).type === 'command') {
       const key = (input as { key: string }).key;
-      if (!this.queuedKeys.has(key)) return result;
-      await new Promise<void>((wake) => {
-        const waiting = this.keyWaiters.get(key);
-        if (waiting === undefined) this.keyWaiters.set(key, [wake]);
-        else waiting.push(wake);
-      });
+      const answer = this.unanswered.get(key);
+      if (answer === undefined) return result;
+      await answer;
       return this.read(input);
     }
     await this.whenDurable(this.lastSeq);
@@ -213,28 +208,17 @@ export class WarehouseRuntime {
       this.stats.rejectedQueueFull++;
       return Promise.resolve({ ok: false, error: unavailable('command queue full') });
     }
-    if (command.type !== 'tick') this.queuedKeys.set(command.key, (this.queuedKeys.get(command.key) ?? 0) + 1);
-    return new Promise((resolve) => {
+    const answer = new Promise<Result>((resolve) => {
       this.queue.push({ command, resolve });
       this.schedule();
     });
-  }
-
-  private unqueued(command: Command): void {
-    if (command.type === 'tick') return;
-    const left = (this.queuedKeys.get(command.key) ?? 1) - 1;
-    if (left > 0) {
-      this.queuedKeys.set(command.key, left);
-      return;
-    }
-    this.queuedKeys.delete(command.key);
-    const waiting = this.keyWaiters.get(command.key);
-    if (waiting === undefined) return;
-    this.keyWaiters.delete(command.key);
-    // Woken after this batch is applied: the read then finds the command's result.
-    queueMicrotask(() => {
-      for (const wake of waiting) wake();
+    if (command.type === 'tick') return answer;
+    const { key } = command;
+    this.unanswered.set(key, answer);
+    void answer.then(() => {
+      if (this.unanswered.get(key) === answer) this.unanswered.delete(key);
     });
+    return answer;
   }
 
   private schedule(): void {
@@ -252,7 +236,6 @@ export class WarehouseRuntime {
     }
     const pending = this.queue.length <= this.batchMax ? this.queue : this.queue.slice(0, this.batchMax);
     this.queue = pending === this.queue ? [] : this.queue.slice(this.batchMax);
-    for (const p of pending) this.unqueued(p.command);
     const startedMs = performance.now();
     const firstSeq = this.lastSeq + 1;
     const results: Result[] = [];
@@ -359,9 +342,6 @@ export class WarehouseRuntime {
     this.clearTimer();
     this.refuse([...batches, ...this.written.map((b) => b.pending), this.queue]);
     this.written = [];
-    this.queuedKeys.clear();
-    for (const waiting of this.keyWaiters.values()) for (const wake of waiting) wake();
-    this.keyWaiters.clear();
     this.queue = [];
     this.wakeDurableWaiters();
     this.notifyDrained();

@@ -126,9 +126,11 @@ export function applyCount(state: WarehouseState, ctx: CommandContext, cmd: Coun
   return stockResult([{ sku: cmd.sku, onHandDelta: drift, version: record.version }], false);
 }
 
-function posSeen(source: PosSource, seq: number): boolean {
+/** Seen before: true; new: false; or the index of the lost gap it fills. */
+function posSeen(source: PosSource, seq: number): boolean | number {
   if (seq > source.watermark) return source.seen.has(seq);
-  return skippedRange(source, seq) < 0;
+  const gap = skippedRange(source, seq);
+  return gap < 0 ? true : gap;
 }
 
 /** Which of the source's lost gaps holds `seq` (-1: none). */
@@ -141,10 +143,8 @@ function skippedRange(source: PosSource, seq: number): number {
   return -1;
 }
 
-/** A sale of a lost gap arrived after all: the gap no longer holds it (it may split in two). */
-function posFilled(source: PosSource, seq: number): void {
-  const i = skippedRange(source, seq);
-  if (i < 0) return;
+/** A sale of the lost gap `i` arrived after all: the gap no longer holds it (it may split in two). */
+function posFilled(source: PosSource, seq: number, i: number): void {
   const [from, to] = source.skipped[i] as [number, number];
   const parts: [number, number][] = [];
   if (from < seq) parts.push([from, seq - 1]);
@@ -154,9 +154,9 @@ function posFilled(source: PosSource, seq: number): void {
 }
 
 /** Records a POS sequence number; past the bound, declares the oldest gap lost and moves on. */
-function posRecord(state: WarehouseState, sourceId: string, source: PosSource, seq: number): void {
-  if (seq <= source.watermark) {
-    posFilled(source, seq);
+function posRecord(state: WarehouseState, sourceId: string, source: PosSource, seq: number, gap: number): void {
+  if (gap >= 0) {
+    posFilled(source, seq, gap);
     return;
   }
   source.seen.add(seq);
@@ -180,7 +180,8 @@ function posRecord(state: WarehouseState, sourceId: string, source: PosSource, s
  */
 export function applyPosSale(state: WarehouseState, ctx: CommandContext, cmd: PosSaleCommand): Result {
   let source = state.posSources.get(cmd.sourceId);
-  if (source !== undefined && posSeen(source, cmd.sourceSeq)) return stockResult([], true);
+  const seen = source === undefined ? false : posSeen(source, cmd.sourceSeq);
+  if (seen === true) return stockResult([], true);
   const records = recordsOf(state, cmd.lines);
   if (!Array.isArray(records)) return records;
   if (source === undefined) {
@@ -190,7 +191,7 @@ export function applyPosSale(state: WarehouseState, ctx: CommandContext, cmd: Po
     source = { watermark: 0, seen: new Set(), skipped: [] };
     state.posSources.set(cmd.sourceId, source);
   }
-  posRecord(state, cmd.sourceId, source, cmd.sourceSeq);
+  posRecord(state, cmd.sourceId, source, cmd.sourceSeq, seen === false ? -1 : seen);
   const reference = `${cmd.sourceId}#${cmd.sourceSeq}`;
   const movements: Movement[] = [];
   cmd.lines.forEach((line, i) => {

@@ -218,7 +218,7 @@ export class Warehouse {
 
   /** Refuses a plain commit, release or extend of a reservation an order owns (`owningOrder`). */
   private ownedRefusal(reservationId: string): Result | undefined {
-    const order = owningOrder(this.state, reservationId);
+    const order = owningOrder(this.state, this.state.reservations.get(reservationId));
     if (order === undefined) return undefined;
     return { ok: false, error: reservationOfOrder(reservationId, order.orderId, orderStateOf(order.lifecycle.value)) };
   }

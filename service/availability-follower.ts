@@ -201,7 +201,7 @@ export class AvailabilityFollower {
     if (typeof event.sku !== 'string' || typeof event.available !== 'number' || typeof event.version !== 'number') {
       return;
     }
-    view.apply({ sku: event.sku, available: event.available, version: event.version }, this.clock());
+    view.apply({ sku: event.sku, available: event.available, version: event.version });
   };
 
   /** Stops following (the view keeps what it holds). */

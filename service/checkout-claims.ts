@@ -64,9 +64,7 @@ export class CheckoutClaims {
       const revision = await this.kv.create(claimKey(region, checkoutKey), encode({ warehouseId }));
       return { warehouseId, revision, mine: true };
     } catch (error) {
-      const held = await this.get(region, checkoutKey);
-      if (held === undefined) throw error;
-      return held;
+      return this.heldOr(region, checkoutKey, error);
     }
   }
 
@@ -79,10 +77,15 @@ export class CheckoutClaims {
       const revision = await this.kv.update(claimKey(region, checkoutKey), encode({ warehouseId }), from.revision);
       return { warehouseId, revision, mine: true };
     } catch (error) {
-      const held = await this.get(region, checkoutKey);
-      if (held === undefined) throw error;
-      return held;
+      return this.heldOr(region, checkoutKey, error);
     }
+  }
+
+  /** After a write refused (another attempt wrote first): the claim that holds, or the error. */
+  private async heldOr(region: string, checkoutKey: string, error: unknown): Promise<CheckoutClaim> {
+    const held = await this.get(region, checkoutKey);
+    if (held === undefined) throw error;
+    return held;
   }
 
   /** Ends a claim no placement came of (every candidate refused), unless another attempt moved it. */

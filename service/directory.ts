@@ -178,14 +178,16 @@ export class RegionDirectory {
     const { region } = this.options;
     const others = async () => {
       const found = new Map<string, { hostId: string; revision: number }>();
-      for (const w of this.options.announce()) {
-        const stored = await this.kv.get(directoryKey(region, w.warehouseId));
-        if (stored === null || stored.operation !== 'PUT') continue;
-        const entry = entryOf(stored.value);
-        if (entry?.up === true && entry.hostId !== this.hostId) {
-          found.set(w.warehouseId, { hostId: entry.hostId, revision: stored.revision });
-        }
-      }
+      await Promise.all(
+        this.options.announce().map(async (w) => {
+          const stored = await this.kv.get(directoryKey(region, w.warehouseId));
+          if (stored === null || stored.operation !== 'PUT') return;
+          const entry = entryOf(stored.value);
+          if (entry?.up === true && entry.hostId !== this.hostId) {
+            found.set(w.warehouseId, { hostId: entry.hostId, revision: stored.revision });
+          }
+        }),
+      );
       return found;
     };
     const before = await others();

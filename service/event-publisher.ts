@@ -92,13 +92,13 @@ export class EventPublisher {
     const atMs = performance.now();
     const firstSeq = (entries[0] as EventEntry).seq;
     const lastSeq = (entries[entries.length - 1] as EventEntry).seq;
-    if (lastSeq > (this.handedThrough.get(warehouseId) ?? 0)) this.handedThrough.set(warehouseId, lastSeq);
+    this.handed(warehouseId, lastSeq);
     for (const message of eventMessages(this.region, warehouseId, entries, { bytesMax })) {
       const { subject, body, id } = message;
       const now = this.unacked.record({ warehouseId, firstSeq, atMs, subject, body, id, replayed, fromLog: replayed });
       if (now !== undefined) this.send(now);
     }
-    if (this.unacked.gaveUp.length > this.gaveUpLogged.size) this.logGiveUps();
+    if (this.unacked.gaveUpCount > this.gaveUpLogged.size) this.logGiveUps();
   }
 
   private logGiveUps(): void {
@@ -117,7 +117,7 @@ export class EventPublisher {
    * (the replayed ones past its mark): where its acknowledged mark starts.
    */
   resume(warehouseId: string, seq: number): void {
-    if (seq > (this.handedThrough.get(warehouseId) ?? 0)) this.handedThrough.set(warehouseId, seq);
+    this.handed(warehouseId, seq);
   }
 
   /**
@@ -129,13 +129,13 @@ export class EventPublisher {
     return Math.min(this.checkpointLimit(warehouseId), this.handedThrough.get(warehouseId) ?? 0);
   }
 
+  private handed(warehouseId: string, seq: number): void {
+    if (seq > (this.handedThrough.get(warehouseId) ?? 0)) this.handedThrough.set(warehouseId, seq);
+  }
+
   /** The highest seq a snapshot of the warehouse may cover: none of its unacknowledged events. */
   checkpointLimit(warehouseId: string): number {
     return this.unacked.checkpointLimit(warehouseId);
-  }
-
-  get isDisconnected(): boolean {
-    return this.unacked.isDisconnected;
   }
 
   stats(nowMs = performance.now()): EventPublicationStats {

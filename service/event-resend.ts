@@ -105,6 +105,11 @@ export class UnackedEventMessages {
     return this.disconnectedAtMs !== undefined;
   }
 
+  /** How many warehouses gave up publishing (until the process restarts). */
+  get gaveUpCount(): number {
+    return this.givenUpFrom.size;
+  }
+
   /** The warehouses that gave up publishing (until the process restarts). */
   get gaveUp(): string[] {
     return [...this.givenUpFrom.keys()];
@@ -269,13 +274,10 @@ export class UnackedEventMessages {
     for (const oldest of this.kept.values()) {
       if (oldest.fromLog === true) continue;
       const warehouseId = oldest.warehouseId;
-      // From its oldest kept message, which may be one published from the log before this one.
-      let from = oldest.firstSeq;
-      for (const m of this.byWarehouse.get(warehouseId)?.values() ?? []) {
-        from = Math.min(from, m.firstSeq);
-        break;
-      }
-      this.givenUpFrom.set(warehouseId, from);
+      // From its oldest kept message (in commit order, the first), which may be one published from
+      // the log before this one.
+      const ofWarehouse = this.byWarehouse.get(warehouseId)?.values().next().value;
+      this.givenUpFrom.set(warehouseId, ofWarehouse?.firstSeq ?? oldest.firstSeq);
       for (const m of this.byWarehouse.get(warehouseId)?.values() ?? []) {
         this.givenUp++;
         this.kept.delete(m.serial);

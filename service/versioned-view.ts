@@ -40,8 +40,6 @@ export class VersionedView {
   /** The warehouse version of the last resync: every change up to it is in the view. */
   syncedVersion = 0;
   resyncedAtMs: number | undefined;
-  /** When the last update was applied. */
-  updatedAtMs: number | undefined;
   readonly stats: VersionedViewStats = { applied: 0, ignored: 0, refused: 0, resyncs: 0 };
 
   constructor(
@@ -59,7 +57,7 @@ export class VersionedView {
   }
 
   /** Applies an update if it is newer than what the view holds. Returns whether it applied. */
-  apply(update: VersionedAvailability, atMs: number): boolean {
+  apply(update: VersionedAvailability): boolean {
     const held = this.entries.get(update.sku);
     if (held !== undefined) {
       if (update.version <= held.version) {
@@ -77,7 +75,6 @@ export class VersionedView {
       this.sorted = undefined;
     }
     this.stats.applied++;
-    this.updatedAtMs = atMs;
     return true;
   }
 
@@ -88,7 +85,7 @@ export class VersionedView {
    */
   resync(answer: ChangesAnswer, askedAtMs: number): boolean {
     if (answer.version < this.syncedVersion) return false;
-    for (const item of answer.items) this.apply(item, askedAtMs);
+    for (const item of answer.items) this.apply(item);
     this.syncedVersion = answer.version;
     this.resyncedAtMs = askedAtMs;
     this.stats.resyncs++;
@@ -101,7 +98,6 @@ export class VersionedView {
     this.sorted = undefined;
     this.syncedVersion = 0;
     this.resyncedAtMs = undefined;
-    this.updatedAtMs = undefined;
   }
 
   /**

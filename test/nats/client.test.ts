@@ -262,31 +262,19 @@ describe('client round trips over NATS', () => {
       expect(sentKey).toMatch(/^\w{22}$/);
       const given = await rejection(slow.pickerCheckIn({ key: 'mine', pickerId: 'p' }, { timeoutMs: 50, retries: 0 }));
       expect((given as DarkstoreError).sentKey).toBeUndefined();
-      // A checkout nobody answers says its key too.
-      const lost = await rejection(
-        client.checkout(
-          'nobody',
-          {
-            orderId: 'o-x',
-            customerId: 'c',
-            address: { lat: 0, lon: 0 },
-            lines: [{ sku: SKU, quantity: 1 }],
-            paymentToken: 't',
-            ttlMs: 60_000,
-          },
-          { retries: 0 },
-        ),
-      );
-      expect((lost as DarkstoreError).sentKey).toMatch(/^\w{22}$/);
-      // And a checkout answered with a refusal says it too (a retry of an UNAVAILABLE must reuse it).
-      const far = await client.checkout('berlin', {
-        orderId: 'o-far',
+      // A checkout nobody answers says its key too; so does one answered with a refusal (a retry of
+      // an UNAVAILABLE must reuse it). The address is far from every store.
+      const order = (orderId: string) => ({
+        orderId,
         customerId: 'c',
         address: { lat: 0, lon: 0 },
         lines: [{ sku: SKU, quantity: 1 }],
         paymentToken: 't',
         ttlMs: 60_000,
       });
+      const lost = await rejection(client.checkout('nobody', order('o-x'), { retries: 0 }));
+      expect((lost as DarkstoreError).sentKey).toMatch(/^\w{22}$/);
+      const far = await client.checkout('berlin', order('o-far'));
       expect(far).toMatchObject({ ok: false, error: { code: 'NO_FULFILLMENT_CENTER' } });
       expect(far.sentKey).toMatch(/^\w{22}$/);
     } finally {

@@ -416,25 +416,25 @@ describe('availability followers', () => {
         [shuffled[i], shuffled[j]] = [shuffled[j] as VersionedAvailability, shuffled[i] as VersionedAvailability];
       }
       const view = new VersionedView(W);
-      for (const u of shuffled) view.apply(u, 0);
+      for (const u of shuffled) view.apply(u);
       expect(viewAvailability(view, engine.keys())).toEqual(engine);
     }
   });
 
   it('keeps the newest version, and refuses new SKUs past its bound', () => {
     const view = new VersionedView(W, 2);
-    expect(view.apply({ sku: 'a', available: 5, version: 9 }, 1)).toBe(true);
-    expect(view.apply({ sku: 'a', available: 7, version: 3 }, 2)).toBe(false);
-    expect(view.apply({ sku: 'a', available: 5, version: 9 }, 3)).toBe(false);
+    expect(view.apply({ sku: 'a', available: 5, version: 9 })).toBe(true);
+    expect(view.apply({ sku: 'a', available: 7, version: 3 })).toBe(false);
+    expect(view.apply({ sku: 'a', available: 5, version: 9 })).toBe(false);
     expect(view.get('a')).toEqual({ sku: 'a', available: 5, version: 9 });
-    expect(view.apply({ sku: 'b', available: 1, version: 4 }, 4)).toBe(true);
-    expect(view.apply({ sku: 'c', available: 1, version: 5 }, 5)).toBe(false);
+    expect(view.apply({ sku: 'b', available: 1, version: 4 })).toBe(true);
+    expect(view.apply({ sku: 'c', available: 1, version: 5 })).toBe(false);
     expect(view.stats).toMatchObject({ applied: 2, ignored: 2, refused: 1 });
     // Events alone say nothing of how old the rest of the view is: only a resync does.
     expect(view.stalenessMs(10)).toBeUndefined();
     // A resync whose version is behind the watermark means the warehouse started over: refused.
     expect(view.resync({ items: [{ sku: 'a', available: 2, version: 12 }], version: 12 }, 20)).toBe(true);
-    expect(view.apply({ sku: 'b', available: 3, version: 13 }, 100)).toBe(true);
+    expect(view.apply({ sku: 'b', available: 3, version: 13 })).toBe(true);
     expect(view.stalenessMs(121)).toBe(101);
     expect(view.resync({ items: [], version: 4 }, 30)).toBe(false);
     expect(view.get('a')?.available).toBe(2);
