@@ -4,7 +4,11 @@
  *
  *   u32 LE body length | u32 LE CRC-32 of body | body (msgpack of a StampedCommand)
  *
- * Records are numbered without gaps, so the n-th frame of a segment holds `firstSeq + n` and a
+ * A write may start with a durable mark instead: a frame whose body is the msgpack uint64 (0xcf and
+ * 8 bytes, big-endian) of the byte offset through which the segment was synced when the write was
+ * made. Marks let recovery tell a power cut's hole in unsynced bytes from damage to synced ones.
+ *
+ * Records are numbered without gaps, so the n-th record frame of a segment holds `firstSeq + n` and a
  * reader knows each sequence number without decoding the body. Pure functions over bytes.
  */
 import { crc32 } from 'node:zlib';
@@ -15,6 +19,9 @@ export const SEGMENT_HEADER_BYTES = 16;
 export const FRAME_HEADER_BYTES = 8;
 /** Largest record body a frame may carry: a batch's single command is far below this. */
 export const RECORD_BYTES_MAX = 1024 * 1024;
+/** A durable mark's body: msgpack's uint64 marker, then the offset. */
+const MARK_BODY_BYTES = 9;
+const MSGPACK_UINT64 = 0xcf;
 
 export function encodeSegmentHeader(firstSeq: number): Buffer {
   const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
@@ -30,12 +37,21 @@ export function decodeSegmentHeader(bytes: Buffer): { firstSeq: number } | undef
 }
 
 /**
- * Encodes stamped commands and frames them into one buffer, ready for a single write. Each record
- * is encoded into the codec's shared buffer and copied once into the frame buffer.
+ * Encodes stamped commands and frames them into one buffer, ready for a single write, after a durable
+ * mark when `syncedThrough` is given. Each record is encoded into the codec's shared buffer and
+ * copied once into the frame buffer.
  */
-export function encodeFrames(records: readonly StampedCommand[]): Buffer {
+export function encodeFrames(records: readonly StampedCommand[], syncedThrough?: number): Buffer {
   let out = Buffer.allocUnsafe(Math.max(4096, records.length * 160));
   let offset = 0;
+  if (syncedThrough !== undefined) {
+    const body = out.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + MARK_BODY_BYTES);
+    body[0] = MSGPACK_UINT64;
+    body.writeBigUInt64BE(BigInt(syncedThrough), 1);
+    out.writeUInt32LE(MARK_BODY_BYTES, 0);
+    out.writeUInt32LE(crc32(body), 4);
+    offset = FRAME_HEADER_BYTES + MARK_BODY_BYTES;
+  }
   for (const record of records) {
     const body = encodeShared(record);
     if (body.byteLength > RECORD_BYTES_MAX) throw new RangeError(`record ${record.seq} is ${body.byteLength} bytes`);
@@ -53,14 +69,23 @@ export function encodeFrames(records: readonly StampedCommand[]): Buffer {
   return out.subarray(0, offset);
 }
 
-/** A frame that checks out: where its body lies in the segment. */
+/** A frame that checks out: where its body lies in the segment; `syncedThrough` for a durable mark. */
 export interface Frame {
   offset: number;
   bodyStart: number;
   bodyEnd: number;
+  syncedThrough?: number;
 }
 
-/** Reads the frame at `offset`, or undefined if it is incomplete, empty or fails its checksum. */
+/** Whether a body of `length` bytes at `bodyStart` is shaped like a durable mark's. */
+function isMarkBody(bytes: Buffer, bodyStart: number, length: number): boolean {
+  return length === MARK_BODY_BYTES && bytes[bodyStart] === MSGPACK_UINT64;
+}
+
+/**
+ * Reads the frame at `offset`, or undefined if it is incomplete, empty or fails its checksum. A
+ * durable mark comes back with its `syncedThrough`.
+ */
 export function readFrame(bytes: Buffer, offset: number): Frame | undefined {
   if (offset + FRAME_HEADER_BYTES > bytes.length) return undefined;
   const length = bytes.readUInt32LE(offset);
@@ -69,7 +94,8 @@ export function readFrame(bytes: Buffer, offset: number): Frame | undefined {
   const bodyEnd = bodyStart + length;
   if (bodyEnd > bytes.length) return undefined;
   if (crc32(bytes.subarray(bodyStart, bodyEnd)) !== bytes.readUInt32LE(offset + 4)) return undefined;
-  return { offset, bodyStart, bodyEnd };
+  if (!isMarkBody(bytes, bodyStart, length)) return { offset, bodyStart, bodyEnd };
+  return { offset, bodyStart, bodyEnd, syncedThrough: Number(bytes.readBigUInt64BE(bodyStart + 1)) };
 }
 
 /**
@@ -90,11 +116,12 @@ function firstKeyOffset(head: number): number | undefined {
 }
 
 /**
- * Whether a body could hold a record at all, from its first bytes alone: a record is a msgpack map
- * (a StampedCommand) whose first key is a string. An O(1) filter before a checksum, never a
- * substitute for one.
+ * Whether a body could be a frame's at all, from its first bytes alone: a durable mark, or a record:
+ * a msgpack map (a StampedCommand) whose first key is a string. An O(1) filter before a checksum,
+ * never a substitute for one.
  */
-function looksLikeRecordBody(bytes: Buffer, bodyStart: number, length: number): boolean {
+function looksLikeFrameBody(bytes: Buffer, bodyStart: number, length: number): boolean {
+  if (isMarkBody(bytes, bodyStart, length)) return true;
   const keyOffset = firstKeyOffset(bytes[bodyStart] ?? 0);
   if (keyOffset === undefined || keyOffset >= length) return false;
   const key = bytes[bodyStart + keyOffset] ?? 0;
@@ -109,23 +136,31 @@ export interface FrameSearch {
   exhausted: boolean;
 }
 
+/** Bytes a search past damage may still checksum; one budget serves every search of a segment. */
+export interface SearchBudget {
+  bytes: number;
+}
+
 /**
  * Looks for a valid frame starting anywhere after `offset`: tells mid-log corruption from a torn
- * tail. Every offset gets O(1) checks (a length that fits, a body that starts like a record); only
- * the few that pass are checksummed, within FRAME_SEARCH_BYTES_MAX, so a large damaged segment costs
- * one pass over its bytes rather than a checksum per byte.
+ * tail. Every offset gets O(1) checks (a length that fits, a body that starts like a frame's); only
+ * the few that pass are checksummed, within the budget (FRAME_SEARCH_BYTES_MAX by default), so a
+ * large damaged segment costs one pass over its bytes rather than a checksum per byte.
  */
-export function validFrameAfter(bytes: Buffer, offset: number): FrameSearch {
-  let budget = FRAME_SEARCH_BYTES_MAX;
+export function validFrameAfter(
+  bytes: Buffer,
+  offset: number,
+  budget: SearchBudget = { bytes: FRAME_SEARCH_BYTES_MAX },
+): FrameSearch {
   for (let at = offset + 1; at + FRAME_HEADER_BYTES < bytes.length; at++) {
     // Most offsets fail on the top bytes of the length alone: RECORD_BYTES_MAX is below 2^24.
     if (bytes[at + 3] !== 0) continue;
     const length = (bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16);
     const bodyStart = at + FRAME_HEADER_BYTES;
     if (length === 0 || length > RECORD_BYTES_MAX || bodyStart + length > bytes.length) continue;
-    if (!looksLikeRecordBody(bytes, bodyStart, length)) continue;
-    budget -= Math.max(length, FRAME_SEARCH_TRY_BYTES_MIN);
-    if (budget < 0) return { exhausted: true };
+    if (!looksLikeFrameBody(bytes, bodyStart, length)) continue;
+    budget.bytes -= Math.max(length, FRAME_SEARCH_TRY_BYTES_MIN);
+    if (budget.bytes < 0) return { exhausted: true };
     if (crc32(bytes.subarray(bodyStart, bodyStart + length)) === bytes.readUInt32LE(at + 4)) {
       return { found: at, exhausted: false };
     }
@@ -144,19 +179,38 @@ export function completeFramesFrom(bytes: Buffer, offset: number): number {
   while (at + FRAME_HEADER_BYTES <= bytes.length) {
     const length = bytes.readUInt32LE(at);
     if (length === 0 || length > RECORD_BYTES_MAX || at + FRAME_HEADER_BYTES + length > bytes.length) break;
-    count++;
+    if (!isMarkBody(bytes, at + FRAME_HEADER_BYTES, length)) count++;
     at += FRAME_HEADER_BYTES + length;
   }
   return count;
 }
 
+/** What lies past the first damage of a segment. */
+export interface Damage {
+  /** Where the damage starts (the end of the valid frames before it). */
+  offset: number;
+  /** Where the first valid frame after it starts, if there is one. */
+  nextValidFrame?: number;
+  /** Valid record frames after it. */
+  recordsAfter: number;
+  /**
+   * The highest offset a valid durable mark after it says the segment was synced through: past the
+   * damage's offset, the damaged bytes had been synced (damage to the log, not a hole a power cut
+   * left in a write that never finished syncing).
+   */
+  syncedThroughAfter?: number;
+  /** The search ran out of budget: what follows is unknown. */
+  searchExhausted: boolean;
+}
+
 /** The outcome of scanning one segment's bytes. */
 export interface SegmentScan {
+  /** The valid record frames before any damage (durable marks left out). */
   frames: Frame[];
   /** Where the valid frames end. */
   validEnd: number;
   /** Set when the bytes after `validEnd` are not a clean end of file. */
-  damage?: { offset: number; nextValidFrame?: number; searchExhausted: boolean };
+  damage?: Damage;
 }
 
 /** Walks the frames of a segment from just after its header. */
@@ -165,14 +219,35 @@ export function scanSegment(bytes: Buffer): SegmentScan {
   let offset = SEGMENT_HEADER_BYTES;
   while (offset < bytes.length) {
     const frame = readFrame(bytes, offset);
-    if (frame === undefined) {
-      const search = validFrameAfter(bytes, offset);
-      const damage: SegmentScan['damage'] = { offset, searchExhausted: search.exhausted };
-      if (search.found !== undefined) damage.nextValidFrame = search.found;
-      return { frames, validEnd: offset, damage };
-    }
-    frames.push(frame);
+    if (frame === undefined) return { frames, validEnd: offset, damage: pastDamage(bytes, offset) };
+    if (frame.syncedThrough === undefined) frames.push(frame);
     offset = frame.bodyEnd;
   }
   return { frames, validEnd: offset };
+}
+
+/**
+ * Reads everything valid after damage at `offset`: runs of frames, each found by a search past the
+ * bytes that fail, all within one FRAME_SEARCH_BYTES_MAX budget.
+ */
+function pastDamage(bytes: Buffer, offset: number): Damage {
+  const damage: Damage = { offset, recordsAfter: 0, searchExhausted: false };
+  const budget: SearchBudget = { bytes: FRAME_SEARCH_BYTES_MAX };
+  let at = offset;
+  while (at < bytes.length) {
+    const search = validFrameAfter(bytes, at, budget);
+    if (search.exhausted) {
+      damage.searchExhausted = true;
+      return damage;
+    }
+    if (search.found === undefined) return damage;
+    damage.nextValidFrame ??= search.found;
+    at = search.found;
+    for (let frame = readFrame(bytes, at); frame !== undefined; frame = readFrame(bytes, at)) {
+      if (frame.syncedThrough === undefined) damage.recordsAfter++;
+      else damage.syncedThroughAfter = Math.max(damage.syncedThroughAfter ?? 0, frame.syncedThrough);
+      at = frame.bodyEnd;
+    }
+  }
+  return damage;
 }

@@ -103,6 +103,10 @@ export class WalReader {
       while (seq <= throughSeq) {
         const frame = readFrame(bytes, offset);
         if (frame === undefined) break;
+        if (frame.syncedThrough !== undefined) {
+          offset = frame.bodyEnd; // a durable mark, not a record
+          continue;
+        }
         if (seq >= fromSeq) {
           const record = decode(bytes.subarray(frame.bodyStart, frame.bodyEnd)) as StampedCommand;
           if (record.seq !== seq)

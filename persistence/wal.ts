@@ -1,9 +1,11 @@
 /**
  * The write-ahead log of one warehouse: append-only segment files of framed records in `dir`.
  * Opening it scans every segment still needed, hands each record after a given sequence number to
- * the caller (recovery replays them), cuts a torn tail off the last segment (reporting what it cut)
+ * the caller (recovery replays them), cuts a torn tail off the last segment (reporting what it cut:
+ * a write cut short, or one a power cut left with a hole, which no durable mark says was synced)
  * and reports corruption anywhere else, overlapping segments included, as a `WalCorruptionError`
- * instead of guessing; what it opens is synced before anything counts it durable. Reading while the
+ * instead of guessing; what it opens is synced before anything counts it durable. Each write after
+ * a returned sync carries a durable mark saying how far that sync reached (`wal-format.ts`). Reading while the
  * log is written is `wal-reader.ts`. A batch is appended
  * with one write; `sync` then fdatasyncs everything written so far off the event loop, so the
  * runtime can apply the next batches meanwhile. New segments and deletions are made durable with
@@ -18,6 +20,7 @@ import {
   encodeFrames,
   encodeSegmentHeader,
   FRAME_SEARCH_BYTES_MAX,
+  SEGMENT_HEADER_BYTES,
   scanSegment,
 } from './wal-format.ts';
 
@@ -62,6 +65,12 @@ export interface WalOpenReport {
    * written, which can take acknowledged records with them: the count makes that cut visible.
    */
   truncatedRecords: number;
+  /**
+   * Valid records cut because they followed the damage: the pages of a write that reached the disk
+   * before a power cut while earlier pages of it did not. None of them was acknowledged: every
+   * later write carries a durable mark, and none said the damaged bytes had been synced.
+   */
+  truncatedAfterHole: number;
   segments: number;
 }
 
@@ -93,6 +102,10 @@ export function listSegments(dir: string): Segment[] {
 export class Wal {
   private fd: number;
   private size: number;
+  /** Bytes of the active segment a returned fdatasync covers. */
+  private syncedSize: number;
+  /** The offset the active segment's newest durable mark names. */
+  private markedSize = SEGMENT_HEADER_BYTES;
   private syncing = false;
   private active: Segment;
   private constructor(
@@ -107,6 +120,7 @@ export class Wal {
     // A process crash leaves records written but not yet synced in the page cache, where recovery
     // reads them: make them durable before they count as such (replies, events, reads follow them).
     fs.fdatasyncSync(this.fd);
+    this.syncedSize = this.size;
   }
 
   /** Opens (or creates) the WAL in `dir`, replaying records after `afterSeq` through `onRecord`. */
@@ -117,6 +131,7 @@ export class Wal {
       lastSeq: options.afterSeq,
       truncatedBytes: 0,
       truncatedRecords: 0,
+      truncatedAfterHole: 0,
       segments: 0,
     };
     // Segments wholly covered by the snapshot are skipped, not deleted: older snapshots kept as
@@ -173,21 +188,30 @@ export class Wal {
         `WAL expected seqs from ${this.nextSeq}, got ${firstSeq}..${lastSeq} in ${records.length} records`,
       );
     }
-    const bytes = encodeFrames(records);
+    // Each write after a returned sync says how far that sync reached (a durable mark).
+    let mark = this.syncedSize > this.markedSize ? this.syncedSize : undefined;
+    let bytes = encodeFrames(records, mark);
     // Never roll under an fdatasync in flight on the current file: it would be closed beneath it.
-    if (this.size + bytes.length > this.segmentBytesMax && this.size > 16 && !this.syncing) this.roll(firstSeq);
+    if (this.size + bytes.length > this.segmentBytesMax && this.size > SEGMENT_HEADER_BYTES && !this.syncing) {
+      this.roll(firstSeq);
+      mark = undefined; // the new segment's header is all it holds, synced
+      bytes = encodeFrames(records);
+    }
     let written = 0;
     while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
     this.size += bytes.length;
     this.nextSeq += records.length;
+    if (mark !== undefined) this.markedSize = mark;
   }
 
   /** fdatasyncs everything written so far, off the event loop; calls back when it is durable. */
   sync(done: (error?: Error) => void): void {
     if (this.syncing) throw new Error('WAL sync already in flight');
     this.syncing = true;
+    const size = this.size;
     fs.fdatasync(this.fd, (error) => {
       this.syncing = false;
+      if (error === null) this.syncedSize = size;
       done(error ?? undefined);
     });
   }
@@ -196,6 +220,7 @@ export class Wal {
   appendDurable(records: readonly StampedCommand[]): void {
     this.append(records);
     fs.fdatasyncSync(this.fd);
+    this.syncedSize = this.size;
   }
 
   private roll(firstSeq: number): void {
@@ -205,6 +230,8 @@ export class Wal {
     this.segments.push(this.active);
     this.fd = fs.openSync(this.active.file, 'a');
     this.size = fs.fstatSync(this.fd).size;
+    this.syncedSize = this.size;
+    this.markedSize = this.size;
   }
 
   /** Deletes segments whose every record is at or below `seq` (covered by a durable snapshot). */
@@ -259,17 +286,25 @@ function replaySegment(segment: Segment, last: boolean, options: WalOpenOptions,
   }
   const scan = scanSegment(bytes);
   if (scan.damage !== undefined) {
-    const { offset, nextValidFrame, searchExhausted } = scan.damage;
-    if (nextValidFrame !== undefined || !last) {
-      const where = nextValidFrame === undefined ? 'not the last segment' : `valid record at byte ${nextValidFrame}`;
-      throw new WalCorruptionError(segment.file, offset, `damaged record followed by more log (${where})`);
+    const { offset, nextValidFrame, searchExhausted, syncedThroughAfter, recordsAfter } = scan.damage;
+    if (!last) {
+      throw new WalCorruptionError(segment.file, offset, 'damaged record followed by more log (not the last segment)');
     }
     if (searchExhausted) {
       const detail = `damaged record followed by ${bytes.length - offset} bytes that ${FRAME_SEARCH_BYTES_MAX} bytes of checksums could not tell from a torn tail`;
       throw new WalCorruptionError(segment.file, offset, detail);
     }
+    if (syncedThroughAfter !== undefined && syncedThroughAfter > offset) {
+      // A later write says the damaged bytes had been synced: acknowledged records may sit there.
+      const detail = `damaged record followed by more log (valid record at byte ${nextValidFrame}; a later write says the log was synced through byte ${syncedThroughAfter})`;
+      throw new WalCorruptionError(segment.file, offset, detail);
+    }
+    // A torn tail: a write cut short, or, after a power cut, a write whose pages reached the disk
+    // with holes. Valid records after the damage were written after it and no durable mark says the
+    // damage was ever synced, so no sync that would have acknowledged them returned.
     report.truncatedBytes = bytes.length - offset;
     report.truncatedRecords = completeFramesFrom(bytes, offset);
+    report.truncatedAfterHole = recordsAfter;
     const fd = fs.openSync(segment.file, 'r+');
     try {
       fs.ftruncateSync(fd, offset);

@@ -195,10 +195,16 @@ export class RegionHost {
         onSync: (durationMs) => this.options.onSync?.(entry.id, durationMs),
       });
       const report = hosted.host.warehouse.recovery;
-      this.log().info(
-        { warehouseId: entry.id, replayed: report.wal.replayed, snapshotSeq: report.snapshot?.walSeq ?? 0 },
-        'warehouse recovered',
-      );
+      const { truncatedBytes, truncatedRecords, truncatedAfterHole } = report.wal;
+      const recovered = {
+        warehouseId: entry.id,
+        replayed: report.wal.replayed,
+        snapshotSeq: report.snapshot?.walSeq ?? 0,
+      };
+      // A cut tail is normal after a crash, but an operator should see it (the counts say how much).
+      if (truncatedBytes === 0) this.log().info(recovered, 'warehouse recovered');
+      else
+        this.log().warn({ ...recovered, truncatedBytes, truncatedRecords, truncatedAfterHole }, 'warehouse recovered');
       const mark = this.trustedMark(hosted, dir, markRead);
       this.republish(entry.id, mark, replayed);
       this.marks.track(entry.id, dir, mark);

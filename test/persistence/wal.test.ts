@@ -1,8 +1,9 @@
 /**
  * The write-ahead log on real files: appends survive a reopen and replay in order; segments roll
  * and are dropped only when wholly covered; a torn tail (a cut frame, garbage, zeros, a flipped
- * byte in the last frames) is cut on open, reported in bytes and in complete frames that failed
- * their checksum, and the log goes on; damage anywhere else (an earlier frame, a non-last segment, a
+ * byte in the last frames, a page a power cut lost from an unsynced write with valid pages after it)
+ * is cut on open, reported in bytes, in complete frames that failed their checksum and in valid
+ * records past a hole, and the log goes on; damage anywhere else (an earlier frame, a non-last segment, a
  * missing or overlapping segment, damage too large to tell from a torn tail) stops recovery with a
  * WalCorruptionError naming the file and byte, and leaves the files as they were. Opening syncs the
  * last segment before its records count as durable (a crash leaves unsynced ones in the page cache).
@@ -12,7 +13,14 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StampedCommand } from '../../engine/index.ts';
-import { listSegments, recoverWarehouse, Wal, walFormat, warehousePaths } from '../../persistence/index.ts';
+import {
+  listSegments,
+  readWalRange,
+  recoverWarehouse,
+  Wal,
+  walFormat,
+  warehousePaths,
+} from '../../persistence/index.ts';
 import { Random } from '../../sim/index.ts';
 import { makeTempDir, removeTempDirs } from './helpers.ts';
 import {
@@ -319,6 +327,92 @@ describe('corruption before the tail', () => {
     const dataDir = makeTempDir('wal-overlap-recovery');
     writeOverlappingSegments(warehousePaths(dataDir, 'W1').wal);
     expect(corruption(() => recoverWarehouse(dataDir, 'W1')).detail).toMatch(/^segment starts at seq 15/);
+  });
+});
+
+/** Zeros the 4 KiB page of `file` that holds byte `at`: a page a power cut kept from the disk. */
+function losePage(file: string, at: number): { from: number; to: number } {
+  const from = Math.floor(at / PAGE_BYTES) * PAGE_BYTES;
+  const bytes = fs.readFileSync(file);
+  bytes.fill(0, from, from + PAGE_BYTES);
+  fs.writeFileSync(file, bytes);
+  return { from, to: from + PAGE_BYTES };
+}
+const PAGE_BYTES = 4096;
+
+describe('a power cut: a write whose pages reached the disk with a hole', () => {
+  it('cuts the unsynced write at the hole, valid pages after it included, and the log goes on', () => {
+    const dir = makeTempDir('wal-hole');
+    const { wal } = Wal.open(dir, { afterSeq: 0 });
+    append(wal, 1, 30, 10); // synced: acknowledged
+    const file = listSegments(dir)[0]?.file as string;
+    const synced = fs.statSync(file).size;
+    wal.append(range(31, 330).map(record)); // one write of ~30 KB, never synced
+    wal.close();
+    // A page in the middle of the unsynced write is lost; pages after it made it to the disk.
+    const frames = framesOf(file);
+    const hole = losePage(file, synced + 3 * PAGE_BYTES);
+    const kept = frames.filter((f) => f.bodyEnd <= hole.from).length;
+    const after = frames.filter((f) => f.offset >= hole.to).length;
+    expect(after).toBeGreaterThan(100);
+    const seqs: number[] = [];
+    const { wal: reopened, report } = Wal.open(dir, { afterSeq: 0, onRecord: (r) => seqs.push(r.seq) });
+    expect(seqs).toEqual(range(1, kept));
+    expect(kept).toBeGreaterThan(30);
+    expect(report.truncatedAfterHole).toBe(after);
+    expect(fs.statSync(file).size).toBeLessThanOrEqual(hole.from);
+    append(reopened, kept + 1, kept + 5);
+    reopened.close();
+    expect(reopen(dir).seqs).toEqual(range(1, kept + 5));
+  });
+
+  it('stops instead when a later write says the damaged bytes had been synced', () => {
+    const dir = makeTempDir('wal-hole-synced');
+    const { wal } = Wal.open(dir, { afterSeq: 0 });
+    append(wal, 1, 300, 300); // one write of ~30 KB, synced: acknowledged
+    append(wal, 301, 303); // its durable mark says so
+    wal.close();
+    const file = listSegments(dir)[0]?.file as string;
+    const before = fs.readFileSync(file);
+    const hole = losePage(file, 3 * PAGE_BYTES);
+    const damaged = fs.readFileSync(file);
+    const error = corruption(() => Wal.open(dir, { afterSeq: 0 }));
+    expect(error.file).toBe(file);
+    expect(error.offset).toBeLessThanOrEqual(hole.from);
+    expect(error.detail).toMatch(/synced through byte \d+/);
+    expect(fs.readFileSync(file).equals(damaged)).toBe(true);
+    expect(damaged.equals(before)).toBe(false);
+  });
+
+  it('marks a write only after a sync returned, and a reader skips the marks', async () => {
+    const dir = makeTempDir('wal-marks');
+    const { wal } = Wal.open(dir, { afterSeq: 0 });
+    wal.append(range(1, 3).map(record));
+    wal.append(range(4, 6).map(record)); // no sync between: no mark
+    wal.appendDurable(range(7, 9).map(record));
+    wal.append(range(10, 12).map(record)); // after a sync: marked
+    await new Promise((resolve) => wal.sync(resolve)); // the runtime's sync, off the loop
+    wal.append(range(13, 15).map(record)); // marked
+    wal.close();
+    const file = listSegments(dir)[0]?.file as string;
+    const bytes = fs.readFileSync(file);
+    const marks: { at: number; syncedThrough: number }[] = [];
+    for (let at = walFormat.SEGMENT_HEADER_BYTES; at < bytes.length; ) {
+      const frame = walFormat.readFrame(bytes, at);
+      if (frame === undefined) throw new Error(`no frame at ${at}`);
+      if (frame.syncedThrough !== undefined) marks.push({ at, syncedThrough: frame.syncedThrough });
+      at = frame.bodyEnd;
+    }
+    // The open synced nothing but the header; the first mark is the one after appendDurable.
+    const frames = framesOf(file);
+    expect(marks).toEqual([
+      { at: frames[8]?.bodyEnd, syncedThrough: frames[8]?.bodyEnd },
+      { at: frames[11]?.bodyEnd, syncedThrough: frames[11]?.bodyEnd },
+    ]);
+    expect(reopen(dir).seqs).toEqual(range(1, 15));
+    const read: number[] = [];
+    readWalRange(dir, 0, 15, (r) => read.push(r.seq));
+    expect(read).toEqual(range(1, 15));
   });
 });
 
