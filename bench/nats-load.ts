@@ -104,6 +104,16 @@ export async function closedLoop<Reply>(spec: LoadSpec<Reply>, inFlight: number)
 }
 
 /**
+ * How many requests of a fixed schedule are due `elapsedMs` after its start: request n is due at
+ * n / rate, so requests 0 … floor(elapsed × rate) are, one more than the floor. (Sending only the
+ * floor's count sent each request a whole interval after it was due, and counted that interval in
+ * its latency.)
+ */
+export function dueBy(elapsedMs: number, ratePerSec: number): number {
+  return Math.floor((elapsedMs * ratePerSec) / 1_000) + 1;
+}
+
+/**
  * Sends `ratePerSec` requests a second on a fixed schedule for the warmup and then `timeMs`; each
  * latency is measured from the moment its request was due. Stops early (rejects) when more than
  * OPEN_LOOP_IN_FLIGHT_MAX requests wait: the rate is beyond what the system answers.
@@ -130,7 +140,7 @@ export function openLoop<Reply>(spec: LoadSpec<Reply>, ratePerSec: number): Prom
         settle();
         return;
       }
-      const due = Math.floor(((performance.now() - startMs) * ratePerSec) / 1_000);
+      const due = dueBy(performance.now() - startMs, ratePerSec);
       while (sent < due && !failed) {
         if (waiting >= OPEN_LOOP_IN_FLIGHT_MAX) {
           fail(new Error(`open loop: ${waiting} requests unanswered at ${ratePerSec}/s`));
