@@ -41,7 +41,7 @@ export interface EventPublicationStats {
   resent: number;
   /** Answers of the stream refusing a message (no stream, storage error). */
   refused: number;
-  /** Messages dropped or not sent by warehouses that gave up past the byte bound (until a restart). */
+  /** Messages dropped or not sent by warehouses that gave up past the byte bound (until reopened). */
   givenUp: number;
 }
 
@@ -107,9 +107,29 @@ export class EventPublisher {
       this.gaveUpLogged.add(warehouseId);
       this.logger.error(
         { warehouseId, givenUp: this.unacked.givenUp },
-        'events unacknowledged past the byte bound: the warehouse publishes no events until a restart, which publishes them from its log',
+        'events unacknowledged past the byte bound: the warehouse publishes no events until it is reopened (once the stream takes messages again, or by a restart), which publishes them from its log',
       );
     }
+  }
+
+  /** The warehouses that gave up publishing, until they are reopened (`forgetGiveUp`). */
+  get gaveUp(): string[] {
+    return this.unacked.gaveUp;
+  }
+
+  /** Whether the stream seems to take messages: connected, and no subject waiting on a probe. */
+  get flowing(): boolean {
+    return !this.stopped && !this.unacked.isDisconnected && !this.unacked.inTrouble;
+  }
+
+  /**
+   * A warehouse that gave up is about to be reopened: its account starts over, from its recovery
+   * (`resume`, then what it republishes from the log).
+   */
+  forgetGiveUp(warehouseId: string): void {
+    this.unacked.forgetGiveUp(warehouseId);
+    this.gaveUpLogged.delete(warehouseId);
+    this.handedThrough.delete(warehouseId);
   }
 
   /**

@@ -18,9 +18,10 @@
  * Per warehouse it says how far a snapshot may reach (`checkpointLimit`): not to a command whose
  * events the stream may lack, so that a crash before they are acknowledged still republishes them
  * from the log's replay at the next start. Bounded by bytes: past the bound, the warehouse of the
- * oldest message gives up publishing until the process restarts (its kept messages are dropped and
- * later ones are not sent, all counted), and its snapshots stay below the first of them, so the
- * next start's recovery replays and publishes them all, in order: what a recovery publishes again
+ * oldest message gives up publishing until it is reopened, by the region once the stream takes
+ * messages again or by a restart (its kept messages are dropped and later ones are not sent, all
+ * counted), and its snapshots stay below the first of them, so the reopening recovery replays and
+ * publishes them all, in order: what a recovery publishes again
  * from the log does not count against the bound (`fromLog`), or a warehouse that gave up would give
  * up again at every start. Owns that memory; the region publishes.
  */
@@ -105,14 +106,28 @@ export class UnackedEventMessages {
     return this.disconnectedAtMs !== undefined;
   }
 
-  /** How many warehouses gave up publishing (until the process restarts). */
+  /** How many warehouses gave up publishing (until they catch up). */
   get gaveUpCount(): number {
     return this.givenUpFrom.size;
   }
 
-  /** The warehouses that gave up publishing (until the process restarts). */
+  /** The warehouses that gave up publishing (until they catch up: `forgetGiveUp`). */
   get gaveUp(): string[] {
     return [...this.givenUpFrom.keys()];
+  }
+
+  /** Whether any subject is in trouble (a refusal or a missed answer, its probe not yet through). */
+  get inTrouble(): boolean {
+    for (const queue of this.bySubject.values()) if (queue.troubled) return true;
+    return false;
+  }
+
+  /**
+   * The warehouse publishes again: it was reopened, and its recovery publishes what it gave up from
+   * the log. (It keeps nothing here since it gave up.)
+   */
+  forgetGiveUp(warehouseId: string): void {
+    this.givenUpFrom.delete(warehouseId);
   }
 
   /**

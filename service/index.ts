@@ -85,6 +85,7 @@ export {
   type StatsResponse,
   type WarehouseStatus,
 } from './discovery.ts';
+export { CATCH_UP_CHECK_MS, CATCH_UP_DELAY_MAX_MS, CatchUpSchedule } from './event-catch-up.ts';
 export {
   CONSUMER_ACK_PENDING_MAX,
   CONSUMER_ACK_WAIT_MS,

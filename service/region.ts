@@ -8,7 +8,9 @@
  * acknowledges it, published again until it does, and no snapshot reaches a command whose events it
  * lacks (`event-publisher.ts`); each warehouse's acknowledged mark is kept on disk (`event-marks.ts`)
  * and a recovery publishes again the replayed events past it (`event-replay.ts`), so a crash between
- * commit and acknowledgement loses none. `stop()` is
+ * commit and acknowledgement loses none. A warehouse that gave up publishing (too many bytes
+ * unacknowledged) is reopened once the stream takes messages again, and its recovery publishes
+ * what it gave up (`event-catch-up.ts`). `stop()` is
  * the graceful shutdown: stop taking requests, drain, wait a little for the stream's
  * acknowledgements, snapshot as far as they allow, close.
  */
@@ -37,6 +39,7 @@ import {
 import { Random } from '../sim/random.ts';
 import { seedCommands } from './catalog-seed.ts';
 import type { RegionConfig, WarehouseConfigEntry } from './config.ts';
+import { CATCH_UP_CHECK_MS, CatchUpSchedule } from './event-catch-up.ts';
 import { AckedMarkWriter, discardAckedMark, readAckedMark } from './event-marks.ts';
 import { type EventEntry, entriesOf } from './event-messages.ts';
 import { type EventPublicationStats, EventPublisher } from './event-publisher.ts';
@@ -49,6 +52,8 @@ import type { HostedEndpoint } from './warehouse-link.ts';
 const SEED_CHUNK = 256;
 /** Longest wait at a stop for the stream to acknowledge the last events, so the snapshots cover them. */
 const STOP_ACKS_WAIT_MS = 2_000;
+/** How long a closing warehouse gives payment calls already out to report. */
+const DRAIN_GRACE_MS = 5_000;
 
 export interface RegionOptions {
   nc: NatsConnection;
@@ -68,6 +73,8 @@ export interface RegionOptions {
   eventAckWaitMs?: number;
   /** Bytes of unacknowledged event messages past which a warehouse gives up (`UNACKED_BYTES_MAX`). */
   eventUnackedBytesMax?: number;
+  /** How often warehouses that gave up are looked at, to reopen them (`CATCH_UP_CHECK_MS`). */
+  eventCatchUpMs?: number;
 }
 
 /** One answered request, for metrics: what it was, how long it took, what it answered. */
@@ -89,6 +96,8 @@ export interface HostedWarehouse {
   failure?: string;
   /** Requests being answered (graceful shutdown waits for them). */
   inFlight: number;
+  /** Closed and recovering again, to publish the events it gave up (`RegionHost.catchUp`). */
+  reopening?: boolean;
 }
 
 /** The `type` field of a decoded request, if it has one. */
@@ -132,12 +141,18 @@ export class RegionHost {
   private readonly marks: AckedMarkWriter;
   /** The in-memory endpoint of each hosted warehouse, made on first use. */
   private readonly endpoints = new Map<string, HostedEndpoint>();
+  /** When warehouses that gave up publishing are reopened. */
+  private readonly catchUps: CatchUpSchedule;
+  private catchUpTimer: NodeJS.Timeout | undefined;
+  /** The catch-up running now, if any (one at a time; the stop waits for it). */
+  private catchUpRun: Promise<void> | undefined;
 
   private constructor(readonly options: RegionOptions) {
     this.outbox = outboxOf(options.nc, options.logger);
     const { config, nc, logger, eventAckWaitMs, eventUnackedBytesMax } = options;
     this.events = new EventPublisher(config.region, nc, this.outbox, logger, eventAckWaitMs, eventUnackedBytesMax);
     this.marks = new AckedMarkWriter(config.region, (id) => this.events.ackedThrough(id), logger);
+    this.catchUps = new CatchUpSchedule(options.eventCatchUpMs);
   }
 
   get region(): string {
@@ -162,6 +177,12 @@ export class RegionHost {
       throw error;
     }
     for (const hosted of host.warehouses.values()) host.serve(hosted);
+    host.catchUpTimer = setInterval(() => {
+      host.catchUpRun ??= host.catchUp().finally(() => {
+        host.catchUpRun = undefined;
+      });
+    }, options.eventCatchUpMs ?? CATCH_UP_CHECK_MS);
+    host.catchUpTimer.unref();
     return host;
   }
 
@@ -172,6 +193,15 @@ export class RegionHost {
   private async open(entry: WarehouseConfigEntry): Promise<void> {
     const hosted: HostedWarehouse = { entry, inFlight: 0 };
     this.warehouses.set(entry.id, hosted);
+    await this.recover(hosted);
+  }
+
+  /**
+   * Opens a warehouse: recovery (snapshot and log), the events it replayed past its acknowledged
+   * mark published again, set-up commands if it is new. A failure takes it out of service.
+   */
+  private async recover(hosted: HostedWarehouse): Promise<void> {
+    const { entry } = hosted;
     const replayed: ReplayedCommand[] = [];
     try {
       const { config, dataDir } = this.options;
@@ -237,6 +267,74 @@ export class RegionHost {
       const refused = results.find((r) => !r.ok && r.error.code !== 'IDEMPOTENCY_CONFLICT');
       if (refused !== undefined && !refused.ok) throw new Error(`seed refused: ${refused.error.message}`);
     }
+  }
+
+  /**
+   * Reopens the warehouses that gave up publishing their events, once the stream takes messages
+   * again (`event-catch-up.ts`): their recovery publishes what they gave up from the log, so they
+   * catch up without a restart of the process.
+   */
+  private async catchUp(): Promise<void> {
+    if (this.stopping || !this.events.flowing) return;
+    const due = this.catchUps.due(this.events.gaveUp, performance.now());
+    if (due.length === 0) return;
+    try {
+      // The stream answers, and exists (again: it may have been deleted).
+      await ensureEventStream(this.options.nc);
+    } catch (error) {
+      this.log().warn({ err: error, warehouses: due }, 'events stream not ready: warehouses that gave up wait');
+      return;
+    }
+    for (const warehouseId of due) {
+      const hosted = this.warehouses.get(warehouseId);
+      if (this.stopping || hosted?.host === undefined || hosted.failure !== undefined) continue;
+      this.catchUps.started(warehouseId, performance.now());
+      await this.reopen(hosted);
+    }
+  }
+
+  /**
+   * Closes a warehouse and recovers it again, answering UNAVAILABLE meanwhile. Its replay runs on
+   * this thread, as at a start, and the region's other warehouses wait for it.
+   */
+  private async reopen(hosted: HostedWarehouse): Promise<void> {
+    const warehouseId = hosted.entry.id;
+    this.log().warn({ warehouseId }, 'reopening the warehouse to publish the events it gave up');
+    hosted.reopening = true;
+    try {
+      for (let i = 0; i < 200 && hosted.inFlight > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await this.drain(hosted);
+      this.marks.untrack(warehouseId);
+      try {
+        // No snapshot: it could not pass what the warehouse gave up anyway.
+        await (hosted.host as WarehouseHost).warehouse.close({ snapshot: false });
+      } finally {
+        hosted.host = undefined;
+        this.events.forgetGiveUp(warehouseId);
+      }
+      await this.recover(hosted);
+    } catch (error) {
+      this.fail(hosted, error);
+    } finally {
+      hosted.reopening = false;
+    }
+  }
+
+  /**
+   * Stops a warehouse's work: payment retries still waiting are forgotten (they stay pending in the
+   * orders and resume when it opens again), calls already out get a few seconds to report, then its
+   * command loop answers what it holds and closes.
+   */
+  private async drain(hosted: HostedWarehouse): Promise<void> {
+    const host = hosted.host as WarehouseHost;
+    host.executor.close();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise((resolve) => {
+      timer = setTimeout(resolve, DRAIN_GRACE_MS);
+    });
+    await Promise.race([host.executor.idle(), grace]);
+    clearTimeout(timer);
+    await host.warehouse.runtime.close();
   }
 
   private fail(hosted: HostedWarehouse, error: unknown): void {
@@ -385,6 +483,9 @@ export class RegionHost {
   private unavailableReason(hosted: HostedWarehouse): EngineError | undefined {
     if (this.stopping) return unavailable('the region process is shutting down');
     if (hosted.failure !== undefined) return unavailable(`warehouse ${hosted.entry.id} failed: ${hosted.failure}`);
+    if (hosted.reopening === true) {
+      return unavailable(`warehouse ${hosted.entry.id} is reopening to publish the events it could not`);
+    }
     if (hosted.host === undefined) return unavailable(`warehouse ${hosted.entry.id} is not open`);
     return undefined;
   }
@@ -452,6 +553,8 @@ export class RegionHost {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    clearInterval(this.catchUpTimer);
+    await this.catchUpRun;
     await Promise.all(this.subscriptions.map((s) => s.drain().catch(() => undefined)));
     for (let i = 0; i < 200 && [...this.warehouses.values()].some((h) => h.inFlight > 0); i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -459,17 +562,7 @@ export class RegionHost {
     const open = [...this.warehouses.values()].filter((h) => h.host !== undefined);
     for (const hosted of open) {
       try {
-        // Retries still waiting are forgotten (they stay pending in the orders and resume at the next
-        // start); calls already out get a few seconds to report.
-        const host = hosted.host as WarehouseHost;
-        host.executor.close();
-        let timer: NodeJS.Timeout | undefined;
-        const grace = new Promise((resolve) => {
-          timer = setTimeout(resolve, 5_000);
-        });
-        await Promise.race([host.executor.idle(), grace]);
-        clearTimeout(timer);
-        await host.warehouse.runtime.close();
+        await this.drain(hosted);
       } catch (error) {
         this.log().error({ warehouseId: hosted.entry.id, err: error }, 'drain failed');
       }

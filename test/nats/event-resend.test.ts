@@ -143,6 +143,7 @@ describe('events the stream refused', () => {
     dir: string,
     committed: { events: number },
     eventUnackedBytesMax?: number,
+    eventCatchUpMs?: number,
   ): Promise<[NatsConnection, RegionHost]> {
     const conn = await connect({ servers: own.url });
     const started = await RegionHost.start({
@@ -153,6 +154,7 @@ describe('events the stream refused', () => {
       checkpoint: 'inline',
       eventAckWaitMs: 200,
       ...(eventUnackedBytesMax === undefined ? {} : { eventUnackedBytesMax }),
+      ...(eventCatchUpMs === undefined ? {} : { eventCatchUpMs }),
       onCommitted: (_warehouseId, _commands, _durationMs, events) => {
         committed.events += events.length;
       },
@@ -194,14 +196,16 @@ describe('events the stream refused', () => {
     };
   }
 
+  /** The events the stream holds once it holds `events` of them (or after 20 s); none while it is gone. */
   async function eventually(reader: NatsConnection, events: number): Promise<Set<string>> {
     const deadline = Date.now() + 20_000;
-    let stored = await storedEvents(reader);
-    while (stored.size < events && Date.now() < deadline) {
+    const stored = () => storedEvents(reader).catch(() => new Set<string>());
+    let held = await stored();
+    while (held.size < events && Date.now() < deadline) {
       await sleep(100);
-      stored = await storedEvents(reader);
+      held = await stored();
     }
-    return stored;
+    return held;
   }
 
   interface Own {
@@ -209,7 +213,7 @@ describe('events the stream refused', () => {
     reader: NatsConnection;
     committed: { events: number };
     /** Starts a region host on the test's server and directory (stopped after the test). */
-    start: (eventUnackedBytesMax?: number) => Promise<RegionHost>;
+    start: (eventUnackedBytesMax?: number, eventCatchUpMs?: number) => Promise<RegionHost>;
   }
 
   /** A nats-server, data directory and reader of the test's own; everything it started stops after. */
@@ -219,8 +223,8 @@ describe('events the stream refused', () => {
     const committed = { events: 0 };
     const reader = await connect({ servers: own.url });
     const started: [NatsConnection, RegionHost][] = [];
-    const start = async (eventUnackedBytesMax?: number) => {
-      const pair = await region(own, dir, committed, eventUnackedBytesMax);
+    const start = async (eventUnackedBytesMax?: number, eventCatchUpMs?: number) => {
+      const pair = await region(own, dir, committed, eventUnackedBytesMax, eventCatchUpMs);
       started.push(pair);
       return pair[1];
     };
@@ -303,6 +307,49 @@ describe('events the stream refused', () => {
       expect(stored.size).toBe(committed.events - before);
       expect(again.eventPublication().givenUp).toBe(0);
       await until(() => again.eventPublication().unacked === 0);
+    }));
+
+  it('a warehouse that gave up catches up without a restart, once the stream is there again', () =>
+    onOwnServer(async ({ dir, reader, committed, start }) => {
+      const BOUND = 12_000;
+      const h = await start(BOUND, 300);
+      const first = h.warehouses.get(W)?.host?.warehouse;
+      const { before } = await loseStream(h, reader, committed);
+      // Through the region's endpoint, as its services ask: UNAVAILABLE while it reopens.
+      const endpoint = h.endpoint(W);
+      for (let i = 0; i < 400; i++) {
+        await endpoint?.submit({
+          key: `late-${i}`,
+          type: 'adjust',
+          sku: `sku-0000${i % 5}`,
+          delta: 1,
+          reason: 'found',
+        });
+      }
+      expect(h.eventPublication().givenUp).toBeGreaterThan(0);
+      // The region's check recreates the stream (as a start does) and reopens the warehouse, whose
+      // recovery publishes everything it gave up; the process never restarted.
+      const stored = await eventually(reader, committed.events - before);
+      expect(stored.size).toBe(committed.events - before);
+      await until(() => h.eventPublication().unacked === 0);
+      const reopened = h.warehouses.get(W)?.host?.warehouse;
+      expect(reopened).toBeDefined();
+      expect(reopened).not.toBe(first);
+      // It goes on: new commands answer, their events reach the stream, a snapshot covers all.
+      const seen = committed.events;
+      const result = await endpoint?.submit({
+        key: 'after',
+        type: 'adjust',
+        sku: 'sku-00001',
+        delta: 1,
+        reason: 'found',
+      });
+      expect(result?.ok).toBe(true);
+      expect(committed.events).toBeGreaterThan(seen);
+      expect((await eventually(reader, committed.events - before)).size).toBe(committed.events - before);
+      await until(() => h.eventPublication().unacked === 0);
+      await reopened?.checkpointNow();
+      expect(inspectDataDir(dir)[0]?.walRecordsAfterSnapshot).toBe(0);
     }));
 });
 
