@@ -343,7 +343,7 @@ export class RegionMetrics {
     );
     total(
       'darkstore_events_resend_given_up_total',
-      'Event messages dropped or not sent by a warehouse that gave up publishing past the byte bound (the next start publishes them)',
+      'Event messages dropped or not sent by a warehouse that gave up publishing past the byte bound (its reopening, once the stream takes messages, publishes them)',
       'givenUp',
     );
   }
