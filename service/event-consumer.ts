@@ -8,7 +8,8 @@
  * the notifier are). A consumer that disappears (deleted, or an ephemeral
  * one expired while the client was away) is created again and `onStart` runs again, so a read model
  * resyncs over what it may have missed. Memory is bounded: at most CONSUMER_BUFFER_MAX messages are
- * held client-side and at most `concurrency` handled at once. It never publishes events.
+ * held client-side and at most `concurrency` handled at once; `sequenceBy` keeps the events of one
+ * key (an order) in order across messages handled at once. It never publishes events.
  *
  * Durable or ephemeral: a durable consumer (a stable name) resumes where it stopped and, used by
  * several processes at once, shares the work among them (each event goes to one of them); an
@@ -30,6 +31,7 @@ import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { EVENTS_STREAM } from '../protocol/index.ts';
 import { decodeEventMessage, type EventEnvelope } from './event-messages.ts';
+import { KeyedTurns } from './keyed-turns.ts';
 import { type Outbox, outboxOf } from './outbox.ts';
 
 /** The acknowledgement JetStream takes on a message's reply subject (what `JsMsg.ack()` sends). */
@@ -76,6 +78,13 @@ export interface EventConsumerOptions {
   /** Where a consumer created now starts: every event the stream holds, or the ones to come. */
   deliver: 'all' | 'new';
   handle(envelope: EventEnvelope, delivery: Delivery): void | Promise<void>;
+  /**
+   * Events with the same key (e.g. an order id) reach `handle` one after another, in the order
+   * their messages were taken, however many messages are handled at once (`concurrency`); events
+   * without a key, or of different keys, do not wait for each other. An event delivered again after
+   * a failure takes its turn anew, behind what was taken since.
+   */
+  sequenceBy?: (envelope: EventEnvelope) => string | undefined;
   /**
    * `none`: the server does not wait for acknowledgements and never redelivers (no ack traffic at
    * all). Only for a follower that repairs gaps another way (an in-memory view that resyncs).
@@ -135,6 +144,8 @@ export class EventConsumer {
   private stopped = false;
   private messages: ConsumerMessages | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** The turns of `sequenceBy`'s keys. */
+  private readonly turns = new KeyedTurns();
   private loop: Promise<void> = Promise.resolve();
   /** Ends the wait before a restart early (on stop). */
   private wake: (() => void) | undefined;
@@ -291,13 +302,24 @@ export class EventConsumer {
     // A failure sends the whole message back: the events that succeeded are handled again, which
     // idempotent handlers allow. A long message tells the server it is still being worked on.
     const ackWaitMs = this.options.ackWaitMs ?? CONSUMER_ACK_WAIT_MS;
+    // Taken in stream order: each keyed event enrolls for its turn before this call first waits.
+    const sequenceBy = this.options.sequenceBy;
+    const turns = envelopes.map((envelope) => {
+      const key = sequenceBy?.(envelope);
+      return key === undefined ? undefined : this.turns.enroll(key);
+    });
     // Armed at the first handler that waits: a message handled synchronously needs no timer.
     let progress: NodeJS.Timeout | undefined;
     let failures = 0;
     let firstError: unknown;
     try {
-      for (const envelope of envelopes) {
+      for (const [i, envelope] of envelopes.entries()) {
+        const turn = turns[i];
         try {
+          if (turn !== undefined) {
+            if (acking) progress ??= setInterval(() => msg.working(), ackWaitMs / 2);
+            await turn.ready;
+          }
           const handling = this.options.handle(envelope, delivery);
           if (handling !== undefined) {
             if (acking) progress ??= setInterval(() => msg.working(), ackWaitMs / 2);
@@ -307,6 +329,8 @@ export class EventConsumer {
         } catch (error) {
           failures++;
           firstError ??= error;
+        } finally {
+          turn?.done();
         }
       }
     } finally {

@@ -142,6 +142,7 @@ export {
   ensureEventStream,
   eventMessageId,
 } from './event-stream.ts';
+export { KeyedTurns, type Turn } from './keyed-turns.ts';
 export { type MetricsEndpoint, RegionMetrics, type RegionMetricsOptions, serveMetrics } from './metrics.ts';
 export {
   loggingSender,

@@ -7,7 +7,9 @@
  * doubles at each delivery, up to NOTIFICATION_DELIVERIES_MAX deliveries (a sender down for minutes
  * loses nothing). The consumers are durable and shared: several region
  * processes of one region split the events between them, and a restarted one resumes where the
- * region's consumers stopped. Two consumers because nats-server 2.9 filters a consumer on one
+ * region's consumers stopped. Up to NOTIFICATION_SENDS_IN_FLIGHT_MAX sends at once, but one
+ * order's one after another, in the order of its events (a send that fails and comes again later
+ * goes after what followed it). Two consumers because nats-server 2.9 filters a consumer on one
  * subject; the order of a customer's messages holds within each, and the two kinds are minutes apart.
  * Never changes a warehouse.
  */
@@ -127,6 +129,8 @@ export async function startNotificationConsumer(
           filterSubject: eventSubject(region, '*', filter.type),
           deliver: 'new',
           handle,
+          // A customer's messages in the order of their events, while other orders' go at once.
+          sequenceBy: (envelope) => notificationFor(envelope.event)?.orderId,
           concurrency: NOTIFICATION_SENDS_IN_FLIGHT_MAX,
           deliveriesMax: NOTIFICATION_DELIVERIES_MAX,
           retryDelayMs: options.retryDelayMs ?? NOTIFICATION_RETRY_DELAY_MS,

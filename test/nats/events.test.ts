@@ -516,6 +516,50 @@ describe('event consumer', () => {
   });
 });
 
+describe('event consumer, many messages at once', () => {
+  it('hands the events of one key to the handler in stream order (sequenceBy), other keys at once', async () => {
+    const region = 'ev-sequence';
+    const subject = availabilitySubject(region, 'W1');
+    const handled: string[] = [];
+    const consumer = await startEventConsumer(nc, {
+      name: 'test_sequence_by',
+      durable: true,
+      filterSubject: subject,
+      deliver: 'new',
+      concurrency: 16,
+      sequenceBy: ({ event }) => (event as { sku: string }).sku,
+      handle: async ({ event }) => {
+        const { sku, version } = event as { sku: string; version: number };
+        // s0's first event is slow: without turns its later ones overtake it.
+        if (sku === 's0' && version === 1) await new Promise((resolve) => setTimeout(resolve, 300));
+        handled.push(`${sku}@${version}`);
+      },
+    });
+    try {
+      const changed = (sku: string, version: number) => ({ type: 'availability.changed', sku, available: 1, version });
+      // Twelve messages (commits): s0…s3 at version 1, then 2, then a message with all four at 3.
+      const js = jetstream(nc);
+      let seq = 0;
+      const entry = (sku: string, version: number) => ({ seq: ++seq, index: 0, event: changed(sku, version) });
+      for (const version of [1, 2]) {
+        for (const sku of ['s0', 's1', 's2', 's3']) {
+          await js.publish(subject, encode({ warehouseId: 'W1', events: [entry(sku, version)] }));
+        }
+      }
+      const last = ['s0', 's1', 's2', 's3'].map((sku) => entry(sku, 3));
+      await js.publish(subject, encode({ warehouseId: 'W1', events: last }));
+      await waitFor(() => handled.length === 12);
+      for (const sku of ['s0', 's1', 's2', 's3']) {
+        expect(handled.filter((h) => h.startsWith(`${sku}@`))).toEqual([1, 2, 3].map((v) => `${sku}@${v}`));
+      }
+      // Only s0 waited for its slow first event: the other keys went on meanwhile.
+      expect(handled.indexOf('s0@1')).toBeGreaterThan(handled.indexOf('s3@2'));
+    } finally {
+      await consumer.stop();
+    }
+  });
+});
+
 describe('event consumer, failing for a while', () => {
   it('backs off: the delay before each delivery again doubles, up to its bound', async () => {
     const region = 'ev-backoff';
