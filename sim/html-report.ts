@@ -103,6 +103,12 @@ function zeroTone(value: number): Tone {
   return value === 0 ? 'good' : 'bad';
 }
 
+/** A must-be-zero counter; its checks that got no answer leave it unproven: neutral, and said. */
+function mustBeZero(label: string, value: number, unanswered: number, checks: string): string {
+  if (value > 0 || unanswered === 0) return card(label, formatNumber(value), 'must be 0', zeroTone(value));
+  return card(label, formatNumber(value), `must be 0 · ${formatNumber(unanswered)} ${checks} got no answer`);
+}
+
 function headline(r: SimReport): string {
   const d = r.deliveryMinutes;
   return `<section class="strip">${[
@@ -115,8 +121,8 @@ function headline(r: SimReport): string {
       `${formatNumber(d.p50, 1)} / ${formatNumber(d.p95, 1)}`,
       `minutes · p99 ${formatNumber(d.p99, 1)}`,
     ),
-    card('Oversold units', formatNumber(r.oversoldUnits), 'must be 0', zeroTone(r.oversoldUnits)),
-    card('Acknowledged lost', formatNumber(r.acknowledgedLost), 'must be 0', zeroTone(r.acknowledgedLost)),
+    mustBeZero('Oversold units', r.oversoldUnits, r.nats?.unverified.oversellAudits ?? 0, 'audits'),
+    mustBeZero('Acknowledged lost', r.acknowledgedLost, r.nats?.unverified.acknowledged ?? 0, 'look-ups'),
     card(
       'Inventory accuracy',
       formatShare(r.inventoryAccuracy.final),

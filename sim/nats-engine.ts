@@ -422,7 +422,7 @@ export class NatsEngine implements SimEngine {
    * Looks every sampled acknowledged command up by its key (`command` query): each must be known
    * with the result it was acknowledged with. A lookup that gets no answer counts as lost.
    */
-  async verifyAcknowledged(): Promise<{ checked: number; lost: number }> {
+  async verifyAcknowledged(): Promise<{ checked: number; lost: number; unanswered: number }> {
     const checks = await Promise.all(
       [...this.acks].map(([warehouseId, sample]) => {
         const w = this.warehouse(warehouseId);
@@ -434,11 +434,13 @@ export class NatsEngine implements SimEngine {
     );
     let checked = 0;
     let lost = 0;
+    let unanswered = 0;
     for (const c of checks) {
       checked += c.checked;
       lost += c.lost;
-      if (c.unanswered > 0) this.facts.unanswered.command = (this.facts.unanswered.command ?? 0) + c.unanswered;
+      unanswered += c.unanswered;
     }
-    return { checked, lost };
+    if (unanswered > 0) this.facts.unanswered.command = (this.facts.unanswered.command ?? 0) + unanswered;
+    return { checked, lost, unanswered };
   }
 }

@@ -299,6 +299,7 @@ async function play(
     unavailable: engine.facts.unavailable,
     acknowledgedChecked: acks.checked,
     acknowledgedCommandsLost: acks.lost,
+    unverified: { oversellAudits: engine.facts.unanswered.audit ?? 0, acknowledged: acks.unanswered },
     events: engine.facts.events,
     eventsRepeated: engine.facts.eventsRepeated,
     stalledSeconds: Math.round(pace.stalledMs / 10) / 100,

@@ -152,6 +152,12 @@ export interface NatsRunFacts {
   acknowledgedChecked: number;
   /** Of those, missing or with another result (included in `acknowledgedLost`). */
   acknowledgedCommandsLost: number;
+  /**
+   * Safety checks that got no answer (also counted in `unanswered`): oversell audits of accepted
+   * orders, and acknowledged commands looked up at the end. What they would have found is unknown,
+   * so the safety verdict is UNVERIFIED rather than OK.
+   */
+  unverified: { oversellAudits: number; acknowledged: number };
   events: number;
   /** Events a recovery published again that the world had already seen (dropped). */
   eventsRepeated: number;

@@ -17,9 +17,27 @@ export function ordersPerWallMinute(report: SimReport): number {
   return ratio(report.orders.placed * 60, report.wallSeconds);
 }
 
-/** Whether the run kept the two promises that must hold: nothing oversold, nothing acknowledged lost. */
+/**
+ * Whether the run kept the two promises that must hold, and showed it: nothing oversold, nothing
+ * acknowledged lost, every safety check answered.
+ */
 export function safetyHeld(report: SimReport): boolean {
-  return report.oversoldUnits === 0 && report.acknowledgedLost === 0;
+  return safetyVerdict(report) === 'OK';
+}
+
+/** Safety checks of a run over NATS that got no answer: what they would have found is unknown. */
+export function unverifiedChecks(report: SimReport): number {
+  const u = report.nats?.unverified;
+  return u === undefined ? 0 : u.oversellAudits + u.acknowledged;
+}
+
+/**
+ * PROBLEM when units were oversold or acknowledged commands lost; UNVERIFIED when neither was found
+ * but some checks got no answer (a region down at the end); OK otherwise.
+ */
+export function safetyVerdict(report: SimReport): 'OK' | 'UNVERIFIED' | 'PROBLEM' {
+  if (report.oversoldUnits > 0 || report.acknowledgedLost > 0) return 'PROBLEM';
+  return unverifiedChecks(report) > 0 ? 'UNVERIFIED' : 'OK';
 }
 
 function line(label: string, text: string): string {
@@ -94,12 +112,13 @@ function natsLines(report: SimReport): string[] {
 }
 
 function safety(report: SimReport): string[] {
-  const marker = safetyHeld(report) ? 'OK' : 'PROBLEM';
+  const unverified = unverifiedChecks(report);
   const lines = [
     line(
       'safety',
-      `${marker}: ${count(report.oversoldUnits, 'unit')} oversold, ` +
-        `${formatNumber(report.acknowledgedLost)} acknowledged but lost (both must be 0)`,
+      `${safetyVerdict(report)}: ${count(report.oversoldUnits, 'unit')} oversold, ` +
+        `${formatNumber(report.acknowledgedLost)} acknowledged but lost (both must be 0)` +
+        (unverified > 0 ? `; ${count(unverified, 'check')} got no answer` : ''),
     ),
   ];
   if (report.acceptedNotFulfillable > 0) {

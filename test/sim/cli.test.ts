@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs, UsageError } from '../../cli/args.ts';
 import { ProgressBar, SIM_FLAGS, SIM_SWITCHES, simRequestOf } from '../../cli/sim.ts';
 import type { SimReport } from '../../sim/report-types.ts';
-import { formatSummary, ordersPerWallMinute } from '../../sim/summary.ts';
+import { formatSummary, ordersPerWallMinute, safetyHeld, safetyVerdict } from '../../sim/summary.ts';
 import { startNatsServer } from '../nats/nats-server.ts';
 import { emptyReport, realisticReport } from './report-fixture.ts';
 
@@ -273,6 +273,7 @@ describe('formatSummary', () => {
       unavailable: {},
       acknowledgedChecked: 1_000,
       acknowledgedCommandsLost: 0,
+      unverified: { oversellAudits: 0, acknowledged: 0 },
       events: 5_000,
       eventsRepeated: 3,
       stalledSeconds: 0,
@@ -284,6 +285,14 @@ describe('formatSummary', () => {
     expect(text).toContain('region processes over NATS');
     expect(text).toMatch(/^nats +2 region processes, 60× real time from 17:00, 1 kill \(down 2.5 s at 18:00\)/m);
     expect(text).toContain('unanswered 2, unavailable 0, 0 of 1,000 acknowledged commands lost');
+    expect(text).toMatch(/^safety +OK: /m);
+    // Checks with no answer (a region down at the end): nothing found, nothing proven either.
+    const unanswered = { ...nats, unverified: { oversellAudits: 2, acknowledged: 1 } };
+    const unverified = { ...realisticReport(), mode: 'nats' as const, nats: unanswered };
+    expect(formatSummary(unverified)).toMatch(/^safety +UNVERIFIED: 0 units oversold, .*; 3 checks got no answer/m);
+    expect(safetyVerdict(unverified)).toBe('UNVERIFIED');
+    expect(safetyHeld(unverified)).toBe(false);
+    expect(safetyVerdict({ ...unverified, oversoldUnits: 1 })).toBe('PROBLEM');
   });
 
   it('fits one screen and survives an empty run', () => {
