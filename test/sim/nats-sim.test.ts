@@ -52,6 +52,8 @@ describe('the simulator over NATS', () => {
     expect(report.mode).toBe('nats');
     expect(report.acknowledgedLost).toBe(0);
     expect(report.oversoldUnits).toBe(0);
+    // And shown: every oversell audit and acknowledged look-up was answered.
+    expect(facts?.unverified).toEqual({ oversellAudits: 0, acknowledged: 0 });
     expect(facts?.acknowledgedChecked).toBeGreaterThan(0);
     expect(facts?.inFlightAtEnd).toBe(0);
     expect(facts?.processes).toBe(2);
