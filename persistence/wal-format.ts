@@ -4,9 +4,9 @@
  *
  *   u32 LE body length | u32 LE CRC-32 of body | body (msgpack of a StampedCommand)
  *
- * A write may start with a durable mark instead: a frame whose body is the msgpack uint64 (0xcf and
- * 8 bytes, big-endian) of the byte offset through which the segment was synced when the write was
- * made. Marks let recovery tell a power cut's hole in unsynced bytes from damage to synced ones.
+ * Between them sit durable marks: frames whose body is the msgpack uint64 (0xcf and 8 bytes,
+ * big-endian) of a byte offset through which the segment had been synced when the mark was
+ * written. Marks let recovery tell a power cut's hole in unsynced bytes from damage to synced ones.
  *
  * Records are numbered without gaps, so the n-th record frame of a segment holds `firstSeq + n` and a
  * reader knows each sequence number without decoding the body. Pure functions over bytes.
@@ -179,7 +179,7 @@ export function completeFramesFrom(bytes: Buffer, offset: number): number {
   while (at + FRAME_HEADER_BYTES <= bytes.length) {
     const length = bytes.readUInt32LE(at);
     if (length === 0 || length > RECORD_BYTES_MAX || at + FRAME_HEADER_BYTES + length > bytes.length) break;
-    if (!isMarkBody(bytes, at + FRAME_HEADER_BYTES, length)) count++;
+    if (readFrame(bytes, at) === undefined) count++; // valid frames after the damage are counted apart
     at += FRAME_HEADER_BYTES + length;
   }
   return count;

@@ -4,8 +4,9 @@
  * the caller (recovery replays them), cuts a torn tail off the last segment (reporting what it cut:
  * a write cut short, or one a power cut left with a hole, which no durable mark says was synced)
  * and reports corruption anywhere else, overlapping segments included, as a `WalCorruptionError`
- * instead of guessing; what it opens is synced before anything counts it durable. Each write after
- * a returned sync carries a durable mark saying how far that sync reached (`wal-format.ts`). Reading while the
+ * instead of guessing; what it opens is synced before anything counts it durable. Every returned
+ * sync is named by a durable mark saying how far it reached (`wal-format.ts`): at the start of the
+ * next write, or written alone when the log is idle. Reading while the
  * log is written is `wal-reader.ts`. A batch is appended
  * with one write; `sync` then fdatasyncs everything written so far off the event loop, so the
  * runtime can apply the next batches meanwhile. New segments and deletions are made durable with
@@ -188,7 +189,7 @@ export class Wal {
         `WAL expected seqs from ${this.nextSeq}, got ${firstSeq}..${lastSeq} in ${records.length} records`,
       );
     }
-    // Each write after a returned sync says how far that sync reached (a durable mark).
+    // A returned sync not yet named by a durable mark is named at the start of this write.
     let mark = this.syncedSize > this.markedSize ? this.syncedSize : undefined;
     let bytes = encodeFrames(records, mark);
     // Never roll under an fdatasync in flight on the current file: it would be closed beneath it.
@@ -197,30 +198,57 @@ export class Wal {
       mark = undefined; // the new segment's header is all it holds, synced
       bytes = encodeFrames(records);
     }
-    let written = 0;
-    while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
-    this.size += bytes.length;
+    this.write(bytes);
     this.nextSeq += records.length;
     if (mark !== undefined) this.markedSize = mark;
   }
 
-  /** fdatasyncs everything written so far, off the event loop; calls back when it is durable. */
+  /**
+   * fdatasyncs everything written so far, off the event loop; calls back when it is durable. When
+   * nothing was written meanwhile, a durable mark naming the sync follows at once (no write would
+   * carry it soon), so a returned sync is named on disk unless a crash comes within a write or two.
+   */
   sync(done: (error?: Error) => void): void {
     if (this.syncing) throw new Error('WAL sync already in flight');
     this.syncing = true;
     const size = this.size;
     fs.fdatasync(this.fd, (error) => {
       this.syncing = false;
-      if (error === null) this.syncedSize = size;
-      done(error ?? undefined);
+      if (error !== null) {
+        done(error);
+        return;
+      }
+      this.syncedSize = Math.max(this.syncedSize, size);
+      try {
+        if (this.size === size) this.markSynced();
+      } catch (markError) {
+        done(markError as Error);
+        return;
+      }
+      done();
     });
   }
 
-  /** Writes and fdatasyncs at once (tools, tests, benchmarks set-up). Throws if not durable. */
+  /** Writes and fdatasyncs at once (tools, tests, benchmarks set-up), then marks. Throws if not durable. */
   appendDurable(records: readonly StampedCommand[]): void {
     this.append(records);
     fs.fdatasyncSync(this.fd);
     this.syncedSize = this.size;
+    this.markSynced();
+  }
+
+  /** Writes a durable mark alone, naming the last returned sync, unless one names it already. */
+  private markSynced(): void {
+    if (this.syncedSize <= this.markedSize) return;
+    const mark = this.syncedSize;
+    this.write(encodeFrames([], mark));
+    this.markedSize = mark;
+  }
+
+  private write(bytes: Uint8Array): void {
+    let written = 0;
+    while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
+    this.size += bytes.length;
   }
 
   private roll(firstSeq: number): void {

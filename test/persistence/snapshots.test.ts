@@ -23,6 +23,7 @@ import {
   SnapshotStore,
   verifyWarehouse,
   Wal,
+  WalCorruptionError,
   WorkerCheckpointer,
   walFormat,
   warehousePaths,
@@ -239,7 +240,7 @@ describe('how snapshots are stored', () => {
 });
 
 describe('the recovery report', () => {
-  it('shows a damaged last record that recovery cut as a torn tail', async () => {
+  it('shows a damaged last record that recovery cut as a torn tail, and refuses one a mark says was synced', async () => {
     const dir = makeTempDir('snap-cut');
     const clock = new ManualClock();
     const first = open(dir, clock, 'off');
@@ -253,7 +254,11 @@ describe('the recovery report', () => {
     const fd = fs.openSync(segment.file, 'r+');
     fs.writeSync(fd, Buffer.from([0xee]), 0, 1, last.bodyStart + 4);
     fs.closeSync(fd);
+    // Its sync returned, and the durable mark after it says so: an acknowledged record is damaged.
+    expect(() => open(dir, clock, 'off')).toThrow(WalCorruptionError);
 
+    // Without that mark (a crash before the sync returned), it is a torn tail: cut, and reported.
+    fs.truncateSync(segment.file, last.bodyEnd);
     const recovered = open(dir, clock, 'off');
     expect(recovered.recovery.wal).toMatchObject({
       lastSeq: lastSeq - 1,

@@ -40,22 +40,33 @@ export function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 }
 
-/** A WAL of `count` records in one segment, closed. */
+/**
+ * Appends records `from..to` as `append` does, but the last batch is written and never synced: the
+ * write a crash interrupts. So the log ends in records, as a crash leaves it, and damage there is a
+ * torn tail; damage before it is in synced writes, which durable marks after them name.
+ */
+export function appendUntilCrash(wal: Wal, from: number, to: number, batch = 3): void {
+  const last = Math.max(from, to - ((to - from) % batch));
+  if (last > from) append(wal, from, last - 1, batch);
+  wal.append(range(last, to).map(record));
+}
+
+/** A WAL of `count` records in one segment, closed (its last batch unsynced: `appendUntilCrash`). */
 export function writeLog(count: number): { dir: string; file: string } {
   const dir = makeTempDir('wal');
   const { wal } = Wal.open(dir, { afterSeq: 0 });
-  append(wal, 1, count);
+  appendUntilCrash(wal, 1, count);
   wal.close();
   const segment = listSegments(dir)[0];
   if (segment === undefined) throw new Error('no segment written');
   return { dir, file: segment.file };
 }
 
-/** A WAL rolled over several small segments, closed. */
+/** A WAL rolled over several small segments, closed (its last batch unsynced). */
 export function writeSegments(count: number): { dir: string; segments: ReturnType<typeof listSegments> } {
   const dir = makeTempDir('wal-roll');
   const { wal } = Wal.open(dir, { afterSeq: 0, segmentBytesMax: 400 });
-  append(wal, 1, count, 2);
+  appendUntilCrash(wal, 1, count, 2);
   wal.close();
   return { dir, segments: listSegments(dir) };
 }

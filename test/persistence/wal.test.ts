@@ -384,15 +384,35 @@ describe('a power cut: a write whose pages reached the disk with a hole', () => 
     expect(damaged.equals(before)).toBe(false);
   });
 
-  it('marks a write only after a sync returned, and a reader skips the marks', async () => {
+  it('stops at damage in the last synced write, though its own valid records follow', () => {
+    const dir = makeTempDir('wal-last-synced');
+    const { wal } = Wal.open(dir, { afterSeq: 0 });
+    wal.appendDurable(range(1, 3).map(record));
+    wal.appendDurable(range(4, 6).map(record)); // acknowledged; its sync named by a mark after it
+    wal.close();
+    const file = listSegments(dir)[0]?.file as string;
+    const damaged = framesOf(file)[3];
+    if (damaged === undefined) throw new Error('no frame');
+    flipByte(file, damaged.bodyStart + 2);
+    const error = corruption(() => Wal.open(dir, { afterSeq: 0 }));
+    expect([error.file, error.offset]).toEqual([file, damaged.offset]);
+    expect(error.detail).toMatch(/synced through byte/);
+  });
+
+  it('names every returned sync by a durable mark: in the next write, or alone when idle; readers skip them', async () => {
     const dir = makeTempDir('wal-marks');
     const { wal } = Wal.open(dir, { afterSeq: 0 });
     wal.append(range(1, 3).map(record));
     wal.append(range(4, 6).map(record)); // no sync between: no mark
-    wal.appendDurable(range(7, 9).map(record));
-    wal.append(range(10, 12).map(record)); // after a sync: marked
-    await new Promise((resolve) => wal.sync(resolve)); // the runtime's sync, off the loop
-    wal.append(range(13, 15).map(record)); // marked
+    wal.appendDurable(range(7, 9).map(record)); // synced, nothing after: a mark alone
+    wal.append(range(10, 12).map(record)); // that sync is named already
+    await new Promise((resolve) => wal.sync(resolve)); // the runtime's sync; idle: a mark alone
+    wal.append(range(13, 15).map(record));
+    // A write while the sync is out: the sync's mark waits for the next write and starts it.
+    const synced = new Promise((resolve) => wal.sync(resolve));
+    wal.append(range(16, 18).map(record));
+    await synced;
+    wal.append(range(19, 21).map(record));
     wal.close();
     const file = listSegments(dir)[0]?.file as string;
     const bytes = fs.readFileSync(file);
@@ -403,16 +423,19 @@ describe('a power cut: a write whose pages reached the disk with a hole', () => 
       if (frame.syncedThrough !== undefined) marks.push({ at, syncedThrough: frame.syncedThrough });
       at = frame.bodyEnd;
     }
-    // The open synced nothing but the header; the first mark is the one after appendDurable.
     const frames = framesOf(file);
+    const end = (seq: number) => frames[seq - 1]?.bodyEnd as number;
+    const MARK = walFormat.FRAME_HEADER_BYTES + 9;
     expect(marks).toEqual([
-      { at: frames[8]?.bodyEnd, syncedThrough: frames[8]?.bodyEnd },
-      { at: frames[11]?.bodyEnd, syncedThrough: frames[11]?.bodyEnd },
+      { at: end(9), syncedThrough: end(9) },
+      { at: end(12), syncedThrough: end(12) },
+      { at: end(18), syncedThrough: end(15) },
     ]);
-    expect(reopen(dir).seqs).toEqual(range(1, 15));
+    expect(frames[9]?.offset).toBe(end(9) + MARK);
+    expect(reopen(dir).seqs).toEqual(range(1, 21));
     const read: number[] = [];
-    readWalRange(dir, 0, 15, (r) => read.push(r.seq));
-    expect(read).toEqual(range(1, 15));
+    readWalRange(dir, 0, 21, (r) => read.push(r.seq));
+    expect(read).toEqual(range(1, 21));
   });
 });
 
