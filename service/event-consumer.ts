@@ -266,7 +266,12 @@ export class EventConsumer {
           continue;
         }
         while (this.inFlight.size >= concurrency) await Promise.race(this.inFlight);
-        const handling: Promise<void> = this.process(msg).finally(() => this.inFlight.delete(handling));
+        const handling: Promise<void> = this.process(msg)
+          .catch((error) => {
+            // A bug, not an event's failure: never an unhandled rejection that ends the process.
+            this.options.logger?.error({ consumer: this.name, err: error }, 'event message not handled');
+          })
+          .finally(() => this.inFlight.delete(handling));
         this.inFlight.add(handling);
       }
     } catch (error) {
@@ -280,6 +285,17 @@ export class EventConsumer {
     const reply = (msg as { reply?: unknown }).reply;
     if (typeof reply === 'string' && reply !== '') this.outbox.publish(reply, ACK);
     else msg.ack();
+  }
+
+  /** The event's `sequenceBy` key; none when there is no `sequenceBy` or it throws (logged). */
+  private sequenceKey(envelope: EventEnvelope): string | undefined {
+    if (this.options.sequenceBy === undefined) return undefined;
+    try {
+      return this.options.sequenceBy(envelope);
+    } catch (error) {
+      this.options.logger?.warn({ consumer: this.name, err: error }, 'sequenceBy failed: the event takes no turn');
+      return undefined;
+    }
   }
 
   private async process(msg: JsMsg): Promise<void> {
@@ -303,9 +319,8 @@ export class EventConsumer {
     // idempotent handlers allow. A long message tells the server it is still being worked on.
     const ackWaitMs = this.options.ackWaitMs ?? CONSUMER_ACK_WAIT_MS;
     // Taken in stream order: each keyed event enrolls for its turn before this call first waits.
-    const sequenceBy = this.options.sequenceBy;
     const turns = envelopes.map((envelope) => {
-      const key = sequenceBy?.(envelope);
+      const key = this.sequenceKey(envelope);
       return key === undefined ? undefined : this.turns.enroll(key);
     });
     // Armed at the first handler that waits: a message handled synchronously needs no timer.

@@ -8,8 +8,9 @@
  * loses nothing). The consumers are durable and shared: several region
  * processes of one region split the events between them, and a restarted one resumes where the
  * region's consumers stopped. Up to NOTIFICATION_SENDS_IN_FLIGHT_MAX sends at once, but one
- * order's one after another, in the order of its events (a send that fails and comes again later
- * goes after what followed it). Two consumers because nats-server 2.9 filters a consumer on one
+ * order's one after another, in the order of its events, among the events this process takes (a
+ * send that fails and comes again later goes after what followed it; other processes sharing the
+ * consumer take events of their own). Two consumers because nats-server 2.9 filters a consumer on one
  * subject; the order of a customer's messages holds within each, and the two kinds are minutes apart.
  * Never changes a warehouse.
  */

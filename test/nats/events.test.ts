@@ -558,6 +558,49 @@ describe('event consumer, many messages at once', () => {
       await consumer.stop();
     }
   });
+
+  it('gives an event whose key cannot be told no turn, and goes on with the rest', async () => {
+    const region = 'ev-sequence-throws';
+    const subject = availabilitySubject(region, 'W1');
+    const handled: string[] = [];
+    const consumer = await startEventConsumer(nc, {
+      name: 'test_sequence_throws',
+      durable: true,
+      filterSubject: subject,
+      deliver: 'new',
+      concurrency: 4,
+      sequenceBy: ({ event }) => {
+        const sku = (event as { sku: string }).sku;
+        if (sku === 'bad') throw new Error('no key');
+        return sku;
+      },
+      handle: ({ event }) => {
+        const { sku, version } = event as { sku: string; version: number };
+        handled.push(`${sku}@${version}`);
+      },
+    });
+    try {
+      const changed = (sku: string, version: number) => ({ type: 'availability.changed', sku, available: 1, version });
+      const js = jetstream(nc);
+      await js.publish(
+        subject,
+        encode({
+          warehouseId: 'W1',
+          events: [
+            { seq: 1, index: 0, event: changed('s0', 1) },
+            { seq: 1, index: 1, event: changed('bad', 1) },
+          ],
+        }),
+      );
+      await js.publish(subject, encode({ warehouseId: 'W1', events: [{ seq: 2, index: 0, event: changed('s0', 2) }] }));
+      await waitFor(() => handled.length === 3);
+      expect(handled.filter((h) => h.startsWith('s0'))).toEqual(['s0@1', 's0@2']);
+      expect(handled).toContain('bad@1');
+      expect(consumer.stats).toMatchObject({ handled: 3, failed: 0 });
+    } finally {
+      await consumer.stop();
+    }
+  });
 });
 
 describe('event consumer, failing for a while', () => {
