@@ -16,7 +16,7 @@ import { catalogSubject, decodeRequest, encodeReply, errorReply, REGION_QUEUE } 
 import { AvailabilityFollower } from './availability-follower.ts';
 import { answerCatalog, CATALOG_CANDIDATES_MAX, type CatalogSite, parseCatalogRequest } from './catalog-query.ts';
 import type { RegionDirectory } from './directory.ts';
-import type { RegionHost } from './region.ts';
+import { notServing, type RegionHost } from './region.ts';
 import { VersionedView } from './versioned-view.ts';
 
 /** How often the views resync and the set of warehouses followed is reconciled. */
@@ -67,7 +67,7 @@ export function configWarehouses(host: RegionHost): CatalogWarehouses {
       host.options.config.warehouses
         .filter((w) => {
           const hosted = host.warehouses.get(w.id);
-          return hosted?.host !== undefined && hosted.failure === undefined;
+          return hosted !== undefined && notServing(hosted) === undefined;
         })
         .map((w) => w.id),
     sites: (point) => {
@@ -76,7 +76,7 @@ export function configWarehouses(host: RegionHost): CatalogWarehouses {
         const distanceKm = haversineKm(point, location);
         if (distanceKm > Math.max(radiusKm, CATALOG_NEARBY_KM)) continue;
         const hosted = host.warehouses.get(id);
-        const down = hosted?.failure ?? (hosted?.host === undefined ? 'not open' : undefined);
+        const down = hosted === undefined ? 'not open' : notServing(hosted);
         sites.push(
           down === undefined
             ? { warehouseId: id, distanceKm, radiusKm }

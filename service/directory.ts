@@ -27,7 +27,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { decodeUntrusted, encode, type GeoPoint } from '../engine/index.ts';
 import { DIRECTORY_BUCKET, directoryKey } from '../protocol/index.ts';
-import type { RegionHost } from './region.ts';
+import { notServing, type RegionHost } from './region.ts';
 import { SpatialIndex, type SpatialMatch } from './spatial-index.ts';
 
 /** How often a region process announces its warehouses again. */
@@ -368,7 +368,7 @@ export function startDirectory(host: RegionHost): Promise<RegionDirectory> {
     logger,
     announce: () =>
       [...host.warehouses.values()].map((h) => {
-        const failure = h.failure ?? (h.host === undefined ? 'not open' : undefined);
+        const failure = notServing(h);
         const { id, location, radiusKm, slaMinutes } = h.entry;
         const entry = { warehouseId: id, location, radiusKm, slaMinutes, up: failure === undefined };
         return failure === undefined ? entry : { ...entry, reason: failure };

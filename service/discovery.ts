@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import { nuid, type Subscription } from '@nats-io/transport-node';
 import { commandSubject, querySubject } from '../protocol/index.ts';
-import type { HostedWarehouse, RegionHost, RequestSample } from './region.ts';
+import { type HostedWarehouse, notServing, type RegionHost, type RequestSample } from './region.ts';
 
 /** The service name every region process answers under (the "kind" of ADR-32). */
 export const SERVICE_NAME = 'darkstore-region';
@@ -46,7 +46,7 @@ export interface InfoResponse extends ServiceIdentity {
 /** The live state of a warehouse, carried in its endpoints' `data`. */
 export interface WarehouseStatus {
   warehouse: string;
-  status: 'serving' | 'failed' | 'not_open';
+  status: 'serving' | 'failed' | 'not_open' | 'reopening';
   reason?: string;
   in_flight: number;
 }
@@ -120,10 +120,18 @@ function packageVersion(): string {
 function statusOf(hosted: HostedWarehouse): WarehouseStatus {
   const status: WarehouseStatus = {
     warehouse: hosted.entry.id,
-    status: hosted.failure !== undefined ? 'failed' : hosted.host === undefined ? 'not_open' : 'serving',
+    status:
+      hosted.failure !== undefined
+        ? 'failed'
+        : hosted.host === undefined
+          ? 'not_open'
+          : hosted.reopening === true
+            ? 'reopening'
+            : 'serving',
     in_flight: hosted.inFlight,
   };
-  if (hosted.failure !== undefined) status.reason = hosted.failure;
+  const reason = notServing(hosted);
+  if (reason !== undefined && status.status !== 'not_open') status.reason = reason;
   return status;
 }
 

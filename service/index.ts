@@ -157,7 +157,7 @@ export {
 export { Outbox, outboxOf } from './outbox.ts';
 export { READ_SIDE_RESTART_MS, type RunningReadSide, startReadSide } from './read-side.ts';
 export type { ReadSideInit } from './read-side-worker.ts';
-export { type HostedWarehouse, RegionHost, type RegionOptions, type RequestSample } from './region.ts';
+export { type HostedWarehouse, notServing, RegionHost, type RegionOptions, type RequestSample } from './region.ts';
 export { type RegionServiceOptions, type RunningServices, startRegionServices } from './services.ts';
 export { SpatialIndex, type SpatialItem, type SpatialMatch } from './spatial-index.ts';
 export {

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type CommandType, type EngineEvent, ERROR_CODES, type ErrorCode, type Query } from '../engine/index.ts';
 import type { DurableWarehouse } from '../persistence/index.ts';
-import type { RegionHost, RequestSample } from './region.ts';
+import { notServing, type RegionHost, type RequestSample } from './region.ts';
 
 /** Every command type, checked by the compiler against the engine's list. */
 const COMMAND_TYPES: Record<CommandType, true> = {
@@ -85,6 +85,8 @@ export class RegionMetrics {
   readonly registry = new Registry();
   private host: RegionHost | undefined;
   private readonly totals = new Map<string, ExportedTotals>();
+  /** The runtime whose totals `totals` follows, per warehouse. */
+  private readonly totalsOf = new Map<string, object>();
   /** When the sync that made the current run of batches durable returned (see `committed`). */
   private commitRunStartedMs: number | undefined;
 
@@ -259,7 +261,7 @@ export class RegionMetrics {
     };
     gauge('darkstore_warehouse_up', '1 while a warehouse serves, 0 once it failed (it answers UNAVAILABLE)', (g) => {
       for (const hosted of this.host?.warehouses.values() ?? []) {
-        const up = hosted.host !== undefined && hosted.failure === undefined;
+        const up = notServing(hosted) === undefined;
         g.set({ warehouse: hosted.entry.id }, up ? 1 : 0);
       }
     });
@@ -363,7 +365,7 @@ export class RegionMetrics {
       registers,
       collect: () => {
         this.eachOpen((id, w) => {
-          const exported = this.exportedTotals(id);
+          const exported = this.exportedTotals(id, w.runtime);
           const grown = w.runtime.stats[field] - exported[field];
           exported[field] = w.runtime.stats[field];
           counter.inc({ warehouse: id }, grown > 0 ? grown / divisor : 0);
@@ -372,11 +374,13 @@ export class RegionMetrics {
     });
   }
 
-  private exportedTotals(warehouseId: string): ExportedTotals {
+  /** What was exported of the runtime's totals so far; from 0 for a new runtime (a reopened warehouse). */
+  private exportedTotals(warehouseId: string, runtime: object): ExportedTotals {
     let totals = this.totals.get(warehouseId);
-    if (totals === undefined) {
+    if (totals === undefined || this.totalsOf.get(warehouseId) !== runtime) {
       totals = { syncs: 0, syncMs: 0, commands: 0, rejectedQueueFull: 0 };
       this.totals.set(warehouseId, totals);
+      this.totalsOf.set(warehouseId, runtime);
     }
     return totals;
   }

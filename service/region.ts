@@ -100,6 +100,17 @@ export interface HostedWarehouse {
   reopening?: boolean;
 }
 
+/**
+ * Why a hosted warehouse does not serve now (its failure, not open, reopening), or undefined while it
+ * serves: what the directory, catalog, discovery and metrics say of it.
+ */
+export function notServing(hosted: HostedWarehouse): string | undefined {
+  if (hosted.failure !== undefined) return hosted.failure;
+  if (hosted.host === undefined) return 'not open';
+  if (hosted.reopening === true) return 'reopening to publish the events it could not';
+  return undefined;
+}
+
 /** The `type` field of a decoded request, if it has one. */
 function typeOf(request: unknown): string {
   if (typeof request !== 'object' || request === null) return 'unknown';
@@ -208,7 +219,8 @@ export class RegionHost {
       const { dir } = warehousePaths(dataDir, entry.id);
       // Read before the warehouse opens: nothing of it is published, so nothing moves the mark.
       const markRead = readAckedMark(dir, this.region, entry.id);
-      hosted.host = openWarehouseHost({
+      let opened: WarehouseHost | undefined;
+      opened = hosted.host = openWarehouseHost({
         dataDir,
         warehouseId: entry.id,
         checkpoint: this.options.checkpoint ?? 'worker',
@@ -218,7 +230,10 @@ export class RegionHost {
           this.events.publish(entry.id, entriesOf(batch.eventSeqs, batch.events));
           this.options.onCommitted?.(entry.id, batch.commands, batch.durationMs, batch.events);
         },
-        onFatal: (error) => this.fail(hosted, error),
+        // A fatal error of a host closed since (a reopening) is not the new one's.
+        onFatal: (error) => {
+          if (opened === undefined || hosted.host === opened) this.fail(hosted, error);
+        },
         // No snapshot reaches events the stream has not acknowledged: they must stay in the log's
         // replay, so that a crash before they are stored still publishes them at the next start.
         checkpointLimit: () => this.events.checkpointLimit(entry.id),
@@ -312,6 +327,8 @@ export class RegionHost {
         hosted.host = undefined;
         this.events.forgetGiveUp(warehouseId);
       }
+      // It failed on the way (a fatal error while draining): out of service, as any failure.
+      if (hosted.failure !== undefined) return;
       await this.recover(hosted);
     } catch (error) {
       this.fail(hosted, error);

@@ -1,10 +1,11 @@
 /**
  * When a warehouse that gave up publishing is reopened (`CatchUpSchedule`): at the first check after
  * it gave up; again only after a wait that doubles while it keeps giving up, up to the bound; and
- * from the start again once it stayed caught up through a check.
+ * from the start again once it stayed caught up through a check. And a warehouse being reopened is
+ * not serving.
  */
 import { describe, expect, it } from 'vitest';
-import { CATCH_UP_DELAY_MAX_MS, CatchUpSchedule } from '../../service/index.ts';
+import { CATCH_UP_DELAY_MAX_MS, CatchUpSchedule, type HostedWarehouse, notServing } from '../../service/index.ts';
 
 describe('catch-up schedule', () => {
   it('catches a warehouse up at once, then waits twice as long each time it gives up again', () => {
@@ -42,5 +43,16 @@ describe('catch-up schedule', () => {
     schedule.started('W1', 2_001);
     expect(schedule.due(['W1'], 3_000)).toEqual([]);
     expect(schedule.due(['W1'], 3_001)).toEqual(['W1']);
+  });
+});
+
+describe('a warehouse being reopened', () => {
+  it('is not serving: the directory, catalog, discovery and metrics say why', () => {
+    const entry = { id: 'W1' } as HostedWarehouse['entry'];
+    const host = {} as NonNullable<HostedWarehouse['host']>;
+    expect(notServing({ entry, inFlight: 0, host })).toBeUndefined();
+    expect(notServing({ entry, inFlight: 0, host, reopening: true })).toMatch(/reopening/);
+    expect(notServing({ entry, inFlight: 0 })).toBe('not open');
+    expect(notServing({ entry, inFlight: 0, host, reopening: true, failure: 'disk full' })).toBe('disk full');
   });
 });
