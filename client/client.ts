@@ -8,7 +8,14 @@ import { errors, type NatsConnection } from '@nats-io/transport-node';
 import type { Result } from '../engine/index.ts';
 import { checkoutSubject, connectNats, type NatsConnectOptions, TOKEN_PATTERN } from '../protocol/index.ts';
 import { clientValidationError, DarkstoreError, failedWithKey, UnauthorizedError, withKeyOf } from './errors.ts';
-import { type CallOptions, DEFAULT_REQUEST_POLICY, encodeBody, type RequestPolicy, Transport } from './transport.ts';
+import {
+  type CallOptions,
+  DEFAULT_REQUEST_POLICY,
+  encodeBody,
+  type RequestPolicy,
+  resolvePolicy,
+  Transport,
+} from './transport.ts';
 import type { PlaceOrderInput } from './types.ts';
 import { newKey, WarehouseClient } from './warehouse.ts';
 
@@ -31,13 +38,14 @@ export interface ClientOptions {
  */
 export type DarkstoreConnectOptions = NatsConnectOptions & ClientOptions;
 
+/** The client's policy from its options, checked (`resolvePolicy`): bad values throw at construction. */
 function policyOf(options: ClientOptions): RequestPolicy {
-  return {
-    timeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_POLICY.timeoutMs,
-    retries: options.retries ?? DEFAULT_REQUEST_POLICY.retries,
-    backoffMs: options.backoffMs ?? DEFAULT_REQUEST_POLICY.backoffMs,
-    backoffMaxMs: options.backoffMaxMs ?? DEFAULT_REQUEST_POLICY.backoffMaxMs,
-  };
+  const overrides: CallOptions = {};
+  if (options.requestTimeoutMs !== undefined) overrides.timeoutMs = options.requestTimeoutMs;
+  if (options.retries !== undefined) overrides.retries = options.retries;
+  if (options.backoffMs !== undefined) overrides.backoffMs = options.backoffMs;
+  if (options.backoffMaxMs !== undefined) overrides.backoffMaxMs = options.backoffMaxMs;
+  return resolvePolicy(DEFAULT_REQUEST_POLICY, overrides);
 }
 
 export class DarkstoreClient {
@@ -94,7 +102,7 @@ export class DarkstoreClient {
    * checkout sent again with its key answers the order it placed. Throws only when no result came
    * back. A key made here is on a failed result and on such an error (`sentKey`), to send again with.
    */
-  checkout(
+  async checkout(
     region: string,
     order: PlaceOrderInput,
     options?: CallOptions,

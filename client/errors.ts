@@ -30,6 +30,11 @@ export class DarkstoreError extends Error {
    * send again with it, or a retry is a new command (a second reservation, a second order).
    */
   sentKey?: string;
+  /**
+   * The idempotency keys of a failed batch's commands, in order (the caller's and those the client
+   * made up): send the batch again with them.
+   */
+  sentKeys?: string[];
 
   constructor(
     readonly code: DarkstoreErrorCode,

@@ -48,12 +48,56 @@ export const DEFAULT_REQUEST_POLICY: RequestPolicy = {
   backoffMaxMs: 2_000,
 };
 
-/** Per-call overrides of the client's policy. */
+/** Per-call overrides of the client's policy (a field left `undefined` keeps the client's). */
 export type CallOptions = Partial<RequestPolicy>;
 
-/** Encodes a request body (fields left `undefined` are dropped, as the engine's codec does). */
+/** Most retries a policy may ask for: with the backoff capped, more would hold a call for hours. */
+export const RETRIES_MAX = 100;
+/** Longest timeout or backoff a policy may ask for: what a Node timer can wait (about 24.8 days). */
+const TIMER_MS_MAX = 2 ** 31 - 1;
+
+/**
+ * The policy with the defined fields of `options` over `base`, checked: a timeout of 1 ms up to a
+ * timer's limit, 0 to RETRIES_MAX retries (whole numbers), backoffs from 0 to a timer's limit.
+ * Anything else (NaN, Infinity, a fraction of a retry) throws a VALIDATION_ERROR naming the field:
+ * unchecked, `retries: NaN` retried for ever and `timeoutMs: Infinity` timed out at once.
+ */
+export function resolvePolicy(base: RequestPolicy, options: CallOptions = {}): RequestPolicy {
+  const policy = { ...base };
+  for (const field of ['timeoutMs', 'retries', 'backoffMs', 'backoffMaxMs'] as const) {
+    const value = options[field];
+    if (value !== undefined) policy[field] = value;
+  }
+  const whole = (field: keyof RequestPolicy, min: number, max: number) => {
+    const value = policy[field];
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw clientValidationError(field, `must be a whole number from ${min} to ${max}`);
+    }
+  };
+  whole('timeoutMs', 1, TIMER_MS_MAX);
+  whole('retries', 0, RETRIES_MAX);
+  for (const field of ['backoffMs', 'backoffMaxMs'] as const) {
+    const value = policy[field];
+    if (!Number.isFinite(value) || value < 0 || value > TIMER_MS_MAX) {
+      throw clientValidationError(field, `must be a number of ms from 0 to ${TIMER_MS_MAX}`);
+    }
+  }
+  return policy;
+}
+
+/**
+ * Encodes a request body (fields left `undefined` are dropped, as the engine's codec does). What
+ * msgpack cannot carry (a bigint, a cycle, a function) is a VALIDATION_ERROR, never sent.
+ */
 export function encodeBody(body: unknown): Uint8Array {
-  return encoder.encode(body);
+  try {
+    return encoder.encode(body);
+  } catch (error) {
+    throw clientValidationError(
+      '',
+      `cannot be encoded as msgpack (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
 }
 
 /**
@@ -122,7 +166,7 @@ export class Transport {
    * last UNAVAILABLE result is returned as is once the retries are spent; transport failures throw.
    */
   async request(subject: string, body: Uint8Array, options: CallOptions = {}): Promise<Result<unknown>> {
-    const policy: RequestPolicy = { ...this.policy, ...options };
+    const policy = resolvePolicy(this.policy, options);
     if (body.length > REQUEST_BYTES_MAX) {
       throw clientValidationError('', `request is ${body.length} bytes, more than ${REQUEST_BYTES_MAX}`);
     }

@@ -83,7 +83,7 @@ export class WarehouseClient {
    * Sends one command and returns the engine's result as is (rejections included). Throws only
    * when no result came back: a transport failure after the retries.
    */
-  send(command: ClientCommand, options?: CallOptions): Promise<Result & { sentKey?: string }> {
+  async send(command: ClientCommand, options?: CallOptions): Promise<Result & { sentKey?: string }> {
     const withKey = keyed(command);
     const body = encodeBody(withKey);
     const sent = this.transport.request(this.commandSubject, body, options) as Promise<Result>;
@@ -97,21 +97,33 @@ export class WarehouseClient {
 
   /**
    * Sends commands as one batch: each gets its own result, in order (a rejection of one does not
-   * stop the others). Throws when the batch as a whole is refused or no reply came back.
+   * stop the others). Throws when the batch as a whole is refused or no reply came back; the error
+   * then says every command's key (`sentKeys`), and a failed result says a key made up here
+   * (`sentKey`), so that sending again applies nothing twice.
    */
-  async batch(commands: readonly ClientCommand[], options?: CallOptions): Promise<Result[]> {
-    const body = encodeBody({ type: 'batch', commands: commands.map(keyed) });
-    const value = unwrap<{ kind?: unknown; results?: unknown }>(
-      await this.transport.request(this.commandSubject, body, options),
-    );
-    if (value?.kind !== 'batch' || !Array.isArray(value.results) || value.results.length !== commands.length) {
-      throw new DarkstoreError('BAD_REPLY', `reply on ${this.commandSubject} is not a batch of ${commands.length}`);
+  async batch(commands: readonly ClientCommand[], options?: CallOptions): Promise<(Result & { sentKey?: string })[]> {
+    const sent = commands.map(keyed);
+    const keys = sent.map((c) => c.key);
+    let value: { kind?: unknown; results?: unknown };
+    try {
+      const body = encodeBody({ type: 'batch', commands: sent });
+      value = unwrap<{ kind?: unknown; results?: unknown }>(
+        await this.transport.request(this.commandSubject, body, options),
+      );
+      if (value?.kind !== 'batch' || !Array.isArray(value.results) || value.results.length !== commands.length) {
+        throw new DarkstoreError('BAD_REPLY', `reply on ${this.commandSubject} is not a batch of ${commands.length}`);
+      }
+    } catch (error) {
+      if (error instanceof DarkstoreError) error.sentKeys ??= keys;
+      throw error;
     }
-    return value.results as Result[];
+    return (value.results as Result[]).map((result, i) =>
+      commands[i]?.key === undefined ? failedWithKey(result, keys[i] as string) : result,
+    );
   }
 
   /** Sends a query and returns the engine's result as is. Queries are read-only: retries are always safe. */
-  query(query: Query, options?: CallOptions): Promise<Result<unknown>> {
+  async query(query: Query, options?: CallOptions): Promise<Result<unknown>> {
     return this.transport.request(this.querySubject, encodeBody(query), options);
   }
 
@@ -187,8 +199,14 @@ export class WarehouseClient {
 
   /** An order event (a scan, a pack, a courier's pickup or delivery, a cancel...). */
   orderEvent(input: OrderEventInput, options?: CallOptions): Promise<OrderValue> {
+    // Keyed here (the event id defaults to the key), so `run` sees a key: say it on failure here.
     const command = keyed(input);
-    return this.run({ ...command, eventId: command.eventId ?? command.key, type: 'order.event' }, 'order', options);
+    const call = this.run(
+      { ...command, eventId: command.eventId ?? command.key, type: 'order.event' },
+      'order',
+      options,
+    );
+    return input.key === undefined ? call.catch((error: unknown) => withKeyOf(error, command.key)) : call;
   }
 
   paymentOutcome(input: PaymentOutcomeInput, options?: CallOptions): Promise<PaymentValue> {

@@ -277,10 +277,46 @@ describe('client round trips over NATS', () => {
       const far = await client.checkout('berlin', order('o-far'));
       expect(far).toMatchObject({ ok: false, error: { code: 'NO_FULFILLMENT_CENTER' } });
       expect(far.sentKey).toMatch(/^\w{22}$/);
+      // An order event and a batch that got no reply say their keys too (a batch: every command's).
+      const event = { orderId: 'o-1', expectedState: 'picking', event: 'order.cancel' } as const;
+      const lostEvent = await rejection(slow.orderEvent(event, { timeoutMs: 50, retries: 0 }));
+      expect((lostEvent as DarkstoreError).sentKey).toMatch(/^\w{22}$/);
+      const commands = [
+        { type: 'adjust', sku: SKU, delta: 1, reason: 'found' },
+        { type: 'adjust', key: 'mine-2', sku: SKU, delta: 1, reason: 'found' },
+      ] as const;
+      const lostBatch = await rejection(slow.batch(commands, { timeoutMs: 50, retries: 0 }));
+      const sentKeys = (lostBatch as DarkstoreError).sentKeys;
+      expect(sentKeys).toHaveLength(2);
+      expect(sentKeys?.[0]).toMatch(/^\w{22}$/);
+      expect(sentKeys?.[1]).toBe('mine-2');
     } finally {
       await silent.close();
     }
     expect(() => client.warehouse('berlin', 'a.b')).toThrow(ValidationError);
+  });
+
+  it('refuses a retry policy it cannot keep, and keeps its own for a field left undefined', async () => {
+    const w = client.warehouse('berlin', 'nowhere');
+    // Unchecked, retries: NaN retried for ever (a hot loop on NO_RESPONDERS) and Infinity timed out at once.
+    for (const bad of [
+      { retries: Number.NaN },
+      { retries: 1.5 },
+      { timeoutMs: Number.POSITIVE_INFINITY },
+      { backoffMs: -1 },
+    ]) {
+      const refused = await rejection(w.availability([SKU], bad));
+      expect(refused).toBeInstanceOf(ValidationError);
+      expect((refused as ValidationError).message).toMatch(new RegExp(`^${Object.keys(bad)[0]}: `));
+    }
+    const kept = await rejection(w.availability([SKU], { retries: undefined, backoffMs: 5 }));
+    expect(kept).toMatchObject({ code: 'NO_RESPONDERS', attempts: DEFAULT_REQUEST_POLICY.retries + 1 });
+    expect(() => new DarkstoreClient(client.nc, { retries: Number.NaN })).toThrow(ValidationError);
+    // What msgpack cannot carry is refused before sending, as a rejection (not a synchronous throw).
+    const huge = { type: 'adjust', sku: SKU, delta: 10n, reason: 'found' } as unknown as Parameters<typeof w.send>[0];
+    const call = w.send(huge);
+    expect(call).toBeInstanceOf(Promise);
+    expect(await rejection(call)).toBeInstanceOf(ValidationError);
   });
 
   it('spreads retries: exponential backoff, capped, with jitter between half and all of the step', () => {
