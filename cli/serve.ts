@@ -82,8 +82,16 @@ function metricsPortOf(args: ParsedArgs): number | undefined {
   const value = args.flags.get('metrics-port');
   if (typeof value !== 'string') return undefined;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--metrics-port must be 0 to 65535');
+  if (!/^\d{1,5}$/.test(value) || port > 65_535) throw new UsageError('--metrics-port must be 0 to 65535');
   return port;
+}
+
+/** The checkpointer asked for: worker (the default), inline or off; anything else is a usage error. */
+function checkpointOf(args: ParsedArgs): 'worker' | 'inline' | 'off' {
+  const value = args.flags.get('checkpoint');
+  if (value === undefined) return 'worker';
+  if (value === 'worker' || value === 'inline' || value === 'off') return value;
+  throw new UsageError('--checkpoint must be worker, inline or off');
 }
 
 /**
@@ -104,6 +112,7 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   const log = logger(prettyLogs);
   const config = parseRegionConfig(JSON.parse(fs.readFileSync(configFile, 'utf8')));
   const metricsPort = metricsPortOf(args);
+  const checkpoint = checkpointOf(args);
   // Listen from the start: a signal during recovery stops the process gracefully once it is up,
   // instead of killing it half-way.
   const stopSignal = new Promise<string>((resolve) => {
@@ -116,7 +125,6 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   });
   const settings = natsSettings(args);
   const nc = await connectNats(settings);
-  const checkpoint = args.flags.get('checkpoint');
   // Metrics are collected only when they are served; discovery's counters always are.
   const metrics = metricsPort === undefined ? undefined : new RegionMetrics(config.region);
   const requestStats = new RequestStats();
@@ -128,7 +136,7 @@ export async function runServe(args: ParsedArgs): Promise<number> {
       config,
       dataDir,
       logger: log,
-      checkpoint: checkpoint === 'inline' || checkpoint === 'off' ? checkpoint : 'worker',
+      checkpoint,
       ...(metrics === undefined ? {} : { onCommitted: metrics.onCommitted, onSync: metrics.onSync }),
       onRequest: (sample) => {
         metrics?.onRequest(sample);
@@ -147,7 +155,7 @@ export async function runServe(args: ParsedArgs): Promise<number> {
     await closeConnection(nc);
     throw error;
   }
-  if (metricsPort !== undefined) log.info({ metricsPort }, 'metrics on GET /metrics');
+  if (services.metricsPort !== undefined) log.info({ metricsPort: services.metricsPort }, 'metrics on GET /metrics');
   const failed = [...host.warehouses.values()].filter((h) => h.failure !== undefined).map((h) => h.entry.id);
   log.info({ region: config.region, warehouses: config.warehouses.map((w) => w.id), failed }, 'region ready');
   process.stdout.write(`READY ${config.region}\n`);

@@ -1,8 +1,9 @@
 /**
  * The region config file (`darkstore serve --config FILE`, JSON): the region's name and the
  * warehouses this process hosts, each with its place, delivery radius, SLA, the catalog and stock
- * it starts with, its pickers and couriers, and the payment provider. Parsed strictly: a bad file is
- * refused at start with the path of the offending field. Pure; reading the file is the caller's.
+ * it starts with, its pickers and couriers, and the payment provider. Parsed strictly: a bad file
+ * (a value out of range, a fraction where a count belongs, a field it does not know) is refused at
+ * start with the path of the offending field. Pure; reading the file is the caller's.
  */
 import type { GeoPoint } from '../engine/index.ts';
 import { TOKEN_PATTERN } from '../protocol/index.ts';
@@ -72,6 +73,22 @@ function num(value: unknown, path: string, min: number, max: number): number {
   return value;
 }
 
+/** A whole number in range: counts, seeds. */
+function int(value: unknown, path: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+    fail(path, `must be a whole number from ${min} to ${max}`);
+  }
+  return value as number;
+}
+
+/** Refuses a field the config does not know: a misspelt one would silently fall back to its default. */
+function known(o: Record<string, unknown>, path: string, keys: readonly string[]): void {
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key))
+      fail(path === '' ? key : `${path}.${key}`, `is not a config field (known: ${keys.join(', ')})`);
+  }
+}
+
 function token(value: unknown, path: string): string {
   if (typeof value !== 'string' || !TOKEN_PATTERN.test(value)) fail(path, 'must be 1–64 letters, digits, _ or -');
   return value;
@@ -84,8 +101,11 @@ function obj(value: unknown, path: string): Record<string, unknown> {
 
 function warehouse(value: unknown, path: string): WarehouseConfigEntry {
   const o = obj(value, path);
+  known(o, path, ['id', 'location', 'radiusKm', 'slaMinutes', 'catalog', 'pickers', 'couriers']);
   const location = obj(o.location, `${path}.location`);
+  known(location, `${path}.location`, ['lat', 'lon']);
   const catalog = obj(o.catalog ?? { seed: 1, skus: 100, unitsPerSku: 50 }, `${path}.catalog`);
+  known(catalog, `${path}.catalog`, ['seed', 'skus', 'unitsPerSku']);
   return {
     id: token(o.id, `${path}.id`),
     location: {
@@ -95,18 +115,19 @@ function warehouse(value: unknown, path: string): WarehouseConfigEntry {
     radiusKm: num(o.radiusKm, `${path}.radiusKm`, 0.1, 100),
     slaMinutes: num(o.slaMinutes, `${path}.slaMinutes`, 1, 24 * 60),
     catalog: {
-      seed: num(catalog.seed, `${path}.catalog.seed`, 0, 2 ** 32 - 1),
-      skus: num(catalog.skus, `${path}.catalog.skus`, 0, 200_000),
-      unitsPerSku: num(catalog.unitsPerSku, `${path}.catalog.unitsPerSku`, 0, 1_000_000),
+      seed: int(catalog.seed, `${path}.catalog.seed`, 0, 2 ** 32 - 1),
+      skus: int(catalog.skus, `${path}.catalog.skus`, 0, 200_000),
+      unitsPerSku: int(catalog.unitsPerSku, `${path}.catalog.unitsPerSku`, 0, 1_000_000),
     },
-    pickers: num(o.pickers ?? 2, `${path}.pickers`, 0, 2_000),
-    couriers: num(o.couriers ?? 4, `${path}.couriers`, 0, 2_000),
+    pickers: int(o.pickers ?? 2, `${path}.pickers`, 0, 2_000),
+    couriers: int(o.couriers ?? 4, `${path}.couriers`, 0, 2_000),
   };
 }
 
 /** Parses a region config (already JSON-decoded); throws with the offending path. */
 export function parseRegionConfig(input: unknown): RegionConfig {
   const o = obj(input, '');
+  known(o, '', ['region', 'warehouses', 'payments']);
   if (!Array.isArray(o.warehouses) || o.warehouses.length === 0 || o.warehouses.length > WAREHOUSES_PER_REGION_MAX) {
     fail('warehouses', `must list 1 to ${WAREHOUSES_PER_REGION_MAX} warehouses`);
   }
@@ -123,9 +144,11 @@ export function parseRegionConfig(input: unknown): RegionConfig {
 
 function payments(value: unknown): PaymentsConfig {
   const p = obj(value, 'payments');
+  known(p, 'payments', ['declineRate', 'latencyMs', 'outages', 'breakerOpenMs']);
   const config: PaymentsConfig = { declineRate: num(p.declineRate ?? 0, 'payments.declineRate', 0, 1) };
   if (p.latencyMs !== undefined) {
     const l = obj(p.latencyMs, 'payments.latencyMs');
+    known(l, 'payments.latencyMs', ['min', 'max']);
     const min = num(l.min, 'payments.latencyMs.min', 0, PAYMENT_LATENCY_MS_MAX);
     config.latencyMs = { min, max: num(l.max, 'payments.latencyMs.max', min, PAYMENT_LATENCY_MS_MAX) };
   }
@@ -139,6 +162,7 @@ function payments(value: unknown): PaymentsConfig {
     config.outages = p.outages.map((w, i) => {
       const path = `payments.outages[${i}]`;
       const window = obj(w, path);
+      known(window, path, ['fromMs', 'toMs']);
       const fromMs = num(window.fromMs, `${path}.fromMs`, 0, EPOCH_MS_MAX);
       return { fromMs, toMs: num(window.toMs, `${path}.toMs`, fromMs, EPOCH_MS_MAX) };
     });

@@ -34,6 +34,8 @@ export interface RegionServiceOptions {
 }
 
 export interface RunningServices {
+  /** The port the metrics endpoint listens on (the OS's choice for port 0); undefined without one. */
+  metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -43,19 +45,21 @@ export async function startRegionServices(host: RegionHost, options: RegionServi
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
+  const running: RunningServices = { stop: stopAll };
   try {
-    await startEach(host, options, stops);
+    await startEach(host, options, stops, running);
   } catch (error) {
     await stopAll().catch(() => undefined);
     throw error;
   }
-  return { stop: stopAll };
+  return running;
 }
 
 async function startEach(
   host: RegionHost,
   options: RegionServiceOptions,
   stops: (() => Promise<void>)[],
+  running: RunningServices,
 ): Promise<void> {
   const discovery = Discovery.start(host, options.requestStats === undefined ? {} : { stats: options.requestStats });
   stops.push(() => discovery.stop());
@@ -63,6 +67,7 @@ async function startEach(
   if (options.metrics !== undefined && options.metricsPort !== undefined) {
     const endpoint = await serveMetrics(options.metrics, options.metricsPort);
     stops.push(() => endpoint.stop());
+    running.metricsPort = endpoint.port;
   }
   // The directory first: the checkout (and the catalog) read the region's warehouses from it.
   const directory = await startDirectory(host);
