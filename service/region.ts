@@ -402,26 +402,22 @@ export class RegionHost {
   private serve(hosted: HostedWarehouse): void {
     const { nc } = this.options;
     const id = hosted.entry.id;
-    this.subscriptions.push(
-      nc.subscribe(commandSubject(this.region, id), {
-        callback: (error, msg) => {
-          if (error !== null) return;
-          void this.answer(hosted, msg.data, (body) => this.respond(msg, body), 'cmd');
-        },
-      }),
-      nc.subscribe(querySubject(this.region, id), {
-        callback: (error, msg) => {
-          if (error !== null) return;
-          void this.answer(hosted, msg.data, (body) => this.respond(msg, body), 'query');
-        },
-      }),
-      nc.subscribe(peekSubject(this.region, id), {
-        callback: (error, msg) => {
-          if (error !== null) return;
-          void this.answer(hosted, msg.data, (body) => this.respond(msg, body), 'peek');
-        },
-      }),
-    );
+    const endpoints = [
+      [commandSubject(this.region, id), 'cmd'],
+      [querySubject(this.region, id), 'query'],
+      [peekSubject(this.region, id), 'peek'],
+    ] as const;
+    for (const [subject, endpoint] of endpoints) {
+      this.subscriptions.push(
+        nc.subscribe(subject, {
+          callback: (error, msg) => {
+            if (error === null) void this.answer(hosted, msg.data, (body) => this.respond(msg, body), endpoint);
+            // A refused subscription (a permission error) ends it: the warehouse no longer hears this subject.
+            else this.log().error({ warehouseId: id, subject, err: error }, 'subscription failed');
+          },
+        }),
+      );
+    }
   }
 
   /**
