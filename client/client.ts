@@ -38,6 +38,13 @@ export interface ClientOptions {
  */
 export type DarkstoreConnectOptions = NatsConnectOptions & ClientOptions;
 
+/**
+ * Least time one checkout attempt waits for its answer: the region may take its claim (up to 2 s),
+ * ask the candidates (0.25 s) and place the order (up to 5 s) before it answers. Shorter, a slow
+ * checkout is sent again while the first attempt still runs (safe, it follows the claim, but wasted).
+ */
+export const CHECKOUT_ATTEMPT_TIMEOUT_MS = 10_000;
+
 /** The client's policy from its options, checked (`resolvePolicy`): bad values throw at construction. */
 function policyOf(options: ClientOptions): RequestPolicy {
   const overrides: CallOptions = {};
@@ -109,7 +116,10 @@ export class DarkstoreClient {
   ): Promise<Result<unknown> & { sentKey?: string }> {
     if (!TOKEN_PATTERN.test(region)) throw clientValidationError('region', 'must be 1–64 letters, digits, _ or -');
     const key = order.key ?? newKey();
-    const sent = this.transport.request(checkoutSubject(region), encodeBody({ ...order, key }), options);
+    // Each attempt waits at least for a region's usual worst case; the caller's timeoutMs decides.
+    const timeoutMs = Math.max(this.transport.policy.timeoutMs, CHECKOUT_ATTEMPT_TIMEOUT_MS);
+    const attempt = options?.timeoutMs === undefined ? { ...options, timeoutMs } : options;
+    const sent = this.transport.request(checkoutSubject(region), encodeBody({ ...order, key }), attempt);
     if (order.key !== undefined) return sent;
     // A key made up here is on a failed result and on the error of a call that got none (`sentKey`):
     // a retry must send it again, not a new one.

@@ -12,7 +12,12 @@
  * `instanceof InsufficientStockError`...) and on transport failures after the retries; `send`,
  * `batch` and `query` return the engine's raw `Result`s.
  */
-export { type ClientOptions, DarkstoreClient, type DarkstoreConnectOptions } from './client.ts';
+export {
+  CHECKOUT_ATTEMPT_TIMEOUT_MS,
+  type ClientOptions,
+  DarkstoreClient,
+  type DarkstoreConnectOptions,
+} from './client.ts';
 export * from './errors.ts';
 export { backoffDelayMs, type CallOptions, DEFAULT_REQUEST_POLICY, type RequestPolicy } from './transport.ts';
 export type * from './types.ts';

@@ -21,6 +21,7 @@ import {
   ValidationError,
   type WarehouseClient,
 } from '../../client/index.ts';
+import { encode } from '../../engine/index.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
 import { berlinConfig, type RegionProcess, startRegionProcess } from './region-process.ts';
 
@@ -294,6 +295,35 @@ describe('client round trips over NATS', () => {
       await silent.close();
     }
     expect(() => client.warehouse('berlin', 'a.b')).toThrow(ValidationError);
+  });
+
+  it("gives a checkout attempt the time a region may take, beyond the client's shorter timeout", async () => {
+    // This client times out at 2 s; a region may take longer (claim, candidates, placement).
+    const slowRegion: NatsConnection = await connect({ servers: nats.url });
+    try {
+      slowRegion.subscribe('darkstore.slowregion.checkout', {
+        callback: (_error, msg) => {
+          setTimeout(() => msg.respond(encode({ ok: true, value: { kind: 'checkout' } })), 2_500);
+        },
+      });
+      await slowRegion.flush();
+      const order = {
+        orderId: 'o-slow',
+        customerId: 'c',
+        address: STORE,
+        lines: [{ sku: SKU, quantity: 1 }],
+        ttlMs: 60_000,
+      };
+      const answered = await client.checkout('slowregion', { ...order, paymentToken: 't' }, { retries: 0 });
+      expect(answered).toMatchObject({ ok: true, value: { kind: 'checkout' } });
+      // The caller's own timeout still decides.
+      const short = await rejection(
+        client.checkout('slowregion', { ...order, paymentToken: 't' }, { retries: 0, timeoutMs: 200 }),
+      );
+      expect(short).toMatchObject({ code: 'TIMEOUT', timeoutMs: 200 });
+    } finally {
+      await slowRegion.close();
+    }
   });
 
   it('refuses a retry policy it cannot keep, and keeps its own for a field left undefined', async () => {
