@@ -33,3 +33,12 @@ export function parseArgs(argv: readonly string[], valued: readonly string[], bo
   }
   return { positionals, flags };
 }
+
+/** A flag's whole-number value within [min, max], undefined when absent; anything else is a usage error. */
+export function integerFlag(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
+  const value = args.flags.get(name);
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+  return n;
+}

@@ -22,7 +22,7 @@ import {
   type RunningServices,
   startRegionServices,
 } from '../service/index.ts';
-import { type ParsedArgs, UsageError } from './args.ts';
+import { integerFlag, type ParsedArgs, UsageError } from './args.ts';
 
 export const SERVE_FLAGS = [
   'nats',
@@ -78,14 +78,6 @@ function natsSettings(args: ParsedArgs): NatsConnectOptions {
   return settings;
 }
 
-function metricsPortOf(args: ParsedArgs): number | undefined {
-  const value = args.flags.get('metrics-port');
-  if (typeof value !== 'string') return undefined;
-  const port = Number(value);
-  if (!/^\d{1,5}$/.test(value) || port > 65_535) throw new UsageError('--metrics-port must be 0 to 65535');
-  return port;
-}
-
 /** The checkpointer asked for: worker (the default), inline or off; anything else is a usage error. */
 function checkpointOf(args: ParsedArgs): 'worker' | 'inline' | 'off' {
   const value = args.flags.get('checkpoint');
@@ -111,7 +103,7 @@ export async function runServe(args: ParsedArgs): Promise<number> {
   const prettyLogs = args.flags.get('pretty') === true;
   const log = logger(prettyLogs);
   const config = parseRegionConfig(JSON.parse(fs.readFileSync(configFile, 'utf8')));
-  const metricsPort = metricsPortOf(args);
+  const metricsPort = integerFlag(args, 'metrics-port', 0, 65_535);
   const checkpoint = checkpointOf(args);
   // Listen from the start: a signal during recovery stops the process gracefully once it is up,
   // instead of killing it half-way.

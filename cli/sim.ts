@@ -21,7 +21,7 @@ import {
   type WorldOptions,
   writeHtmlReport,
 } from '../sim/index.ts';
-import { type ParsedArgs, UsageError } from './args.ts';
+import { integerFlag, type ParsedArgs, UsageError } from './args.ts';
 
 /** Flags of `darkstore sim` that take a value. */
 export const SIM_FLAGS = [
@@ -62,14 +62,6 @@ export interface SimRequest {
   startHour?: number;
   dataDir?: string;
   processes?: number;
-}
-
-function integerFlag(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
-  const value = args.flags.get(name);
-  if (value === undefined) return undefined;
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!(n >= min && n <= max)) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
-  return n;
 }
 
 function textFlag(args: ParsedArgs, name: string): string | undefined {

@@ -47,12 +47,8 @@ export const CHECKOUT_ATTEMPT_TIMEOUT_MS = 10_000;
 
 /** The client's policy from its options, checked (`resolvePolicy`): bad values throw at construction. */
 function policyOf(options: ClientOptions): RequestPolicy {
-  const overrides: CallOptions = {};
-  if (options.requestTimeoutMs !== undefined) overrides.timeoutMs = options.requestTimeoutMs;
-  if (options.retries !== undefined) overrides.retries = options.retries;
-  if (options.backoffMs !== undefined) overrides.backoffMs = options.backoffMs;
-  if (options.backoffMaxMs !== undefined) overrides.backoffMaxMs = options.backoffMaxMs;
-  return resolvePolicy(DEFAULT_REQUEST_POLICY, overrides);
+  const { requestTimeoutMs: timeoutMs, retries, backoffMs, backoffMaxMs } = options;
+  return resolvePolicy(DEFAULT_REQUEST_POLICY, { timeoutMs, retries, backoffMs, backoffMaxMs });
 }
 
 export class DarkstoreClient {

@@ -52,7 +52,7 @@ export const DEFAULT_REQUEST_POLICY: RequestPolicy = {
 export type CallOptions = Partial<RequestPolicy>;
 
 /** Most retries a policy may ask for: with the backoff capped, more would hold a call for hours. */
-export const RETRIES_MAX = 100;
+const RETRIES_MAX = 100;
 /** Longest timeout or backoff a policy may ask for: what a Node timer can wait (about 24.8 days). */
 const TIMER_MS_MAX = 2 ** 31 - 1;
 

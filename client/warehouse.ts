@@ -127,24 +127,26 @@ export class WarehouseClient {
     return this.transport.request(this.querySubject, encodeBody(query), options);
   }
 
+  /**
+   * Sends a command and returns its value of `kind`, or throws. A key the client made up (here, or
+   * by the caller of `run` when `made`) is on the error (`sentKey`).
+   */
   private async run<K extends CommandKind>(
     input: ClientCommand,
     kind: K,
     options: CallOptions | undefined,
+    made = input.key === undefined,
   ): Promise<CommandValueOf<K>> {
-    // Keyed here, so that a rejection or a failure says the key the client made up.
     const command = keyed(input);
-    const made = input.key === undefined;
-    let value: { kind?: unknown };
     try {
-      value = unwrap<{ kind?: unknown }>(await this.send(command, options));
+      const value = unwrap<{ kind?: unknown }>(await this.send(command, options));
+      if (value?.kind !== kind) {
+        throw new DarkstoreError('BAD_REPLY', `${command.type} answered ${String(value?.kind)}, not ${kind}`);
+      }
+      return value as CommandValueOf<K>;
     } catch (error) {
       throw made ? withKeyOf(error, command.key) : error;
     }
-    if (value?.kind !== kind) {
-      throw new DarkstoreError('BAD_REPLY', `${command.type} answered ${String(value?.kind)}, not ${kind}`);
-    }
-    return value as CommandValueOf<K>;
   }
 
   private async ask<T>(query: Query, options: CallOptions | undefined): Promise<T> {
@@ -199,14 +201,10 @@ export class WarehouseClient {
 
   /** An order event (a scan, a pack, a courier's pickup or delivery, a cancel...). */
   orderEvent(input: OrderEventInput, options?: CallOptions): Promise<OrderValue> {
-    // Keyed here (the event id defaults to the key), so `run` sees a key: say it on failure here.
+    // Keyed here, as the event id defaults to the key.
     const command = keyed(input);
-    const call = this.run(
-      { ...command, eventId: command.eventId ?? command.key, type: 'order.event' },
-      'order',
-      options,
-    );
-    return input.key === undefined ? call.catch((error: unknown) => withKeyOf(error, command.key)) : call;
+    const event = { ...command, eventId: command.eventId ?? command.key, type: 'order.event' } as const;
+    return this.run(event, 'order', options, input.key === undefined);
   }
 
   paymentOutcome(input: PaymentOutcomeInput, options?: CallOptions): Promise<PaymentValue> {

@@ -302,7 +302,7 @@ function replaySegment(segment: Segment, last: boolean, options: WalOpenOptions,
   const bytes = fs.readFileSync(segment.file);
   const header = decodeSegmentHeader(bytes);
   if (header === undefined || header.firstSeq !== segment.firstSeq) {
-    if (last && bytes.length < 16 && report.lastSeq + 1 === segment.firstSeq) {
+    if (last && bytes.length < SEGMENT_HEADER_BYTES && report.lastSeq + 1 === segment.firstSeq) {
       // A crash while creating the segment: rewrite its header.
       fs.writeFileSync(segment.file, encodeSegmentHeader(segment.firstSeq));
       return segment.firstSeq - 1;

@@ -289,9 +289,8 @@ export class EventConsumer {
 
   /** The event's `sequenceBy` key; none when there is no `sequenceBy` or it throws (logged). */
   private sequenceKey(envelope: EventEnvelope): string | undefined {
-    if (this.options.sequenceBy === undefined) return undefined;
     try {
-      return this.options.sequenceBy(envelope);
+      return this.options.sequenceBy?.(envelope);
     } catch (error) {
       this.options.logger?.warn({ consumer: this.name, err: error }, 'sequenceBy failed: the event takes no turn');
       return undefined;
@@ -319,19 +318,22 @@ export class EventConsumer {
     // idempotent handlers allow. A long message tells the server it is still being worked on.
     const ackWaitMs = this.options.ackWaitMs ?? CONSUMER_ACK_WAIT_MS;
     // Taken in stream order: each keyed event enrolls for its turn before this call first waits.
-    const turns = envelopes.map((envelope) => {
-      const key = this.sequenceKey(envelope);
-      return key === undefined ? undefined : this.turns.enroll(key);
-    });
+    const turns =
+      this.options.sequenceBy === undefined
+        ? undefined
+        : envelopes.map((envelope) => {
+            const key = this.sequenceKey(envelope);
+            return key === undefined ? undefined : this.turns.enroll(key);
+          });
     // Armed at the first handler that waits: a message handled synchronously needs no timer.
     let progress: NodeJS.Timeout | undefined;
     let failures = 0;
     let firstError: unknown;
     try {
       for (const [i, envelope] of envelopes.entries()) {
-        const turn = turns[i];
+        const turn = turns?.[i];
         try {
-          if (turn !== undefined) {
+          if (turn?.waits === true) {
             if (acking) progress ??= setInterval(() => msg.working(), ackWaitMs / 2);
             await turn.ready;
           }

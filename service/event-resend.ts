@@ -83,7 +83,7 @@ export class UnackedEventMessages {
   refused = 0;
   /** Messages published again for want of an acknowledgement. */
   resent = 0;
-  /** Messages dropped or not sent by warehouses that gave up: the next start publishes them. */
+  /** Messages dropped or not sent by warehouses that gave up: their reopening (or the next start) publishes them. */
   givenUp = 0;
 
   constructor(

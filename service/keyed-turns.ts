@@ -8,6 +8,8 @@
 /** One enrolled turn: wait for `ready`, do the work, then call `done` (also when the work failed). */
 export interface Turn {
   ready: Promise<void>;
+  /** An earlier turn of the key is not done: `ready` is still to come (else it resolved already). */
+  waits: boolean;
   done: () => void;
 }
 
@@ -19,7 +21,8 @@ export class KeyedTurns {
 
   /** Enrolls a turn of `key` after every turn of it enrolled before (synchronously, in call order). */
   enroll(key: string): Turn {
-    const ready = this.last.get(key) ?? NOW;
+    const earlier = this.last.get(key);
+    const ready = earlier ?? NOW;
     let finish: () => void = () => {};
     const ended = new Promise<void>((resolve) => {
       finish = resolve;
@@ -28,6 +31,7 @@ export class KeyedTurns {
     this.last.set(key, ended);
     return {
       ready,
+      waits: earlier !== undefined,
       done: () => {
         finish();
         if (this.last.get(key) === ended) this.last.delete(key);

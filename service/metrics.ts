@@ -84,9 +84,8 @@ export interface RegionMetricsOptions {
 export class RegionMetrics {
   readonly registry = new Registry();
   private host: RegionHost | undefined;
-  private readonly totals = new Map<string, ExportedTotals>();
-  /** The runtime whose totals `totals` follows, per warehouse. */
-  private readonly totalsOf = new Map<string, object>();
+  /** Per runtime (a reopened warehouse gets a new one, its totals from 0), what was exported of it. */
+  private readonly totals = new WeakMap<object, ExportedTotals>();
   /** When the sync that made the current run of batches durable returned (see `committed`). */
   private commitRunStartedMs: number | undefined;
 
@@ -259,12 +258,16 @@ export class RegionMetrics {
         collect: () => read(g),
       });
     };
-    gauge('darkstore_warehouse_up', '1 while a warehouse serves, 0 once it failed (it answers UNAVAILABLE)', (g) => {
-      for (const hosted of this.host?.warehouses.values() ?? []) {
-        const up = notServing(hosted) === undefined;
-        g.set({ warehouse: hosted.entry.id }, up ? 1 : 0);
-      }
-    });
+    gauge(
+      'darkstore_warehouse_up',
+      '1 while a warehouse serves, 0 when it answers UNAVAILABLE (failed, reopening) or is not open',
+      (g) => {
+        for (const hosted of this.host?.warehouses.values() ?? []) {
+          const up = notServing(hosted) === undefined;
+          g.set({ warehouse: hosted.entry.id }, up ? 1 : 0);
+        }
+      },
+    );
     gauge('darkstore_reservations_open', 'Open reservations (holding stock)', (g) => {
       this.eachOpen((id, w) => g.set({ warehouse: id }, w.runtime.warehouse.state.reservations.size));
     });
@@ -365,7 +368,7 @@ export class RegionMetrics {
       registers,
       collect: () => {
         this.eachOpen((id, w) => {
-          const exported = this.exportedTotals(id, w.runtime);
+          const exported = this.exportedTotals(w.runtime);
           const grown = w.runtime.stats[field] - exported[field];
           exported[field] = w.runtime.stats[field];
           counter.inc({ warehouse: id }, grown > 0 ? grown / divisor : 0);
@@ -374,13 +377,12 @@ export class RegionMetrics {
     });
   }
 
-  /** What was exported of the runtime's totals so far; from 0 for a new runtime (a reopened warehouse). */
-  private exportedTotals(warehouseId: string, runtime: object): ExportedTotals {
-    let totals = this.totals.get(warehouseId);
-    if (totals === undefined || this.totalsOf.get(warehouseId) !== runtime) {
+  /** What was exported of the runtime's totals so far (from 0 for a new runtime). */
+  private exportedTotals(runtime: object): ExportedTotals {
+    let totals = this.totals.get(runtime);
+    if (totals === undefined) {
       totals = { syncs: 0, syncMs: 0, commands: 0, rejectedQueueFull: 0 };
-      this.totals.set(warehouseId, totals);
-      this.totalsOf.set(warehouseId, runtime);
+      this.totals.set(runtime, totals);
     }
     return totals;
   }

@@ -52,6 +52,8 @@ import type { HostedEndpoint } from './warehouse-link.ts';
 const SEED_CHUNK = 256;
 /** Longest wait at a stop for the stream to acknowledge the last events, so the snapshots cover them. */
 const STOP_ACKS_WAIT_MS = 2_000;
+/** How long a closing warehouse (or the process) waits for the requests it is answering. */
+const ANSWER_WAIT_MS = 2_000;
 /** How long a closing warehouse gives payment calls already out to report. */
 const DRAIN_GRACE_MS = 5_000;
 
@@ -109,6 +111,14 @@ export function notServing(hosted: HostedWarehouse): string | undefined {
   if (hosted.host === undefined) return 'not open';
   if (hosted.reopening === true) return 'reopening to publish the events it could not';
   return undefined;
+}
+
+/** Waits (at most ANSWER_WAIT_MS) until the warehouses have answered the requests they were asked. */
+async function answered(hosted: readonly HostedWarehouse[]): Promise<void> {
+  const deadline = performance.now() + ANSWER_WAIT_MS;
+  while (hosted.some((h) => h.inFlight > 0) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** The `type` field of a decoded request, if it has one. */
@@ -302,7 +312,7 @@ export class RegionHost {
     }
     for (const warehouseId of due) {
       const hosted = this.warehouses.get(warehouseId);
-      if (this.stopping || hosted?.host === undefined || hosted.failure !== undefined) continue;
+      if (this.stopping || hosted === undefined || notServing(hosted) !== undefined) continue;
       this.catchUps.started(warehouseId, performance.now());
       await this.reopen(hosted);
     }
@@ -317,7 +327,7 @@ export class RegionHost {
     this.log().warn({ warehouseId }, 'reopening the warehouse to publish the events it gave up');
     hosted.reopening = true;
     try {
-      for (let i = 0; i < 200 && hosted.inFlight > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      await answered([hosted]);
       await this.drain(hosted);
       this.marks.untrack(warehouseId);
       try {
@@ -495,12 +505,12 @@ export class RegionHost {
 
   private unavailableReason(hosted: HostedWarehouse): EngineError | undefined {
     if (this.stopping) return unavailable('the region process is shutting down');
-    if (hosted.failure !== undefined) return unavailable(`warehouse ${hosted.entry.id} failed: ${hosted.failure}`);
-    if (hosted.reopening === true) {
-      return unavailable(`warehouse ${hosted.entry.id} is reopening to publish the events it could not`);
-    }
-    if (hosted.host === undefined) return unavailable(`warehouse ${hosted.entry.id} is not open`);
-    return undefined;
+    const reason = notServing(hosted);
+    if (reason === undefined) return undefined;
+    const id = hosted.entry.id;
+    return unavailable(
+      hosted.failure === undefined ? `warehouse ${id} is ${reason}` : `warehouse ${id} failed: ${reason}`,
+    );
   }
 
   /** Decodes, runs and replies; never throws, whatever the body. */
@@ -569,9 +579,7 @@ export class RegionHost {
     clearInterval(this.catchUpTimer);
     await this.catchUpRun;
     await Promise.all(this.subscriptions.map((s) => s.drain().catch(() => undefined)));
-    for (let i = 0; i < 200 && [...this.warehouses.values()].some((h) => h.inFlight > 0); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await answered([...this.warehouses.values()]);
     const open = [...this.warehouses.values()].filter((h) => h.host !== undefined);
     for (const hosted of open) {
       try {

@@ -45,29 +45,29 @@ export async function startRegionServices(host: RegionHost, options: RegionServi
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
-  const running: RunningServices = { stop: stopAll };
+  let metricsPort: number | undefined;
   try {
-    await startEach(host, options, stops, running);
+    metricsPort = await startEach(host, options, stops);
   } catch (error) {
     await stopAll().catch(() => undefined);
     throw error;
   }
-  return running;
+  return metricsPort === undefined ? { stop: stopAll } : { metricsPort, stop: stopAll };
 }
 
 async function startEach(
   host: RegionHost,
   options: RegionServiceOptions,
   stops: (() => Promise<void>)[],
-  running: RunningServices,
-): Promise<void> {
+): Promise<number | undefined> {
   const discovery = Discovery.start(host, options.requestStats === undefined ? {} : { stats: options.requestStats });
   stops.push(() => discovery.stop());
   options.metrics?.watch(host);
+  let metricsPort: number | undefined;
   if (options.metrics !== undefined && options.metricsPort !== undefined) {
     const endpoint = await serveMetrics(options.metrics, options.metricsPort);
     stops.push(() => endpoint.stop());
-    running.metricsPort = endpoint.port;
+    metricsPort = endpoint.port;
   }
   // The directory first: the checkout (and the catalog) read the region's warehouses from it.
   const directory = await startDirectory(host);
@@ -90,4 +90,5 @@ async function startEach(
     const catalog = await startCatalog(host, directory);
     stops.push(() => catalog.stop());
   }
+  return metricsPort;
 }

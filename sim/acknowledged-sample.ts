@@ -13,7 +13,10 @@ export interface SampleCheck {
   checked: number;
   /** Missing, or known with another result. */
   lost: number;
-  /** Lookups that got no answer (counted as lost too: a check not made must not pass). */
+  /**
+   * Lookups that got no answer: not counted as lost (nothing says it was), but a check not made must
+   * not pass either: the run's verdict is then UNVERIFIED.
+   */
   unanswered: number;
 }
 
@@ -76,7 +79,6 @@ export class AcknowledgedSample {
         const stored = await lookup(key);
         if (stored === undefined || !isDeepStrictEqual(stored, result)) check.lost++;
       } catch {
-        check.lost++;
         check.unanswered++;
       }
     }

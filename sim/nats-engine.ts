@@ -420,7 +420,8 @@ export class NatsEngine implements SimEngine {
 
   /**
    * Looks every sampled acknowledged command up by its key (`command` query): each must be known
-   * with the result it was acknowledged with. A lookup that gets no answer counts as lost.
+   * with the result it was acknowledged with. A lookup that gets no answer is counted apart
+   * (`unanswered`): the verdict is then UNVERIFIED, not OK.
    */
   async verifyAcknowledged(): Promise<{ checked: number; lost: number; unanswered: number }> {
     const checks = await Promise.all(

@@ -33,6 +33,16 @@ describe('keyed turns', () => {
     expect(turns.size).toBe(0);
   });
 
+  it('says whether a turn has to wait for an earlier one of its key', () => {
+    const turns = new KeyedTurns();
+    const first = turns.enroll('a');
+    const second = turns.enroll('a');
+    expect([first.waits, second.waits, turns.enroll('b').waits]).toEqual([false, true, false]);
+    first.done();
+    second.done();
+    expect(turns.enroll('a').waits).toBe(false);
+  });
+
   it('keeps every key in enrollment order under random delays', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -46,9 +46,9 @@ function serve(flags: string[]): Promise<{ code: number; stderr: string }> {
 describe('darkstore serve flags', () => {
   it.each([
     [['--checkpoint', 'inlne'], /--checkpoint must be worker, inline or off/],
-    [['--metrics-port='], /--metrics-port must be 0 to 65535/],
-    [['--metrics-port', '80x'], /--metrics-port must be 0 to 65535/],
-    [['--metrics-port', '70000'], /--metrics-port must be 0 to 65535/],
+    [['--metrics-port='], /--metrics-port must be an integer from 0 to 65535/],
+    [['--metrics-port', '80x'], /--metrics-port must be an integer from 0 to 65535/],
+    [['--metrics-port', '70000'], /--metrics-port must be an integer from 0 to 65535/],
   ])('refuses %j with exit 2', async (flags, message) => {
     const { code, stderr } = await serve(flags);
     expect(code, stderr).toBe(2);
