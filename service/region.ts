@@ -266,6 +266,23 @@ export class RegionHost {
       await this.seed(hosted);
     } catch (error) {
       this.fail(hosted, error);
+      await this.closeFailed(hosted);
+    }
+  }
+
+  /**
+   * Closes a warehouse that opened but failed before it served (its set-up refused): out of service,
+   * nothing of it may run on (expiry ticks, payment retries, events). Its log keeps what it wrote.
+   */
+  private async closeFailed(hosted: HostedWarehouse): Promise<void> {
+    const host = hosted.host;
+    if (host === undefined) return;
+    hosted.host = undefined;
+    try {
+      host.executor.close();
+      await host.warehouse.close({ snapshot: false });
+    } catch (error) {
+      this.log().error({ warehouseId: hosted.entry.id, err: error }, 'close failed');
     }
   }
 
