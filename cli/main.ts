@@ -9,6 +9,7 @@ import { parseArgs, UsageError } from './args.ts';
 import { runDemo } from './demo.ts';
 import { runServe, SERVE_FLAGS } from './serve.ts';
 import { runSim, SIM_FLAGS, SIM_HOURS_MAX, SIM_SWITCHES, SIM_WAREHOUSES_MAX } from './sim.ts';
+import { runWalCut } from './wal-cut.ts';
 import { runWriter } from './writer.ts';
 
 /** The column where the help's descriptions start, and their width. */
@@ -52,6 +53,11 @@ Usage:
                                        rebuild stock from the ledger and compare it with the newest
                                        snapshot of every warehouse; --repair writes a rebuilt
                                        snapshot when they disagree (exit 1 on a mismatch left)
+  darkstore wal-cut DIR [--warehouse ID] [--yes] [--json]
+                                       after a WalCorruptionError on a damaged record: what cutting
+                                       each warehouse's WAL at its first damaged frame would take
+                                       (records lost unless a snapshot covers them); --yes cuts,
+                                       keeping what it takes in DIR/ID/wal-cut-<time>/
   darkstore writer DIR --warehouse ID [--seed N] [--run NAME] [--limit N]
                                        load writer printing one ACK line per durable command
                                        (used by the crash tests and the demo)
@@ -124,6 +130,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return failed ? 1 : 0;
     }
+    case 'wal-cut':
+      return runWalCut(parseArgs(rest, ['warehouse'], ['yes', 'json']));
     case 'serve':
       return runServe(parseArgs(rest, SERVE_FLAGS, ['pretty']));
     case 'sim':

@@ -43,6 +43,7 @@ export {
   WalCorruptionError,
   type WalOpenReport,
 } from './wal.ts';
+export { cutWal, planWalCut, type WalCutPlan, WalCutRefused } from './wal-cut.ts';
 export * as walFormat from './wal-format.ts';
 export { readWalRange, type WalCursor, WalReader } from './wal-reader.ts';
 export { startWorker } from './worker-thread.ts';
