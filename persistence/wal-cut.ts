@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listSegments, type Segment } from './wal.ts';
+import { fsyncPath, listSegments, type Segment } from './wal.ts';
 import { decodeSegmentHeader, scanSegment } from './wal-format.ts';
 
 export interface WalCutPlan {
@@ -87,10 +87,10 @@ export function cutWal(plan: WalCutPlan, asideDir: string): string[] {
   for (const file of plan.segmentsCut) {
     const moved = path.join(asideDir, path.basename(file));
     fs.copyFileSync(file, moved);
-    syncPath(moved);
+    fsyncPath(moved);
     kept.push(moved);
   }
-  syncPath(asideDir);
+  fsyncPath(asideDir);
   // Only once every cut byte is safe aside: cut the segment, then drop the later ones.
   const fd = fs.openSync(plan.file, 'r+');
   try {
@@ -100,7 +100,7 @@ export function cutWal(plan: WalCutPlan, asideDir: string): string[] {
     fs.closeSync(fd);
   }
   for (const file of plan.segmentsCut) fs.rmSync(file);
-  syncPath(path.dirname(plan.file));
+  fsyncPath(path.dirname(plan.file));
   return kept;
 }
 
@@ -109,16 +109,6 @@ function writeSynced(file: string, bytes: Uint8Array): void {
   try {
     let written = 0;
     while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** fsyncs a file, or a directory (its entries). */
-function syncPath(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

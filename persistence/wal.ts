@@ -80,8 +80,9 @@ export function segmentFile(dir: string, firstSeq: number): string {
   return path.join(dir, `wal-${String(firstSeq).padStart(16, '0')}.log`);
 }
 
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
+/** fsyncs a directory (its entries: files made, renamed, deleted), or a file. */
+export function fsyncPath(target: string): void {
+  const fd = fs.openSync(target, 'r');
   try {
     fs.fsyncSync(fd);
   } finally {
@@ -270,7 +271,7 @@ export class Wal {
       this.segments.shift();
       dropped++;
     }
-    if (dropped > 0) fsyncDir(this.dir);
+    if (dropped > 0) fsyncPath(this.dir);
     return dropped;
   }
 
@@ -293,7 +294,7 @@ function createSegment(dir: string, firstSeq: number): Segment {
   } finally {
     fs.closeSync(fd);
   }
-  fsyncDir(dir);
+  fsyncPath(dir);
   return { firstSeq, file };
 }
 
