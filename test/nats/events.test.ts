@@ -29,6 +29,8 @@ import {
   EVENTS_MAX_BYTES,
   EVENTS_STREAM,
   EVENTS_SUBJECTS,
+  type EventConsumer,
+  type EventConsumerOptions,
   type EventEnvelope,
   ensureEventStream,
   eventMessageId,
@@ -476,195 +478,156 @@ class FlakySender implements NotificationSender {
   }
 }
 
+/** An availability change of `sku` at `version`, as a warehouse publishes it. */
+function changed(sku: string, version = 1) {
+  return { type: 'availability.changed', sku, available: 1, version };
+}
+
+/** The SKU and version of a change handed to a consumer. */
+function changeOf(event: unknown): { sku: string; version: number } {
+  return event as { sku: string; version: number };
+}
+
+type Entry = { seq: number; index: number; event: ReturnType<typeof changed> };
+
+/**
+ * Runs `test` with a durable consumer of the availability events of `region`'s W1 (from the new
+ * ones on), given a way to publish one event message there; the consumer stops after.
+ */
+async function withConsumer(
+  region: string,
+  options: Omit<EventConsumerOptions, 'durable' | 'filterSubject' | 'deliver'>,
+  test: (consumer: EventConsumer, publish: (events: Entry[]) => Promise<void>) => Promise<void>,
+): Promise<void> {
+  const subject = availabilitySubject(region, 'W1');
+  const consumer = await startEventConsumer(nc, { ...options, durable: true, filterSubject: subject, deliver: 'new' });
+  const js = jetstream(nc);
+  try {
+    await test(consumer, async (events) => {
+      await js.publish(subject, encode({ warehouseId: 'W1', events }));
+    });
+  } finally {
+    await consumer.stop();
+  }
+}
+
 describe('event consumer', () => {
   it('handles every event of a message even when one fails, sends it back, and gives up only the failing one', async () => {
-    const region = 'ev-consumer';
-    const changed = (sku: string) => ({ type: 'availability.changed', sku, available: 1, version: 1 });
-    const body = encode({
-      warehouseId: 'W1',
-      events: [
-        { seq: 1, index: 0, event: changed('good-1') },
-        { seq: 2, index: 0, event: changed('poison') },
-        { seq: 3, index: 0, event: changed('good-2') },
-      ],
-    });
     const seen: string[] = [];
-    const consumer = await startEventConsumer(nc, {
-      name: 'test_partial_failure',
-      durable: true,
-      filterSubject: availabilitySubject(region, 'W1'),
-      deliver: 'new',
-      deliveriesMax: 2,
-      retryDelayMs: 100,
-      handle: ({ event }, delivery) => {
-        const sku = (event as { sku: string }).sku;
-        seen.push(`${delivery.deliveryCount}:${sku}`);
-        if (sku === 'poison') throw new Error('poison');
-      },
-    });
-    try {
-      await jetstream(nc).publish(availabilitySubject(region, 'W1'), body);
+    const handle: EventConsumerOptions['handle'] = ({ event }, delivery) => {
+      const { sku } = changeOf(event);
+      seen.push(`${delivery.deliveryCount}:${sku}`);
+      if (sku === 'poison') throw new Error('poison');
+    };
+    const options = { name: 'test_partial_failure', deliveriesMax: 2, retryDelayMs: 100, handle };
+    await withConsumer('ev-consumer', options, async (consumer, publish) => {
+      await publish(['good-1', 'poison', 'good-2'].map((sku, i) => ({ seq: i + 1, index: 0, event: changed(sku) })));
       await waitFor(() => consumer.stats.abandoned > 0);
       expect(seen).toEqual(['1:good-1', '1:poison', '1:good-2', '2:good-1', '2:poison', '2:good-2']);
       expect(consumer.stats).toMatchObject({ handled: 4, failed: 1, abandoned: 1, malformed: 0 });
       // Terminated: no third delivery.
       await new Promise((resolve) => setTimeout(resolve, 400));
       expect(seen).toHaveLength(6);
-    } finally {
-      await consumer.stop();
-    }
+    });
   });
 });
 
 describe('event consumer, many messages at once', () => {
   it('hands the events of one key to the handler in stream order (sequenceBy), other keys at once', async () => {
-    const region = 'ev-sequence';
-    const subject = availabilitySubject(region, 'W1');
     const handled: string[] = [];
-    const consumer = await startEventConsumer(nc, {
+    const options: Parameters<typeof withConsumer>[1] = {
       name: 'test_sequence_by',
-      durable: true,
-      filterSubject: subject,
-      deliver: 'new',
       concurrency: 16,
-      sequenceBy: ({ event }) => (event as { sku: string }).sku,
+      sequenceBy: ({ event }) => changeOf(event).sku,
       handle: async ({ event }) => {
-        const { sku, version } = event as { sku: string; version: number };
+        const { sku, version } = changeOf(event);
         // s0's first event is slow: without turns its later ones overtake it.
         if (sku === 's0' && version === 1) await new Promise((resolve) => setTimeout(resolve, 300));
         handled.push(`${sku}@${version}`);
       },
-    });
-    try {
-      const changed = (sku: string, version: number) => ({ type: 'availability.changed', sku, available: 1, version });
-      // Twelve messages (commits): s0…s3 at version 1, then 2, then a message with all four at 3.
-      const js = jetstream(nc);
+    };
+    await withConsumer('ev-sequence', options, async (_consumer, publish) => {
+      // Nine messages (commits): s0…s3 at version 1, then 2, then one message with all four at 3.
       let seq = 0;
       const entry = (sku: string, version: number) => ({ seq: ++seq, index: 0, event: changed(sku, version) });
-      for (const version of [1, 2]) {
-        for (const sku of ['s0', 's1', 's2', 's3']) {
-          await js.publish(subject, encode({ warehouseId: 'W1', events: [entry(sku, version)] }));
-        }
-      }
-      const last = ['s0', 's1', 's2', 's3'].map((sku) => entry(sku, 3));
-      await js.publish(subject, encode({ warehouseId: 'W1', events: last }));
+      const skus = ['s0', 's1', 's2', 's3'];
+      for (const version of [1, 2]) for (const sku of skus) await publish([entry(sku, version)]);
+      await publish(skus.map((sku) => entry(sku, 3)));
       await waitFor(() => handled.length === 12);
-      for (const sku of ['s0', 's1', 's2', 's3']) {
+      for (const sku of skus) {
         expect(handled.filter((h) => h.startsWith(`${sku}@`))).toEqual([1, 2, 3].map((v) => `${sku}@${v}`));
       }
       // Only s0 waited for its slow first event: the other keys went on meanwhile.
       expect(handled.indexOf('s0@1')).toBeGreaterThan(handled.indexOf('s3@2'));
-    } finally {
-      await consumer.stop();
-    }
+    });
   });
 
   it('gives an event whose key cannot be told no turn, and goes on with the rest', async () => {
-    const region = 'ev-sequence-throws';
-    const subject = availabilitySubject(region, 'W1');
     const handled: string[] = [];
-    const consumer = await startEventConsumer(nc, {
+    const options: Parameters<typeof withConsumer>[1] = {
       name: 'test_sequence_throws',
-      durable: true,
-      filterSubject: subject,
-      deliver: 'new',
       concurrency: 4,
       sequenceBy: ({ event }) => {
-        const sku = (event as { sku: string }).sku;
+        const { sku } = changeOf(event);
         if (sku === 'bad') throw new Error('no key');
         return sku;
       },
       handle: ({ event }) => {
-        const { sku, version } = event as { sku: string; version: number };
+        const { sku, version } = changeOf(event);
         handled.push(`${sku}@${version}`);
       },
-    });
-    try {
-      const changed = (sku: string, version: number) => ({ type: 'availability.changed', sku, available: 1, version });
-      const js = jetstream(nc);
-      await js.publish(
-        subject,
-        encode({
-          warehouseId: 'W1',
-          events: [
-            { seq: 1, index: 0, event: changed('s0', 1) },
-            { seq: 1, index: 1, event: changed('bad', 1) },
-          ],
-        }),
-      );
-      await js.publish(subject, encode({ warehouseId: 'W1', events: [{ seq: 2, index: 0, event: changed('s0', 2) }] }));
+    };
+    await withConsumer('ev-sequence-throws', options, async (consumer, publish) => {
+      await publish([
+        { seq: 1, index: 0, event: changed('s0', 1) },
+        { seq: 1, index: 1, event: changed('bad', 1) },
+      ]);
+      await publish([{ seq: 2, index: 0, event: changed('s0', 2) }]);
       await waitFor(() => handled.length === 3);
       expect(handled.filter((h) => h.startsWith('s0'))).toEqual(['s0@1', 's0@2']);
       expect(handled).toContain('bad@1');
       expect(consumer.stats).toMatchObject({ handled: 3, failed: 0 });
-    } finally {
-      await consumer.stop();
-    }
+    });
   });
 });
 
 describe('event consumer, failing for a while', () => {
   it('backs off: the delay before each delivery again doubles, up to its bound', async () => {
-    const region = 'ev-backoff';
     const at: number[] = [];
-    const consumer = await startEventConsumer(nc, {
-      name: 'test_backoff',
-      durable: true,
-      filterSubject: availabilitySubject(region, 'W1'),
-      deliver: 'new',
-      deliveriesMax: 5,
-      retryDelayMs: 100,
-      retryDelayMaxMs: 400,
-      handle: () => {
-        at.push(performance.now());
-        throw new Error('the sender is down');
-      },
-    });
-    try {
-      const event = { type: 'availability.changed', sku: 'down', available: 1, version: 1 };
-      await jetstream(nc).publish(
-        availabilitySubject(region, 'W1'),
-        encode({ warehouseId: 'W1', events: [{ seq: 1, index: 0, event }] }),
-      );
+    const handle = () => {
+      at.push(performance.now());
+      throw new Error('the sender is down');
+    };
+    const options = { name: 'test_backoff', deliveriesMax: 5, retryDelayMs: 100, retryDelayMaxMs: 400, handle };
+    await withConsumer('ev-backoff', options, async (consumer, publish) => {
+      await publish([{ seq: 1, index: 0, event: changed('down') }]);
       await waitFor(() => consumer.stats.abandoned > 0);
       const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
       // 100, 200, 400, then the bound (400): never shorter than asked (a fixed delay gives 100 each).
       expect(gaps).toHaveLength(4);
       for (const [i, least] of [100, 200, 400, 400].entries()) expect(gaps[i]).toBeGreaterThanOrEqual(least - 20);
-    } finally {
-      await consumer.stop();
-    }
+    });
   });
 });
 
 describe('event consumer, slow handler', () => {
   it('keeps a message it is still handling from coming again past the ack wait', async () => {
-    const region = 'ev-slow';
     const deliveries: number[] = [];
-    const consumer = await startEventConsumer(nc, {
-      name: 'test_slow_handler',
-      durable: true,
-      filterSubject: availabilitySubject(region, 'W1'),
-      deliver: 'new',
-      ackWaitMs: 1_000,
-      handle: async (_envelope, delivery) => {
-        deliveries.push(delivery.deliveryCount);
-        await new Promise((resolve) => setTimeout(resolve, 2_200));
+    const handle: EventConsumerOptions['handle'] = async (_envelope, delivery) => {
+      deliveries.push(delivery.deliveryCount);
+      await new Promise((resolve) => setTimeout(resolve, 2_200));
+    };
+    await withConsumer(
+      'ev-slow',
+      { name: 'test_slow_handler', ackWaitMs: 1_000, handle },
+      async (consumer, publish) => {
+        await publish([{ seq: 1, index: 0, event: changed('slow') }]);
+        await waitFor(() => consumer.stats.handled === 1);
+        // Past twice the ack wait, the server never delivered it again.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(deliveries).toEqual([1]);
       },
-    });
-    try {
-      const event = { type: 'availability.changed', sku: 'slow', available: 1, version: 1 };
-      await jetstream(nc).publish(
-        availabilitySubject(region, 'W1'),
-        encode({ warehouseId: 'W1', events: [{ seq: 1, index: 0, event }] }),
-      );
-      await waitFor(() => consumer.stats.handled === 1);
-      // Past twice the ack wait, the server never delivered it again.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(deliveries).toEqual([1]);
-    } finally {
-      await consumer.stop();
-    }
+    );
   });
 });
 
