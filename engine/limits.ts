@@ -59,8 +59,6 @@ export const POS_SKIPPED_RANGES_MAX = 1_024;
 export const POS_SOURCES_MAX = 10_000;
 /** Largest encoded command accepted at the boundary (bytes). */
 export const COMMAND_BYTES_MAX = 256 * 1024;
-/** Deepest nesting a command payload may have. */
-export const PAYLOAD_DEPTH_MAX = 8;
 /** Most SKUs named in one availability query. */
 export const QUERY_SKUS_MAX = 10_000;
 /** Event ids remembered per order to answer repeats (the oldest are forgotten first). */

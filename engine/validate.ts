@@ -9,7 +9,6 @@ import { type EngineError, validationError } from './errors.ts';
 import {
   CHANGES_PAGE_MAX,
   COUNT_MAX,
-  PAYLOAD_DEPTH_MAX,
   PRICE_CENTS_MAX,
   QUANTITY_MAX,
   QUERY_SKUS_MAX,
@@ -37,40 +36,10 @@ import {
 } from './validate-fields.ts';
 import { fulfillmentCommand, orderEvent } from './validate-fulfillment.ts';
 
-/** Most values a payload may hold in all, at any depth. */
-const PAYLOAD_VALUES_MAX = 100_000;
-
-/**
- * Rejects payloads nested deeper than PAYLOAD_DEPTH_MAX or holding more than PAYLOAD_VALUES_MAX
- * values, before any field is read. The recursion is bounded by the depth limit, so hostile
- * nesting (or a cycle) costs at most PAYLOAD_DEPTH_MAX frames; nothing is allocated.
- */
-function checkDepth(value: unknown): void {
-  visitBudget = PAYLOAD_VALUES_MAX;
-  visit(value, 0);
-}
-
-/** Values `visit` may still see in the current payload (module state: validation is synchronous). */
-let visitBudget = 0;
-
-// A module-level function, not a closure per call: validation runs for every command.
-function visit(item: unknown, depth: number): void {
-  if (typeof item !== 'object' || item === null) return;
-  if (depth >= PAYLOAD_DEPTH_MAX) fail('', `is nested deeper than ${PAYLOAD_DEPTH_MAX} levels`);
-  if (Array.isArray(item)) {
-    visitBudget -= item.length;
-    if (visitBudget < 0) fail('', 'has too many nested values');
-    for (let i = 0; i < item.length; i++) visit(item[i], depth + 1);
-    return;
-  }
-  for (const key of Object.keys(item)) {
-    if (--visitBudget < 0) fail('', 'has too many nested values');
-    visit((item as Record<string, unknown>)[key], depth + 1);
-  }
-}
-
+// No separate walk for depth or size: every object is checked against its type's known fields and
+// every array against its bounds before anything in it is read, so the schema itself bounds how deep
+// and how large an accepted payload can be, and hostile nesting fails at its first unexpected level.
 function parseCommand(input: unknown): Command {
-  checkDepth(input);
   // Only the type is read here; the branch for that type checks every field.
   const head = object(input, '', null);
   switch (head.type) {
@@ -221,7 +190,6 @@ export function validateCommand(input: unknown): { ok: true; value: Command } | 
 }
 
 function parseQuery(input: unknown): Query {
-  checkDepth(input);
   const head = object(input, '', null);
   switch (head.type) {
     case 'availability': {

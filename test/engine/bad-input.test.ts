@@ -124,10 +124,10 @@ const invalid: [string, unknown, string][] = [
     ),
     'lines',
   ],
-  ['a million lines', reserve({}, { lines: new Array(1_000_000).fill(0) }), ''],
-  ['10,000 nested objects', reserve({}, { lines: nested(10_000, 1, false) }), ''],
+  ['a million lines', reserve({}, { lines: new Array(1_000_000).fill(0) }), 'lines'],
+  ['10,000 nested objects', reserve({}, { lines: nested(10_000, 1, false) }), 'lines'],
   ['10,000 nested arrays', nested(10_000, { type: 'tick' }, true), ''],
-  ['a cyclic object', cyclic, ''],
+  ['a cyclic object', cyclic, 'self'],
   ['a name too long', upsert({ name: 'n'.repeat(limits.TEXT_LENGTH_MAX + 1) }), 'name'],
   ['a name with a lone surrogate', upsert({ name: `${'x'.repeat(60)}\uD800` }), 'name'],
   [
