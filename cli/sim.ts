@@ -11,7 +11,7 @@ import {
   formatSummary,
   NATS_SPEED_DEFAULT,
   type NatsRunOptions,
-  runEmbeddedInThread,
+  runEmbeddedInThreads,
   runOverNats,
   SCENARIO_NAMES,
   type ScenarioChoice,
@@ -166,7 +166,7 @@ export class ProgressBar {
 
 /** The run itself. NATS mode connects here: `request.natsUrl` names the server the region processes use. */
 async function simulate(request: SimRequest, options: WorldOptions): Promise<SimReport> {
-  if (request.natsUrl === undefined) return runEmbeddedInThread(request.choice, options);
+  if (request.natsUrl === undefined) return runEmbeddedInThreads(request.choice, options);
   const nats: NatsRunOptions = { natsUrl: request.natsUrl, speed: request.speed ?? NATS_SPEED_DEFAULT };
   if (request.startHour !== undefined) nats.startHour = request.startHour;
   if (request.dataDir !== undefined) nats.dataDir = request.dataDir;

@@ -17,6 +17,8 @@ const STORE_SPACING_KM = 4.2;
 
 export interface SimWarehouse {
   entry: WarehouseConfigEntry;
+  /** Its place in `City.warehouses` (labels its random streams). */
+  index: number;
   /** SKU ids by popularity rank (rank 0 the best seller of this store). */
   byRank: string[];
   /** SKU id → its index in `byRank`. */
@@ -88,6 +90,7 @@ export function buildCity(scenario: Scenario): City {
     const byRank = ranks.map(seededSku);
     return {
       entry,
+      index: n,
       byRank,
       rankOf: new Map(byRank.map((sku, rank) => [sku, rank])),
       zipf: new Zipf(skus, scenario.zipfS),

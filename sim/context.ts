@@ -9,6 +9,7 @@ import type { Agenda } from './agenda.ts';
 import type { City, SimWarehouse } from './city.ts';
 import type { SimEngine } from './engine-port.ts';
 import type { Metrics } from './metrics.ts';
+import type { Partition } from './partition.ts';
 import type { Random } from './random.ts';
 import type { Scenario } from './scenario.ts';
 import type { Shelves } from './shelves.ts';
@@ -39,6 +40,10 @@ export interface SimOrder {
 export interface SimContext {
   scenario: Scenario;
   city: City;
+  /** The stores this world plays: the whole city, or this thread's part of a partitioned run. */
+  played: SimWarehouse[];
+  /** Which thread plays which store (the whole city in one thread unless the run is partitioned). */
+  partition: Partition;
   agenda: Agenda;
   engine: SimEngine;
   shelves: Shelves;

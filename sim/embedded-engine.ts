@@ -11,7 +11,9 @@ import {
   availableOf,
   type Command,
   type EngineEvent,
+  type GeoPoint,
   type OrderPlaceCommand,
+  type QuantityLine,
   type Result,
   unavailable,
   validateCommand,
@@ -25,10 +27,12 @@ import {
   placementRefusal,
   rankCandidates,
 } from '../service/checkout-choice.ts';
-import { SpatialIndex, type SpatialItem } from '../service/spatial-index.ts';
+import { SpatialIndex, type SpatialItem, type SpatialMatch } from '../service/spatial-index.ts';
 import type { Agenda } from './agenda.ts';
 import type { City } from './city.ts';
 import type { Books, CheckoutAnswer, SimEngine } from './engine-port.ts';
+import { type Partition, WHOLE_CITY } from './partition.ts';
+import type { PartitionLink } from './partition-link.ts';
 
 interface Site extends SpatialItem {
   slaMinutes: number;
@@ -50,12 +54,17 @@ export class EmbeddedEngine implements SimEngine {
   constructor(
     city: City,
     private readonly agenda: Agenda,
+    /** Which stores this engine hosts (all of them unless the run is partitioned). */
+    private readonly partition: Partition = WHOLE_CITY,
   ) {
     const sites: Site[] = [];
     for (const w of city.warehouses) {
-      // No ledger outbox: nothing here drains it (the runtime's snapshot writer is what stores the ledger).
-      const warehouse = new Warehouse(w.entry.id, { recordLedger: false });
-      this.hosted.set(w.entry.id, { warehouse, tickAtMs: Number.POSITIVE_INFINITY });
+      if (partition.ownerOf(w.entry.id) === partition.index) {
+        // No ledger outbox: nothing here drains it (the runtime's snapshot writer is what stores the ledger).
+        const warehouse = new Warehouse(w.entry.id, { recordLedger: false });
+        this.hosted.set(w.entry.id, { warehouse, tickAtMs: Number.POSITIVE_INFINITY });
+      }
+      // Every store is a candidate, hosted here or by the other thread of a partitioned run.
       sites.push({
         id: w.entry.id,
         location: w.entry.location,
@@ -109,35 +118,97 @@ export class EmbeddedEngine implements SimEngine {
 
   checkout(order: OrderPlaceCommand, done: (answer: CheckoutAnswer) => void): void {
     const matches = this.index.covering(order.address);
-    const reports: CandidateReport[] = matches.map((m) => {
-      const w = this.warehouse(m.item.id);
-      return judgeCandidate(
-        { warehouseId: m.item.id, distanceKm: m.distanceKm, radiusKm: m.item.radiusKm, slaMinutes: m.item.slaMinutes },
-        missingLines(order.lines, w.availability(order.lines.map((l) => l.sku))),
-        w.quote(order.address),
-        order.allowSubstitutes === true,
-      );
-    });
-    for (const report of rankCandidates(reports)) {
-      const result = this.apply(report.warehouseId, { ...order, key: placementKey(order.key, report.warehouseId) });
-      if (result.ok && result.value.kind === 'order') {
-        report.reason = 'chosen';
-        done({
-          ok: true,
-          warehouseId: report.warehouseId,
-          promisedAtMs: result.value.promisedAtMs,
-          candidates: reports,
-        });
-        return;
+    const elsewhere = matches.filter((m) => !this.hosted.has(m.item.id)).map((m) => m.item.id);
+    const link = elsewhere.length === 0 ? undefined : this.partition.link;
+    if (elsewhere.length > 0 && link === undefined) throw new Error(`no thread plays ${elsewhere.join(', ')}`);
+    const judged = new Map<string, CandidateReport>();
+    for (const m of matches) if (this.hosted.has(m.item.id)) judged.set(m.item.id, this.judge(order, m));
+    if (link !== undefined) {
+      const answer = link.call({ op: 'judge', orderId: order.orderId, order, warehouseIds: elsewhere }, 'judged');
+      for (const report of answer.reports) judged.set(report.warehouseId, report);
+    }
+    // In the index's order whoever judged them, so a partitioned run ranks exactly as a whole one.
+    const reports = matches.map((m) => judged.get(m.item.id) as CandidateReport);
+    let placedElsewhere: { warehouseId: string; lines: OrderPlaceCommand['lines'] } | undefined;
+    const answer = ((): CheckoutAnswer => {
+      for (const report of rankCandidates(reports)) {
+        const command = { ...order, key: placementKey(order.key, report.warehouseId) };
+        const result = this.hosted.has(report.warehouseId)
+          ? this.apply(report.warehouseId, command)
+          : (link as PartitionLink).call(
+              { op: 'place', orderId: order.orderId, warehouseId: report.warehouseId, command },
+              'placed',
+            ).result;
+        if (result.ok && result.value.kind === 'order') {
+          report.reason = 'chosen';
+          if (!this.hosted.has(report.warehouseId)) {
+            placedElsewhere = { warehouseId: report.warehouseId, lines: order.lines };
+          }
+          return {
+            ok: true,
+            warehouseId: report.warehouseId,
+            promisedAtMs: result.value.promisedAtMs,
+            candidates: reports,
+          };
+        }
+        const error = result.ok ? unavailable(`unexpected answer ${result.value.kind}`) : result.error;
+        // The same verdict as the region's checkout: the next candidate, or the request's own fault.
+        if (placementRefusal(report, error) === 'stop') return { ok: false, code: error.code, candidates: reports };
       }
-      const error = result.ok ? unavailable(`unexpected answer ${result.value.kind}`) : result.error;
-      // The same verdict as the region's checkout: the next candidate, or the request's own fault.
-      if (placementRefusal(report, error) === 'stop') {
-        done({ ok: false, code: error.code, candidates: reports });
-        return;
+      return { ok: false, code: 'NO_FULFILLMENT_CENTER', candidates: reports };
+    })();
+    link?.send(
+      placedElsewhere === undefined
+        ? { op: 'done', orderId: order.orderId }
+        : { op: 'done', orderId: order.orderId, placed: placedElsewhere },
+    );
+    done(answer);
+  }
+
+  /** A hosted candidate judged for the order: range, stock and the SLA its quote promises. */
+  private judge(order: OrderPlaceCommand, m: SpatialMatch<Site>): CandidateReport {
+    const w = this.warehouse(m.item.id);
+    return judgeCandidate(
+      { warehouseId: m.item.id, distanceKm: m.distanceKm, radiusKm: m.item.radiusKm, slaMinutes: m.item.slaMinutes },
+      missingLines(order.lines, w.availability(order.lines.map((l) => l.sku))),
+      w.quote(order.address),
+      order.allowSubstitutes === true,
+    );
+  }
+
+  /**
+   * A partitioned run: the other thread leads a checkout for a customer at `address` (its shopper).
+   * When this thread hosts some of the candidates, it answers the leader's calls about them (judge,
+   * place) until the checkout is over, at the same simulated instant; returns the store of its own
+   * the order was placed at, if one. Hosting none, it has no part in it.
+   */
+  serveCheckout(orderId: string, address: GeoPoint): { warehouseId: string; lines: QuantityLine[] } | undefined {
+    const link = this.partition.link;
+    const matches = this.index.covering(address);
+    if (link === undefined || !matches.some((m) => this.hosted.has(m.item.id))) return undefined;
+    for (;;) {
+      const message = link.receive();
+      if (message.orderId !== orderId)
+        throw new Error(`partition link: ${message.op} for ${message.orderId} during ${orderId}`);
+      switch (message.op) {
+        case 'judge': {
+          const reports = message.warehouseIds.map((id) => {
+            const m = matches.find((x) => x.item.id === id);
+            if (m === undefined || !this.hosted.has(id)) throw new Error(`partition link: ${id} is no candidate here`);
+            return this.judge(message.order, m);
+          });
+          link.send({ op: 'judged', orderId, reports });
+          break;
+        }
+        case 'place':
+          link.send({ op: 'placed', orderId, result: this.apply(message.warehouseId, message.command) });
+          break;
+        case 'done':
+          return message.placed;
+        default:
+          throw new Error(`partition link: unexpected ${message.op}`);
       }
     }
-    done({ ok: false, code: 'NO_FULFILLMENT_CENTER', candidates: reports });
   }
 
   available(warehouseId: string, sku: string): number {

@@ -4,7 +4,7 @@
  * committed events. The embedded engine answers synchronously; a NATS engine answers later. The
  * world never assumes which: it continues in the callbacks.
  */
-import type { Command, EngineEvent, OrderPlaceCommand, Result } from '../engine/index.ts';
+import type { Command, EngineEvent, GeoPoint, OrderPlaceCommand, QuantityLine, Result } from '../engine/index.ts';
 import type { CandidateReport } from '../service/checkout-choice.ts';
 
 /** A warehouse's on hand by SKU (undefined for a SKU it does not list). */
@@ -35,6 +35,12 @@ export interface SimEngine {
    * every SKU the order's reservation holds must still have available ≥ 0. Must be 0.
    */
   auditPlacement(warehouseId: string, orderId: string, done: (oversoldUnits: number) => void): void;
+  /**
+   * A partitioned run only: the other thread's shopper at `address` checks out; answers that
+   * thread's calls about the candidates hosted here until the checkout is over, and says at which
+   * of them, if any, the order was placed. Returns at once when none of them is hosted here.
+   */
+  serveCheckout?(orderId: string, address: GeoPoint): { warehouseId: string; lines: QuantityLine[] } | undefined;
   /** The engine's states of orders (undefined for an order it does not know), in the order asked. */
   orderStates(warehouseId: string, orderIds: readonly string[], done: (states: (string | undefined)[]) => void): void;
 }

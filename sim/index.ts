@@ -22,5 +22,5 @@ export type { NatsRunFacts, RegionKillRecord, SimReport } from './report-types.t
 export { embeddedWorld, runEmbedded, runScenario } from './run.ts';
 export { SCENARIO_NAMES, type Scenario, type ScenarioChoice, scenarioFor } from './scenario.ts';
 export { formatSummary, ordersPerWallMinute, safetyHeld, safetyVerdict, unverifiedChecks } from './summary.ts';
-export { runEmbeddedInThread, SIM_YOUNG_GENERATION_MB } from './thread.ts';
+export { runEmbeddedInThreads, SIM_YOUNG_GENERATION_MB, simThreads } from './thread.ts';
 export { SIM_START_MS, World, type WorldOptions } from './world.ts';

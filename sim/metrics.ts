@@ -19,10 +19,41 @@ function round(value: number, digits = 2): number {
   return Math.round(value * f) / f;
 }
 
+/** A share sampled at a minute, kept as its two counts so samples of separate stores can be summed. */
+interface CountSample {
+  minute: number;
+  part: number;
+  whole: number;
+}
+
 interface PerWarehouse {
   placed: number;
   delivered: number;
   onTime: number;
+}
+
+function addCounts(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
+}
+
+function addByIndex(into: number[], from: readonly (number | undefined)[]): void {
+  for (let i = 0; i < from.length; i++) {
+    const n = from[i];
+    if (n !== undefined) into[i] = (into[i] ?? 0) + n;
+  }
+}
+
+/** Sums samples taken at the same minutes (both parts sample on the same schedule). */
+function addSamples(into: CountSample[], from: readonly CountSample[]): void {
+  from.forEach((sample, i) => {
+    const mine = into[i];
+    if (mine === undefined) into.push({ ...sample });
+    else if (mine.minute !== sample.minute) throw new Error(`samples at minute ${mine.minute} and ${sample.minute}`);
+    else {
+      mine.part += sample.part;
+      mine.whole += sample.whole;
+    }
+  });
 }
 
 export class Metrics {
@@ -48,8 +79,10 @@ export class Metrics {
   private readonly placedPerBucket: number[] = [];
   private readonly deliveredPerBucket: number[] = [];
   private readonly onTimePerBucket: number[] = [];
-  readonly accuracy: SeriesPoint[] = [];
-  readonly utilization: SeriesPoint[] = [];
+  /** SKU × store pairs whose books equal the shelf, of those read, at each accuracy sample. */
+  private readonly accuracy: CountSample[] = [];
+  /** Busy couriers of those on shift, at each utilization sample. */
+  private readonly utilization: CountSample[] = [];
   readonly histogram: number[] = [];
   private readonly perWarehouse = new Map<string, PerWarehouse>();
   private readonly deliveries: MapDelivery[] = [];
@@ -146,12 +179,60 @@ export class Metrics {
     this.escalations[kind] = (this.escalations[kind] ?? 0) + 1;
   }
 
-  sampleAccuracy(atMs: number, value: number): void {
-    this.accuracy.push({ minute: Math.round((atMs - this.startMs) / 60_000), value: round(value, 4) });
+  /** `equal` of `total` SKU × store pairs read had books equal to the shelf (no pairs read: accurate). */
+  sampleAccuracy(atMs: number, equal: number, total: number): void {
+    this.accuracy.push({ minute: Math.round((atMs - this.startMs) / 60_000), part: equal, whole: total });
   }
 
-  sampleUtilization(atMs: number, value: number): void {
-    this.utilization.push({ minute: Math.round((atMs - this.startMs) / 60_000), value: round(value, 4) });
+  /** `busy` of the `onShift` couriers were out (nobody on shift: utilization 0). */
+  sampleUtilization(atMs: number, busy: number, onShift: number): void {
+    this.utilization.push({ minute: Math.round((atMs - this.startMs) / 60_000), part: busy, whole: onShift });
+  }
+
+  /**
+   * Adds what another part of the same run measured (a partitioned run measures each thread's
+   * stores apart): counts are summed, samples taken at the same minutes are summed by their counts,
+   * durations are pooled, and the map keeps a bounded share of both. `other` may be a structured
+   * clone of a `Metrics` (its fields, without the class).
+   */
+  absorb(other: Metrics): void {
+    this.placed += other.placed;
+    this.accepted += other.accepted;
+    this.delivered += other.delivered;
+    this.partiallyFulfilled += other.partiallyFulfilled;
+    this.cancelled += other.cancelled;
+    this.onTime += other.onTime;
+    this.oversoldUnits += other.oversoldUnits;
+    this.acceptedNotFulfillable += other.acceptedNotFulfillable;
+    this.cycleCounts += other.cycleCounts;
+    this.stockoutReports += other.stockoutReports;
+    this.unitsCorrected += other.unitsCorrected;
+    this.driftOpen += other.driftOpen;
+    addCounts(this.rejected, other.rejected);
+    addCounts(this.escalations, other.escalations);
+    this.driftMinutes.push(...other.driftMinutes);
+    this.deliveryMs.push(...other.deliveryMs);
+    this.pickPackMs.push(...other.pickPackMs);
+    this.assignMs.push(...other.assignMs);
+    addByIndex(this.placedPerBucket, other.placedPerBucket);
+    addByIndex(this.deliveredPerBucket, other.deliveredPerBucket);
+    addByIndex(this.onTimePerBucket, other.onTimePerBucket);
+    addByIndex(this.histogram, other.histogram);
+    addSamples(this.accuracy, other.accuracy);
+    addSamples(this.utilization, other.utilization);
+    for (const [id, site] of other.perWarehouse) {
+      const mine = this.site(id);
+      mine.placed += site.placed;
+      mine.delivered += site.delivered;
+      mine.onTime += site.onTime;
+    }
+    this.deliveries.push(...other.deliveries);
+    this.deliveriesSeen += other.deliveriesSeen;
+    while (this.deliveries.length > MAP_DELIVERIES_MAX) {
+      let kept = 0;
+      for (let i = 0; i < this.deliveries.length; i += 2) this.deliveries[kept++] = this.deliveries[i] as MapDelivery;
+      this.deliveries.length = kept;
+    }
   }
 
   toReport(
@@ -181,7 +262,15 @@ export class Metrics {
       if (done > 0)
         slaHitRate.push({ minute: b * BUCKET_MINUTES, value: round((this.onTimePerBucket[b] ?? 0) / done, 4) });
     }
-    const accuracy = this.accuracy.map((p) => p.value);
+    const accuracySeries = this.accuracy.map((p) => ({
+      minute: p.minute,
+      value: p.whole === 0 ? 1 : round(p.part / p.whole, 4),
+    }));
+    const utilizationSeries = this.utilization.map((p) => ({
+      minute: p.minute,
+      value: p.whole === 0 ? 0 : round(p.part / p.whole, 4),
+    }));
+    const accuracy = accuracySeries.map((p) => p.value);
     const escalationTotal = Object.values(this.escalations).reduce((a, b) => a + b, 0);
     const { open, openPastSla, sites, ...rest } = fixed;
     return {
@@ -227,8 +316,8 @@ export class Metrics {
       series: {
         ordersPerMinute,
         slaHitRate,
-        courierUtilization: [...this.utilization],
-        inventoryAccuracy: [...this.accuracy],
+        courierUtilization: utilizationSeries,
+        inventoryAccuracy: accuracySeries,
         bucketMinutes: BUCKET_MINUTES,
       },
       deliveryHistogram: [...this.histogram],

@@ -10,12 +10,20 @@ import type { EngineEvent, PaymentOutcomeCommand } from '../engine/index.ts';
 import { inWindow, type SimContext } from './context.ts';
 import type { Random } from './random.ts';
 
+/** Labels of the per-store random streams (`ctx.random(PAYMENT_STREAM + store index)`). */
+const PAYMENT_STREAM = 2_000;
+
 export class PaymentDesk {
-  private readonly random: Random;
   calls = 0;
 
-  constructor(private readonly ctx: SimContext) {
-    this.random = ctx.random(3);
+  constructor(private readonly ctx: SimContext) {}
+
+  /**
+   * The provider's draws for one store's payments: a stream per store, so what one store's payments
+   * draw never depends on another's (a partitioned run plays the stores on separate threads).
+   */
+  private random(warehouseId: string): Random {
+    return this.ctx.random(PAYMENT_STREAM + this.ctx.warehouse(warehouseId).index);
   }
 
   handle(warehouseId: string, event: EngineEvent): void {
@@ -32,7 +40,8 @@ export class PaymentDesk {
     tries: number,
   ): void {
     const { latencyMs, declineRate, outage } = this.ctx.scenario.payments;
-    this.ctx.agenda.after(this.random.between(latencyMs.min, latencyMs.max), () => {
+    const random = this.random(warehouseId);
+    this.ctx.agenda.after(random.between(latencyMs.min, latencyMs.max), () => {
       this.calls++;
       const down = inWindow(outage, this.ctx.hour());
       const command: PaymentOutcomeCommand = {
@@ -42,7 +51,7 @@ export class PaymentDesk {
         operation,
         outcome: down
           ? 'unavailable'
-          : operation === 'authorize' && this.random.chance(declineRate)
+          : operation === 'authorize' && random.chance(declineRate)
             ? 'declined'
             : 'succeeded',
       };
@@ -52,7 +61,7 @@ export class PaymentDesk {
       this.ctx.engine.send(warehouseId, command);
       if (down && operation !== 'authorize') {
         const delay = retryStepMs(tries);
-        this.ctx.agenda.after(this.random.between(delay / 2, delay), () =>
+        this.ctx.agenda.after(random.between(delay / 2, delay), () =>
           this.call(warehouseId, orderId, operation, amountCents, tries + 1),
         );
       }

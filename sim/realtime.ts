@@ -285,7 +285,9 @@ async function play(
   const inFlightAtEnd = engine.inFlight;
   const acks = await engine.verifyAcknowledged();
   const wallSeconds = (performance.now() - started) / 1000;
-  const report = await new Promise<SimReport>((resolve) => world.finish(wallSeconds, resolve));
+  const report = await new Promise<SimReport>((resolve) =>
+    world.finish((part) => resolve(world.report(wallSeconds, part))),
+  );
   report.acknowledgedLost += acks.lost;
   countAfterRestarts(world, fleet);
   options.onFinished?.(world);

@@ -11,6 +11,8 @@ import type { Books } from './engine-port.ts';
 import type { Random } from './random.ts';
 
 const RECEIPT_LINES = 200;
+/** Labels of the per-store random streams (`ctx.random(SHELF_STREAM + store index)`). */
+const SHELF_STREAM = 3_000;
 const HOUR_MS = 3_600_000;
 /** Mean units of one basket line (1 mostly, sometimes 2 or 3). */
 const UNITS_PER_LINE = 1.25;
@@ -22,13 +24,26 @@ export function skuIndex(sku: string): number {
 export class Shelves {
   private readonly counts = new Map<string, Int32Array>();
   private ctx!: SimContext;
-  private random!: Random;
   private receipts = 0;
-  /** Pairs whose books disagreed with the shelf at a sample: key (store base + SKU index) → since when. */
-  private readonly offSince = new Map<number, number>();
-  private readonly storeBase = new Map<string, number>();
+  /**
+   * Per store, by SKU index: since when its books have disagreed with the shelf at the samples
+   * (NaN while they agree). Typed arrays, not maps: every sample visits every pair of the city.
+   */
+  private readonly offSince = new Map<string, Float64Array>();
+  /** Pairs off at the last sample, over the city. */
+  private offPairs = 0;
+  /** Per store, the SKU index of each popularity rank (`skuIndex(byRank[rank])`, parsed once). */
+  private readonly indexByRank = new Map<string, Int32Array>();
   /** Each store's accuracy at the last sample that could read its books. */
   private readonly lastAccuracy = new Map<string, number>();
+
+  /**
+   * One store's draws (restocks, losses, cycle counts): a stream per store, so what one store draws
+   * never depends on another's (a partitioned run plays the stores on separate threads).
+   */
+  private rng(w: SimWarehouse): Random {
+    return this.ctx.random(SHELF_STREAM + w.index);
+  }
 
   /** The physical units of a SKU in a store now. */
   count(warehouseId: string, sku: string): number {
@@ -66,10 +81,11 @@ export class Shelves {
   /** Fills every store's shelves for the opening and schedules restocks, losses and cycle counts. */
   start(ctx: SimContext): void {
     this.ctx = ctx;
-    this.random = ctx.random(2);
-    for (const w of ctx.city.warehouses) {
-      this.storeBase.set(w.entry.id, this.storeBase.size * ctx.scenario.skusPerWarehouse.max);
-      this.counts.set(w.entry.id, new Int32Array(ctx.scenario.skusPerWarehouse.max));
+    for (const w of ctx.played) {
+      const size = ctx.scenario.skusPerWarehouse.max;
+      this.counts.set(w.entry.id, new Int32Array(size));
+      this.offSince.set(w.entry.id, new Float64Array(size).fill(Number.NaN));
+      this.indexByRank.set(w.entry.id, Int32Array.from(w.byRank, skuIndex));
       this.restock(w, true);
       this.scheduleSupplier(w);
       this.scheduleLoss(w, 'shrinkage');
@@ -99,7 +115,7 @@ export class Shelves {
       const books = onHand(sku) ?? 0;
       if (!opening && books >= target / 2) continue;
       const units = opening
-        ? Math.max(1, Math.round(target * this.random.between(0.7, 1.2)))
+        ? Math.max(1, Math.round(target * this.rng(w).between(0.7, 1.2)))
         : target - Math.max(0, books);
       if (units <= 0) continue;
       lines.push({ sku, quantity: units });
@@ -111,8 +127,8 @@ export class Shelves {
       const command = { type: 'receipt' as const, key: this.ctx.key('rc'), receiptId, lines: part };
       this.ctx.engine.send(id, command);
       // Now and then the supplier's system sends the same receipt again: it must count once.
-      if (this.random.chance(this.ctx.scenario.suppliers.resendRate)) {
-        this.ctx.agenda.after(this.random.between(60_000, 600_000), () =>
+      if (this.rng(w).chance(this.ctx.scenario.suppliers.resendRate)) {
+        this.ctx.agenda.after(this.rng(w).between(60_000, 600_000), () =>
           this.ctx.engine.send(id, { ...command, key: this.ctx.key('rc') }),
         );
       }
@@ -123,7 +139,7 @@ export class Shelves {
     const s = this.ctx.scenario;
     for (let day = 0; day * 24 < s.hours; day++) {
       for (const hour of s.suppliers.hours) {
-        const atHour = day * 24 + hour + this.random.between(0, 0.5);
+        const atHour = day * 24 + hour + this.rng(w).between(0, 0.5);
         const atMs = this.ctx.startMs + atHour * HOUR_MS;
         // Deliveries due before a late start (over NATS) have come and gone.
         if (atHour < s.hours && atMs >= this.ctx.agenda.nowMs) this.ctx.agenda.at(atMs, () => this.restock(w, false));
@@ -136,10 +152,10 @@ export class Shelves {
     const perDay =
       kind === 'shrinkage' ? this.ctx.scenario.losses.shrinkagePerDay : this.ctx.scenario.losses.breakagePerDay;
     if (perDay <= 0) return;
-    this.ctx.agenda.after(this.random.exponential((24 * HOUR_MS) / perDay), () => {
-      const sku = w.byRank[w.zipf.sample(this.random)] as string;
+    this.ctx.agenda.after(this.rng(w).exponential((24 * HOUR_MS) / perDay), () => {
+      const sku = w.byRank[w.zipf.sample(this.rng(w))] as string;
       if (this.take(w.entry.id, sku, 1) === 1 && kind === 'breakage') {
-        if (this.random.chance(this.ctx.scenario.losses.reportedShare)) {
+        if (this.rng(w).chance(this.ctx.scenario.losses.reportedShare)) {
           const command = {
             type: 'adjust' as const,
             key: this.ctx.key('adj'),
@@ -157,7 +173,7 @@ export class Shelves {
   /** Every 4–8 hours a share of the store's SKUs is counted, each its own `count` command. */
   private scheduleCycleCount(w: SimWarehouse, round: number): void {
     const every = this.ctx.scenario.cycleCounts.everyHours;
-    this.ctx.agenda.after(this.random.between(every.min, every.max) * HOUR_MS, () => {
+    this.ctx.agenda.after(this.rng(w).between(every.min, every.max) * HOUR_MS, () => {
       const share = this.ctx.scenario.cycleCounts.share;
       const slices = Math.max(1, Math.round(1 / share));
       const id = w.entry.id;
@@ -184,49 +200,54 @@ export class Shelves {
   }
 
   /**
-   * Share of SKU × store pairs whose books equal the shelf: over the city, and per store (by id).
-   * The shelves are read when the books arrive (at once on the embedded engine); a store whose books
-   * cannot be read is left out of the city's share and keeps its last known share.
+   * SKU × store pairs whose books equal the shelf, of the pairs read, over the stores this world
+   * plays; and each store's share (by id). The shelves are read when the books arrive (at once on
+   * the embedded engine); a store whose books cannot be read is left out of the counts and keeps
+   * its last known share.
    */
-  accuracy(done: (city: number, perStore: Map<string, number>) => void, track = false): void {
+  accuracy(done: (equal: number, total: number, perStore: Map<string, number>) => void, track = false): void {
     const perStore = new Map<string, number>();
     let equal = 0;
     let total = 0;
-    let waiting = this.ctx.city.warehouses.length;
-    if (waiting === 0) done(1, perStore);
-    for (const w of this.ctx.city.warehouses) {
+    let waiting = this.ctx.played.length;
+    if (waiting === 0) done(0, 0, perStore);
+    for (const w of this.ctx.played) {
       const id = w.entry.id;
       this.ctx.engine.books(id, (onHand) => {
         // A store whose books cannot be read (down) is left out of this sample, not counted as wrong.
         if (onHand === undefined) {
           const last = this.lastAccuracy.get(id);
           if (last !== undefined) perStore.set(id, last);
-          if (--waiting === 0) done(total === 0 ? 1 : equal / total, perStore);
+          if (--waiting === 0) done(equal, total, perStore);
           return;
         }
         const shelf = this.counts.get(id) as Int32Array;
+        const offSince = this.offSince.get(id) as Float64Array;
+        const indexByRank = this.indexByRank.get(id) as Int32Array;
         let same = 0;
-        const base = this.storeBase.get(id) as number;
         const now = this.ctx.agenda.nowMs;
-        for (const sku of w.byRank) {
-          const i = skuIndex(sku);
-          const equal = onHand(sku) === shelf[i];
+        for (let rank = 0; rank < indexByRank.length; rank++) {
+          const i = indexByRank[rank] as number;
+          const equal = onHand(w.byRank[rank] as string) === shelf[i];
           if (equal) same++;
           if (!track) continue;
           // How long each pair drifts: from the first sample that saw it off to the first that sees it right.
-          const since = this.offSince.get(base + i);
-          if (!equal && since === undefined) this.offSince.set(base + i, now);
-          else if (equal && since !== undefined) {
+          const since = offSince[i] as number;
+          if (!equal && Number.isNaN(since)) {
+            offSince[i] = now;
+            this.offPairs++;
+          } else if (equal && !Number.isNaN(since)) {
             this.ctx.metrics.driftClosed(now - since);
-            this.offSince.delete(base + i);
+            offSince[i] = Number.NaN;
+            this.offPairs--;
           }
         }
-        if (track) this.ctx.metrics.driftOpen = this.offSince.size;
+        if (track) this.ctx.metrics.driftOpen = this.offPairs;
         perStore.set(id, w.byRank.length === 0 ? 1 : same / w.byRank.length);
         this.lastAccuracy.set(id, perStore.get(id) as number);
         equal += same;
         total += w.byRank.length;
-        if (--waiting === 0) done(total === 0 ? 1 : equal / total, perStore);
+        if (--waiting === 0) done(equal, total, perStore);
       });
     }
   }

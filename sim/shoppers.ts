@@ -4,7 +4,7 @@
  * popularity from what the shopper app shows available, checkout through the region's store
  * selection, and the few who cancel. Counts checkouts, refusals by reason and oversold units.
  */
-import type { OrderPlaceCommand } from '../engine/index.ts';
+import type { GeoPoint, OrderPlaceCommand, QuantityLine } from '../engine/index.ts';
 import type { CandidateReport } from '../service/checkout-choice.ts';
 import { offsetKm, type SimWarehouse } from './city.ts';
 import { inWindow, type SimContext, type SimOrder } from './context.ts';
@@ -15,6 +15,8 @@ const HOUR_MS = 3_600_000;
 const VIRAL_RANK = 400;
 /** How long an order's reservation holds while payment and picking get going. */
 const ORDER_TTL_MS = 45 * 60_000;
+/** Labels of the per-store basket streams (`ctx.random(BASKET_STREAM + store index)`). */
+const BASKET_STREAM = 1_000;
 /** Refusal reasons, most telling first: the one a refused checkout is counted under. */
 const REASON_ORDER = ['sla_not_met', 'overloaded', 'insufficient_stock', 'missing_skus', 'unavailable', 'refused'];
 
@@ -70,61 +72,97 @@ export class Shoppers {
       : home.entry.radiusKm * 0.95 * Math.sqrt(this.random.next());
     const angle = this.random.between(0, 2 * Math.PI);
     const address = offsetKm(home.entry.location, distanceKm * Math.cos(angle), distanceKm * Math.sin(angle));
-    const lines = this.basket(home);
     const orderId = `o${++this.orderNo}`;
+    const customerId = `cust-${this.random.int(1, 200_000)}`;
+    const allowSubstitutes = this.random.chance(s.allowSubstitutesShare);
+    const cancels = this.random.chance(s.cancelShare);
+    const cancelAfterMs = this.random.between(20_000, 5 * 60_000);
+    const placedAtMs = ctx.agenda.nowMs;
+    const partition = ctx.partition;
+    if (partition.ownerOf(home.entry.id) !== partition.index) {
+      // A customer of a store the other thread plays (a partitioned run): that thread checks out,
+      // and this one answers for the candidates it plays, if any, at this same instant.
+      const placed = ctx.engine.serveCheckout?.(orderId, address);
+      if (placed !== undefined) {
+        this.follow(
+          orderId,
+          placed.warehouseId,
+          address,
+          placed.lines,
+          placedAtMs,
+          cancels ? cancelAfterMs : undefined,
+        );
+      }
+      return;
+    }
+    // The basket is drawn last, from the home store's own stream: how many draws it takes depends on
+    // that store's stock, and the arrivals' stream must not (a partitioned run replays it in every thread).
+    const lines = this.basket(home);
     const command: OrderPlaceCommand = {
       type: 'order.place',
       key: ctx.key('co'),
       orderId,
-      customerId: `cust-${this.random.int(1, 200_000)}`,
+      customerId,
       address,
       lines,
       paymentToken: `tok-${orderId}`,
-      allowSubstitutes: this.random.chance(s.allowSubstitutesShare),
+      allowSubstitutes,
       ttlMs: ORDER_TTL_MS,
     };
-    const placedAtMs = ctx.agenda.nowMs;
-    const cancels = this.random.chance(s.cancelShare);
-    const cancelAfterMs = this.random.between(20_000, 5 * 60_000);
     ctx.metrics.checkoutTried(placedAtMs);
     ctx.engine.checkout(command, (answer) => {
       if (!answer.ok) {
         ctx.metrics.reject(refusalReason(answer.code, answer.candidates));
         return;
       }
-      const warehouse = ctx.warehouse(answer.warehouseId);
-      const order: SimOrder = {
-        orderId,
-        warehouseId: answer.warehouseId,
-        address,
-        lines,
-        placedAtMs,
-        slaMs: warehouse.entry.slaMinutes * 60_000,
-        state: 'reserved',
-        taken: new Map(),
-        shortAtPick: false,
-        confirmed: false,
-        done: false,
-      };
-      ctx.orders.set(orderId, order);
-      ctx.engine.auditPlacement(answer.warehouseId, orderId, (units) => {
-        ctx.metrics.oversoldUnits += units;
-      });
-      if (cancels) ctx.agenda.after(cancelAfterMs, () => this.cancel(order));
+      // Placed at a store the other thread plays: that thread follows the order.
+      if (partition.ownerOf(answer.warehouseId) !== partition.index) return;
+      this.follow(orderId, answer.warehouseId, address, lines, placedAtMs, cancels ? cancelAfterMs : undefined);
     });
+  }
+
+  /** An order placed at a store this world plays: followed from now on, audited, maybe cancelled later. */
+  private follow(
+    orderId: string,
+    warehouseId: string,
+    address: GeoPoint,
+    lines: QuantityLine[],
+    placedAtMs: number,
+    cancelAfterMs: number | undefined,
+  ): void {
+    const ctx = this.ctx;
+    const order: SimOrder = {
+      orderId,
+      warehouseId,
+      address,
+      lines,
+      placedAtMs,
+      slaMs: ctx.warehouse(warehouseId).entry.slaMinutes * 60_000,
+      state: 'reserved',
+      taken: new Map(),
+      shortAtPick: false,
+      confirmed: false,
+      done: false,
+    };
+    ctx.orders.set(orderId, order);
+    ctx.engine.auditPlacement(warehouseId, orderId, (units) => {
+      ctx.metrics.oversoldUnits += units;
+    });
+    if (cancelAfterMs !== undefined) ctx.agenda.after(cancelAfterMs, () => this.cancel(order));
   }
 
   /** 5–15 distinct lines by popularity, from what the app shows in stock (it hides what is not). */
   private basket(w: SimWarehouse): { sku: string; quantity: number }[] {
     const s = this.ctx.scenario;
-    const count = this.random.int(s.basketLines.min, s.basketLines.max);
+    const random = this.ctx.random(BASKET_STREAM + w.index);
+    const count = random.int(s.basketLines.min, s.basketLines.max);
     const chosen = new Map<string, number>();
     const viral = s.spikes.some((spike) => spike.kind === 'viral' && inWindow(spike, this.ctx.hour()));
-    if (viral && this.random.chance(s.viralShare)) chosen.set(w.byRank[VIRAL_RANK] as string, this.random.int(1, 3));
+    if (viral && random.chance(s.viralShare)) chosen.set(w.byRank[VIRAL_RANK] as string, random.int(1, 3));
     for (let tries = 0; chosen.size < count && tries < count * 4; tries++) {
-      const sku = w.byRank[w.zipf.sample(this.random)] as string;
+      const sku = w.byRank[w.zipf.sample(random)] as string;
       if (chosen.has(sku)) continue;
-      const u = this.random.next();
+      const u = random.next();
       const quantity = u < 0.8 ? 1 : u < 0.95 ? 2 : 3;
       if (this.ctx.engine.available(w.entry.id, sku) < quantity) continue;
       chosen.set(sku, quantity);

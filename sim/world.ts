@@ -12,6 +12,7 @@ import type { SimContext, SimOrder } from './context.ts';
 import { CourierFleet } from './couriers.ts';
 import type { SimEngine } from './engine-port.ts';
 import { Metrics } from './metrics.ts';
+import { type Partition, WHOLE_CITY } from './partition.ts';
 import { PaymentDesk } from './payment-desk.ts';
 import { PickerCrew } from './pickers.ts';
 import { Random } from './random.ts';
@@ -52,8 +53,11 @@ export class World {
     readonly engine: SimEngine,
     city?: City,
     agenda?: Agenda,
+    /** This thread's part of a partitioned run (it plays only its stores); the whole city by default. */
+    partition: Partition = WHOLE_CITY,
   ) {
     this.city = city ?? buildCity(scenario);
+    const played = this.city.warehouses.filter((w) => partition.ownerOf(w.entry.id) === partition.index);
     for (const w of this.city.warehouses) this.byId.set(w.entry.id, w);
     const root = new Random(scenario.seed);
     const streams = new Map<number, Random>();
@@ -62,6 +66,8 @@ export class World {
     this.ctx = {
       scenario,
       city: this.city,
+      played,
+      partition,
       agenda: theAgenda,
       engine,
       shelves: new Shelves(),
@@ -73,7 +79,12 @@ export class World {
         if (w === undefined) throw new Error(`no warehouse ${id}`);
         return w;
       },
-      key: (prefix) => `${prefix}-${++this.keys}`,
+      // Each thread of a partitioned run counts its own keys: its number keeps them apart (a placement
+      // key names a store, and either thread may place at any store).
+      key:
+        partition.count === 1
+          ? (prefix) => `${prefix}-${++this.keys}`
+          : (prefix) => `${prefix}${partition.index}-${++this.keys}`,
       random: (label) => {
         let stream = streams.get(label);
         if (stream === undefined) {
@@ -86,11 +97,11 @@ export class World {
     };
     this.desk = new PaymentDesk(this.ctx);
     this.shoppers = new Shoppers(this.ctx);
-    this.city.warehouses.forEach((w, i) => {
-      this.crews.set(w.entry.id, new PickerCrew(this.ctx, w, i));
-      this.fleets.set(w.entry.id, new CourierFleet(this.ctx, w, i));
-      this.tills.push(new Till(this.ctx, w, i));
-    });
+    for (const w of played) {
+      this.crews.set(w.entry.id, new PickerCrew(this.ctx, w, w.index));
+      this.fleets.set(w.entry.id, new CourierFleet(this.ctx, w, w.index));
+      this.tills.push(new Till(this.ctx, w, w.index));
+    }
     engine.onEvents = (warehouseId, events) => this.onEvents(warehouseId, events);
   }
 
@@ -175,7 +186,7 @@ export class World {
         busy += u.busy;
         onShift += u.onShift;
       }
-      ctx.metrics.sampleUtilization(ctx.agenda.nowMs, onShift === 0 ? 0 : busy / onShift);
+      ctx.metrics.sampleUtilization(ctx.agenda.nowMs, busy, onShift);
       this.sample();
     });
   }
@@ -183,7 +194,7 @@ export class World {
   private sampleAccuracy(): void {
     const ctx = this.ctx;
     const atMs = ctx.agenda.nowMs;
-    ctx.shelves.accuracy((city) => ctx.metrics.sampleAccuracy(atMs, city), true);
+    ctx.shelves.accuracy((equal, total) => ctx.metrics.sampleAccuracy(atMs, equal, total), true);
   }
 
   private scheduleAccuracy(): void {
@@ -205,7 +216,7 @@ export class World {
     // A region process sets its warehouses up from its config itself.
     if (this.engine.mode === 'embedded') this.setUp();
     ctx.shelves.start(ctx);
-    for (const w of this.city.warehouses) {
+    for (const w of ctx.played) {
       const perHour = (hour: number) => this.expectedPerHour(hour);
       this.crews.get(w.entry.id)?.start(perHour);
       this.fleets.get(w.entry.id)?.start(perHour);
@@ -221,6 +232,12 @@ export class World {
   /** Plays the scenario's hours on the embedded engine (everything answers at once); returns the report. */
   run(options: WorldOptions = {}): SimReport {
     const started = performance.now();
+    const part = this.runPart(options);
+    return reportOfParts(this.scenario, this.city, this.engine.mode, [part], (performance.now() - started) / 1000);
+  }
+
+  /** Plays the scenario's hours on the embedded engine and returns what this world measured. */
+  runPart(options: WorldOptions = {}): WorldPart {
     const ctx = this.ctx;
     this.begin();
     const endMs = this.endMs;
@@ -229,53 +246,34 @@ export class World {
       options.onProgress?.(Math.min(1, (t - ctx.startMs) / (endMs - ctx.startMs)));
       if (t >= endMs) break;
     }
-    let report: SimReport | undefined;
-    this.finish((performance.now() - started) / 1000, (r) => {
-      report = r;
+    let part: WorldPart | undefined;
+    this.finish((p) => {
+      part = p;
     });
-    if (report === undefined) throw new Error('the embedded engine answers at once: the report must be ready');
-    return report;
+    if (part === undefined) throw new Error('the embedded engine answers at once: the report must be ready');
+    return part;
   }
 
-  /** The last accuracy sample, the check that nothing acknowledged was lost, then the report. */
-  finish(wallSeconds: number, done: (report: SimReport) => void): void {
+  /** The last accuracy sample, the check that nothing acknowledged was lost: what this world measured. */
+  finish(done: (part: WorldPart) => void): void {
     const ctx = this.ctx;
     const atMs = ctx.agenda.nowMs;
-    ctx.shelves.accuracy((city, perStore) => {
-      ctx.metrics.sampleAccuracy(atMs, city);
-      this.acknowledgedLost((lost) => done(this.report(wallSeconds, lost, perStore)));
+    ctx.shelves.accuracy((equal, total, perStore) => {
+      ctx.metrics.sampleAccuracy(atMs, equal, total);
+      this.acknowledgedLost((lost) => done(this.part(lost, perStore)));
     }, true);
+  }
+
+  /** The report of this world alone (a run in one thread). */
+  report(wallSeconds: number, part: WorldPart): SimReport {
+    return reportOfParts(this.scenario, this.city, this.engine.mode, [part], wallSeconds, this.beganAtMs);
   }
 
   /** The same set-up commands a region process sends for its config (catalog and configuration). */
   private setUp(): void {
-    for (const w of this.city.warehouses) {
+    for (const w of this.ctx.played) {
       for (const command of seedCommands(w.entry)) this.engine.send(w.entry.id, command);
     }
-  }
-
-  private faults(): FaultRecord[] {
-    const s = this.scenario;
-    const faults: FaultRecord[] = [];
-    const add = (kind: string, window: { fromHour: number; toHour: number } | undefined, detail: string) => {
-      const began = (this.beganAtMs - this.ctx.startMs) / HOUR_MS;
-      if (window !== undefined && window.fromHour < s.hours && window.toHour > began) {
-        faults.push({
-          kind,
-          fromMinute: window.fromHour * 60,
-          toMinute: Math.min(s.hours, window.toHour) * 60,
-          detail,
-        });
-      }
-    };
-    add('payment_outage', s.payments.outage, 'the payment provider answers nothing');
-    add('courier_offline', s.couriers.massOffline, 'every courier app is down');
-    add('pos_outage', s.tills.outage, 'the tills’ feed is down; the backlog follows');
-    // Only a run over NATS has a region process to kill.
-    if (this.engine.mode === 'nats')
-      add('region_kill', s.regionKill, 'the region process is killed (SIGKILL) and restarted');
-    for (const spike of s.spikes) add(spike.kind, spike, `demand ×${spike.factor}`);
-    return faults;
   }
 
   /**
@@ -307,8 +305,7 @@ export class World {
     }
   }
 
-  private report(wallSeconds: number, lost: number, accuracy: Map<string, number>): SimReport {
-    const s = this.scenario;
+  private part(lost: number, accuracy: Map<string, number>): WorldPart {
     let open = 0;
     let openPastSla = 0;
     const endMs = this.ctx.agenda.nowMs;
@@ -317,26 +314,97 @@ export class World {
       open++;
       if (endMs - order.placedAtMs > order.slaMs) openPastSla++;
     }
-    return this.ctx.metrics.toReport({
-      scenario: s.name,
-      seed: s.seed,
-      mode: this.engine.mode,
-      warehouses: s.warehouses,
-      hours: s.hours,
+    return {
+      metrics: this.ctx.metrics,
       acknowledgedLost: lost,
-      faults: this.faults(),
+      accuracy,
       commands: this.engine.commands,
-      wallSeconds: Math.round(wallSeconds * 100) / 100,
       open,
       openPastSla,
-      sites: this.city.warehouses.map((w) => ({
-        id: w.entry.id,
-        lat: w.entry.location.lat,
-        lon: w.entry.location.lon,
-        radiusKm: w.entry.radiusKm,
-        slaMinutes: w.entry.slaMinutes,
-        accuracy: accuracy.get(w.entry.id) ?? 1,
-      })),
-    });
+    };
   }
+}
+
+/**
+ * What one world measured over its stores: the whole report of a run in one thread, or one thread's
+ * share of a partitioned run (structured-clonable, for the thread's answer).
+ */
+export interface WorldPart {
+  metrics: Metrics;
+  acknowledgedLost: number;
+  /** Each played store's accuracy at the last sample that could read its books. */
+  accuracy: Map<string, number>;
+  commands: number;
+  /** Orders confirmed and not finished at the end, and those of them past their promise. */
+  open: number;
+  openPastSla: number;
+}
+
+/** The report of a run from what its worlds measured (one world, or each thread's of a partitioned run). */
+export function reportOfParts(
+  scenario: Scenario,
+  city: City,
+  mode: SimEngine['mode'],
+  parts: readonly WorldPart[],
+  wallSeconds: number,
+  beganAtMs = SIM_START_MS,
+): SimReport {
+  const metrics = new Metrics(SIM_START_MS);
+  const accuracy = new Map<string, number>();
+  let commands = 0;
+  let lost = 0;
+  let open = 0;
+  let openPastSla = 0;
+  for (const part of parts) {
+    metrics.absorb(part.metrics);
+    for (const [id, share] of part.accuracy) accuracy.set(id, share);
+    commands += part.commands;
+    lost += part.acknowledgedLost;
+    open += part.open;
+    openPastSla += part.openPastSla;
+  }
+  return metrics.toReport({
+    scenario: scenario.name,
+    seed: scenario.seed,
+    mode,
+    warehouses: scenario.warehouses,
+    hours: scenario.hours,
+    acknowledgedLost: lost,
+    faults: faultsOf(scenario, mode, beganAtMs),
+    commands,
+    wallSeconds: Math.round(wallSeconds * 100) / 100,
+    open,
+    openPastSla,
+    sites: city.warehouses.map((w) => ({
+      id: w.entry.id,
+      lat: w.entry.location.lat,
+      lon: w.entry.location.lon,
+      radiusKm: w.entry.radiusKm,
+      slaMinutes: w.entry.slaMinutes,
+      accuracy: accuracy.get(w.entry.id) ?? 1,
+    })),
+  });
+}
+
+/** The faults the scenario injects within the run's hours (a run over NATS may begin late). */
+function faultsOf(s: Scenario, mode: SimEngine['mode'], beganAtMs: number): FaultRecord[] {
+  const faults: FaultRecord[] = [];
+  const add = (kind: string, window: { fromHour: number; toHour: number } | undefined, detail: string) => {
+    const began = (beganAtMs - SIM_START_MS) / HOUR_MS;
+    if (window !== undefined && window.fromHour < s.hours && window.toHour > began) {
+      faults.push({
+        kind,
+        fromMinute: window.fromHour * 60,
+        toMinute: Math.min(s.hours, window.toHour) * 60,
+        detail,
+      });
+    }
+  };
+  add('payment_outage', s.payments.outage, 'the payment provider answers nothing');
+  add('courier_offline', s.couriers.massOffline, 'every courier app is down');
+  add('pos_outage', s.tills.outage, 'the tills’ feed is down; the backlog follows');
+  // Only a run over NATS has a region process to kill.
+  if (mode === 'nats') add('region_kill', s.regionKill, 'the region process is killed (SIGKILL) and restarted');
+  for (const spike of s.spikes) add(spike.kind, spike, `demand ×${spike.factor}`);
+  return faults;
 }

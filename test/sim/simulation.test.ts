@@ -94,7 +94,9 @@ describe('simulator (embedded engine)', () => {
     // Deliveries go on after the outage (19:00–19:20), and the orders caught in it end delivered.
     expect(report.series.slaHitRate.some((p) => p.minute >= 20 * 60)).toBe(true);
     expect(report.orders.delivered + report.orders.partiallyFulfilled).toBeGreaterThan(0.95 * report.orders.accepted);
-    expect(report.orders.open).toBeLessThan(0.03 * report.orders.accepted);
+    // Orders still open at 22:00 are the evening's ordinary ones: the outage leaves hardly any more
+    // than the same day without it.
+    expect(report.orders.open - quiet.orders.open).toBeLessThan(0.01 * report.orders.accepted);
   });
 
   it('counts orders still open past their SLA at the end as misses', () => {
