@@ -47,6 +47,7 @@ interface Hosted {
 export class EmbeddedEngine implements SimEngine {
   readonly mode = 'embedded' as const;
   onEvents: (warehouseId: string, events: EngineEvent[]) => void = () => {};
+  eventTypes?: ReadonlySet<EngineEvent['type']>;
   commands = 0;
   private readonly hosted = new Map<string, Hosted>();
   private readonly index: SpatialIndex<Site>;
@@ -95,11 +96,24 @@ export class EmbeddedEngine implements SimEngine {
     const w = hosted.warehouse;
     this.commands++;
     const result = w.apply({ seq: w.state.lastSeq + 1, atMs: this.agenda.nowMs, command: validated.value });
-    const events = w.drainEvents();
+    const events = this.worldEvents(w.drainEvents());
     this.scheduleTick(warehouseId, hosted);
     // Events reach the world after the answer, as from a stream: never inside another reaction.
     if (events.length > 0) this.agenda.after(0, () => this.onEvents(warehouseId, events));
     return result;
+  }
+
+  /**
+   * The events the world reacts to (all of them unless it said which): most commands of a day (GPS
+   * uploads, scans) commit only events nobody in the simulated city acts on (a courier moved, stock
+   * changed), and the world is not woken for them.
+   */
+  private worldEvents(events: EngineEvent[]): EngineEvent[] {
+    const types = this.eventTypes;
+    if (types === undefined || events.length === 0) return events;
+    let wanted = 0;
+    for (const event of events) if (types.has(event.type)) wanted++;
+    return wanted === events.length ? events : events.filter((event) => types.has(event.type));
   }
 
   private scheduleTick(warehouseId: string, hosted: Hosted): void {

@@ -18,6 +18,8 @@ export interface SimEngine {
   readonly mode: 'embedded' | 'nats';
   /** Committed events of a warehouse, in commit order. Set by the world before the run. */
   onEvents: (warehouseId: string, events: EngineEvent[]) => void;
+  /** The event types `onEvents` reacts to, when the world says so: an engine may leave the others out. */
+  eventTypes?: ReadonlySet<EngineEvent['type']>;
   /** Commands sent so far. */
   readonly commands: number;
   send(warehouseId: string, command: Command, done?: (result: Result) => void): void;

@@ -30,6 +30,16 @@ const UTILIZATION_EVERY_MS = 10 * 60_000;
 /** Simulated time between progress reports. */
 const PROGRESS_STEP_MS = 15 * 60_000;
 
+/** The committed events the world reacts to (`onEvents`); the engine need not hand on the others. */
+const WORLD_EVENT_TYPES: ReadonlySet<EngineEvent['type']> = new Set([
+  'order.changed',
+  'pick.queued',
+  'order.effect',
+  'dispatch.offered',
+  'pick_pack.recorded',
+  'escalation.raised',
+]);
+
 export interface WorldOptions {
   /** Called as simulated time passes (share done, 0..1). */
   onProgress?: (share: number) => void;
@@ -103,6 +113,7 @@ export class World {
       this.tills.push(new Till(this.ctx, w, w.index));
     }
     engine.onEvents = (warehouseId, events) => this.onEvents(warehouseId, events);
+    engine.eventTypes = WORLD_EVENT_TYPES;
   }
 
   /** Orders one store expects per hour, as planned (spikes are not planned for). */
