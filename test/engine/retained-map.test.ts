@@ -1,10 +1,12 @@
 /**
  * RetainedMap: entries are forgotten oldest first after the retention window or past the bound,
- * also across the compaction of its order arrays (which happens after 1,024 drops).
+ * also across the compaction of its order arrays (which happens after 1,024 drops); its index (an
+ * open-addressing table) answers exactly as a Map would through growth, backward-shift deletions
+ * and keys whose 32-bit hashes collide.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RetainedMap } from '../../engine/retained-map.ts';
+import { keyHash, RetainedMap } from '../../engine/retained-map.ts';
 
 describe('RetainedMap', () => {
   it('forgets exactly the entries older than the window, across compactions', () => {
@@ -47,5 +49,81 @@ describe('RetainedMap', () => {
     expect(map.get('k7000')?.atMs).toBe(7_000);
     map.prune(9_999 + 1_000_000);
     expect([...map.values()].map((v) => v.atMs)).toEqual([9_999]);
+  });
+
+  it('answers every lookup as a Map does, through adds, drops, evictions, growth and compactions', () => {
+    // Keys from a small pool of names (so lookups hit and miss), made unique per add by a counter.
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), step: fc.integer({ min: 0, max: 4 }) }),
+      fc.record({ kind: fc.constant('get' as const), back: fc.integer({ min: 0, max: 400 }) }),
+      fc.record({ kind: fc.constant('miss' as const), n: fc.integer({ min: 0, max: 1_000_000 }) }),
+      fc.record({ kind: fc.constant('prune' as const), step: fc.integer({ min: 0, max: 50 }) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(op, { minLength: 2_000, maxLength: 6_000 }),
+        // Windows long and short against the ~2 ms an add moves time: thousands live, or a few.
+        fc.oneof(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 2_000, max: 20_000 })),
+        fc.oneof(fc.integer({ min: 5, max: 300 }), fc.integer({ min: 1_500, max: 5_000 })),
+        (ops, retentionMs, max) => {
+          const map = new RetainedMap<{ atMs: number; n: number }>(retentionMs, max);
+          const model = new Map<string, { atMs: number; n: number }>();
+          const order: string[] = [];
+          let atMs = 0;
+          let added = 0;
+          const dropOldest = () => model.delete(order.shift() as string);
+          for (const o of ops) {
+            if (o.kind === 'add') {
+              atMs += o.step;
+              const key = `k${added}`;
+              const value = { atMs, n: added++ };
+              map.add(key, value);
+              model.set(key, value);
+              order.push(key);
+              if (model.size > max) dropOldest();
+            } else if (o.kind === 'get') {
+              // A key added `back` adds ago (maybe dropped since), as a new string of the same text.
+              const key = ['k', String(added - 1 - o.back)].join('');
+              expect(map.get(key)).toBe(model.get(key));
+            } else if (o.kind === 'miss') {
+              expect(map.get(`never-${o.n}`)).toBeUndefined();
+            } else {
+              atMs += o.step;
+              map.prune(atMs);
+              while (order.length > 0 && atMs - (model.get(order[0] as string)?.atMs as number) > retentionMs)
+                dropOldest();
+            }
+            expect(map.size).toBe(model.size);
+          }
+          expect([...map.entries()].map(([key]) => key)).toEqual(order);
+          for (const key of order) expect(map.get(key)).toBe(model.get(key));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('tells apart keys whose hashes collide', () => {
+    // Two keys with the same 32-bit hash, found by the birthday bound (~80k keys).
+    const byHash = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; pair === undefined; i++) {
+      const key = `c${i}`;
+      const other = byHash.get(keyHash(key));
+      if (other !== undefined) pair = [other, key];
+      else byHash.set(keyHash(key), key);
+    }
+    const [a, b] = pair;
+    const map = new RetainedMap<{ atMs: number; name: string }>(10, 1_000);
+    map.add(a, { atMs: 0, name: 'a' });
+    expect(map.get(b)).toBeUndefined();
+    map.add(b, { atMs: 5, name: 'b' });
+    expect(map.get(a)?.name).toBe('a');
+    expect(map.get(b)?.name).toBe('b');
+    // Dropping the first shifts the second back into its slot; it stays found.
+    map.prune(11);
+    expect(map.get(a)).toBeUndefined();
+    expect(map.get(b)?.name).toBe('b');
+    expect(map.size).toBe(1);
   });
 });
