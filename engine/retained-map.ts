@@ -25,7 +25,8 @@ const SLOTS_MIN = 1_024;
 
 /** FNV-1a over the key's UTF-16 code units, never 0 (0 marks an empty slot). */
 export function keyHash(key: string): number {
-  let h = 0x811c9dc5;
+  // As a 32-bit signed integer from the start, as the table stores it (the empty key hashes to it).
+  let h = 0x811c9dc5 | 0;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return h === 0 ? 1 : h;
 }

@@ -36,6 +36,10 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
 }
 
+function append<T>(into: T[], from: readonly T[]): void {
+  for (const item of from) into.push(item);
+}
+
 function addByIndex(into: number[], from: readonly (number | undefined)[]): void {
   for (let i = 0; i < from.length; i++) {
     const n = from[i];
@@ -210,10 +214,12 @@ export class Metrics {
     this.driftOpen += other.driftOpen;
     addCounts(this.rejected, other.rejected);
     addCounts(this.escalations, other.escalations);
-    this.driftMinutes.push(...other.driftMinutes);
-    this.deliveryMs.push(...other.deliveryMs);
-    this.pickPackMs.push(...other.pickPackMs);
-    this.assignMs.push(...other.assignMs);
+    // Appended in loops: a spread into push passes every element as an argument, and a long run's
+    // 150,000+ durations overflow the stack.
+    append(this.driftMinutes, other.driftMinutes);
+    append(this.deliveryMs, other.deliveryMs);
+    append(this.pickPackMs, other.pickPackMs);
+    append(this.assignMs, other.assignMs);
     addByIndex(this.placedPerBucket, other.placedPerBucket);
     addByIndex(this.deliveredPerBucket, other.deliveredPerBucket);
     addByIndex(this.onTimePerBucket, other.onTimePerBucket);
@@ -226,7 +232,7 @@ export class Metrics {
       mine.delivered += site.delivered;
       mine.onTime += site.onTime;
     }
-    this.deliveries.push(...other.deliveries);
+    append(this.deliveries, other.deliveries);
     this.deliveriesSeen += other.deliveriesSeen;
     while (this.deliveries.length > MAP_DELIVERIES_MAX) {
       let kept = 0;

@@ -20,8 +20,13 @@ export type LinkMessage =
   /** The checkout is over; `placed` names the store of yours it was placed at, if one. */
   | { op: 'done'; orderId: string; placed?: { warehouseId: string; lines: QuantityLine[] } };
 
-/** How long a side waits for the other before it takes the run for stuck (a bug, never load). */
-const STUCK_MS = 120_000;
+/**
+ * How long a side waits for the other before it takes the run for stuck. A thread that fails or
+ * exits is seen by the main thread, which stops both; this only catches the two sides disagreeing
+ * (a bug). The wait counts from when this side reached the shared checkout, so it includes however
+ * far the other side lags behind: generous, for cities whose halves meet rarely.
+ */
+const STUCK_MS = 600_000;
 /** One sleep on the counter; the port is looked at again after each. */
 const NAP_MS = 50;
 

@@ -126,4 +126,14 @@ describe('RetainedMap', () => {
     expect(map.get(b)?.name).toBe('b');
     expect(map.size).toBe(1);
   });
+
+  it('keeps and forgets the empty key like any other', () => {
+    const map = new RetainedMap<{ atMs: number }>(10, 1_000);
+    map.add('', { atMs: 0 });
+    map.add('x', { atMs: 1 });
+    expect(map.get('')?.atMs).toBe(0);
+    map.prune(11);
+    expect(map.get('')).toBeUndefined();
+    expect(map.get('x')?.atMs).toBe(1);
+  });
 });

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { SpatialIndex } from '../../service/spatial-index.ts';
 import { buildCity, runEmbedded, runEmbeddedInThreads, type SimReport, scenarioFor } from '../../sim/index.ts';
+import { Metrics } from '../../sim/metrics.ts';
 import { splitCity } from '../../sim/partition.ts';
 
 /** The report without what depends on the machine or on how the map's sample was pooled. */
@@ -64,6 +65,29 @@ describe('partitioned simulation', () => {
       expect(split.orders.accepted).toBeGreaterThan(50);
       expect(split.map.deliveries.length).toBeGreaterThan(0);
     }
+  });
+
+  it('sums the measurements of long runs (hundreds of thousands of durations)', () => {
+    const part = new Metrics(0);
+    for (let i = 0; i < 200_000; i++) part.pickPack(i);
+    const whole = new Metrics(0);
+    whole.absorb(structuredClone(part));
+    whole.absorb(structuredClone(part));
+    const report = whole.toReport({
+      scenario: 'default',
+      seed: 1,
+      mode: 'embedded',
+      warehouses: 1,
+      hours: 1,
+      acknowledgedLost: 0,
+      faults: [],
+      commands: 0,
+      wallSeconds: 1,
+      open: 0,
+      openPastSla: 0,
+      sites: [],
+    });
+    expect(report.pickPackMinutes.p50).toBeCloseTo(100_000 / 60_000, 2);
   });
 
   it('runs in one thread when asked to, with the same report', async () => {
