@@ -3,6 +3,7 @@
  * committed order events into customer messages, once per (order, type).
  */
 export {
+  NOTIFICATION_SEND_TIMEOUT_MS,
   NOTIFIED_PAIRS_MAX,
   type Notification,
   type NotificationSender,

@@ -27,6 +27,15 @@ export interface NotificationSender {
   sms(notification: Notification): Promise<boolean>;
 }
 
+/**
+ * How long a channel may take to answer one send before it counts as not accepted. A sender that
+ * hangs would otherwise hold its send for ever: the consumer's turn for that order (every later
+ * notification of the order waits behind it) and one of its slots, until all are taken. A send that
+ * timed out is tried again on the next delivery of its event; should the hung one still arrive, the
+ * customer may get that message twice (a provider's own idempotency key is the cure).
+ */
+export const NOTIFICATION_SEND_TIMEOUT_MS = 10_000;
+
 /** Most (order, type) pairs remembered; the oldest are forgotten first. */
 export const NOTIFIED_PAIRS_MAX = 200_000;
 
@@ -75,9 +84,31 @@ export class Notifier {
   private readonly sent = new RetainedMap<{ atMs: number }>(Number.POSITIVE_INFINITY, NOTIFIED_PAIRS_MAX);
   /** Pairs being sent now: a second send of one waits for nothing and counts as a duplicate. */
   private readonly sending = new Set<string>();
-  readonly stats = { sent: 0, duplicates: 0, smsFallbacks: 0, failed: 0 };
+  /** `timedOut` counts channel calls given up after `sendTimeoutMs` (each also fails its send). */
+  readonly stats = { sent: 0, duplicates: 0, smsFallbacks: 0, failed: 0, timedOut: 0 };
 
-  constructor(private readonly sender: NotificationSender) {}
+  constructor(
+    private readonly sender: NotificationSender,
+    private readonly sendTimeoutMs = NOTIFICATION_SEND_TIMEOUT_MS,
+  ) {}
+
+  /** A channel's answer, or `false` when it gives none within `sendTimeoutMs`. */
+  private async answer(call: Promise<boolean>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        this.stats.timedOut++;
+        resolve(false);
+      }, this.sendTimeoutMs);
+      // A hung channel must not keep the process alive on its own.
+      timer.unref();
+    });
+    try {
+      return await Promise.race([call, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** Sends what a committed event calls for, once per (order, type). Returns whether it sent. */
   async handle(event: EngineEvent): Promise<boolean> {
@@ -95,10 +126,10 @@ export class Notifier {
     this.sending.add(pair);
     let delivered: boolean;
     try {
-      delivered = await this.sender.push(notification);
+      delivered = await this.answer(this.sender.push(notification));
       if (!delivered && SMS_FALLBACK.has(notification.type)) {
         this.stats.smsFallbacks++;
-        delivered = await this.sender.sms(notification);
+        delivered = await this.answer(this.sender.sms(notification));
       }
     } finally {
       this.sending.delete(pair);

@@ -107,4 +107,22 @@ describe('notifier', () => {
     expect(await notifier.handle(changed('packed', 'e2'))).toBe(true);
     expect(notifier.stats).toMatchObject({ sent: 2, smsFallbacks: 1, failed: 1 });
   });
+
+  it('gives up on a channel that does not answer: the send fails, its slot is free, a later delivery sends', async () => {
+    let hung = true;
+    const out: string[] = [];
+    const sender: NotificationSender = {
+      push: (n) =>
+        hung ? new Promise<boolean>(() => {}) : Promise.resolve(out.push(`push ${n.orderId} ${n.type}`) > 0),
+      sms: (n) => (hung ? new Promise<boolean>(() => {}) : Promise.resolve(out.push(`sms ${n.orderId} ${n.type}`) > 0)),
+    };
+    const notifier = new Notifier(sender, 30);
+    // Arrival notices fall back to SMS: both channels hang, both are given up.
+    expect(await notifier.handle(changed('out_for_delivery', 'e4'))).toBe(false);
+    expect(notifier.stats).toMatchObject({ sent: 0, failed: 1, timedOut: 2, smsFallbacks: 1 });
+    hung = false;
+    expect(await notifier.handle(changed('out_for_delivery', 'e4'))).toBe(true);
+    expect(out).toEqual(['push o1 out_for_delivery']);
+    expect(notifier.stats).toMatchObject({ sent: 1, timedOut: 2 });
+  });
 });
