@@ -28,6 +28,11 @@ export interface ClientOptions {
   backoffMs?: number;
   /** ...up to this (default 2,000 ms). Each delay is jittered between half and all of it. */
   backoffMaxMs?: number;
+  /**
+   * How long after a call began no responders (a region process restarting) is still retried, past
+   * `retries` (default 10,000 ms; 0: only `retries`).
+   */
+  noRespondersWaitMs?: number;
   /** Source of the jitter (tests make it deterministic). */
   random?: () => number;
 }
@@ -47,8 +52,8 @@ export const CHECKOUT_ATTEMPT_TIMEOUT_MS = 10_000;
 
 /** The client's policy from its options, checked (`resolvePolicy`): bad values throw at construction. */
 function policyOf(options: ClientOptions): RequestPolicy {
-  const { requestTimeoutMs: timeoutMs, retries, backoffMs, backoffMaxMs } = options;
-  return resolvePolicy(DEFAULT_REQUEST_POLICY, { timeoutMs, retries, backoffMs, backoffMaxMs });
+  const { requestTimeoutMs: timeoutMs, retries, backoffMs, backoffMaxMs, noRespondersWaitMs } = options;
+  return resolvePolicy(DEFAULT_REQUEST_POLICY, { timeoutMs, retries, backoffMs, backoffMaxMs, noRespondersWaitMs });
 }
 
 export class DarkstoreClient {

@@ -39,6 +39,14 @@ export interface RequestPolicy {
   /** Delay before the first retry; each retry doubles it, up to `backoffMaxMs`. */
   backoffMs: number;
   backoffMaxMs: number;
+  /**
+   * How long after a call began a request that finds nobody serving its subject (NO_RESPONDERS:
+   * the region process is starting or restarting) is still tried again, past `retries`, with the
+   * same backoff. NO_RESPONDERS comes back at once, so `retries` alone spend themselves in a few
+   * hundred ms, while a restart takes seconds (recovery, and a start waits 4 s for another process
+   * announcing the same warehouses). 0: only `retries`.
+   */
+  noRespondersWaitMs: number;
 }
 
 export const DEFAULT_REQUEST_POLICY: RequestPolicy = {
@@ -46,6 +54,7 @@ export const DEFAULT_REQUEST_POLICY: RequestPolicy = {
   retries: 3,
   backoffMs: 50,
   backoffMaxMs: 2_000,
+  noRespondersWaitMs: 10_000,
 };
 
 /** Per-call overrides of the client's policy (a field left `undefined` keeps the client's). */
@@ -64,7 +73,7 @@ const TIMER_MS_MAX = 2 ** 31 - 1;
  */
 export function resolvePolicy(base: RequestPolicy, options: CallOptions = {}): RequestPolicy {
   const policy = { ...base };
-  for (const field of ['timeoutMs', 'retries', 'backoffMs', 'backoffMaxMs'] as const) {
+  for (const field of ['timeoutMs', 'retries', 'backoffMs', 'backoffMaxMs', 'noRespondersWaitMs'] as const) {
     const value = options[field];
     if (value !== undefined) policy[field] = value;
   }
@@ -76,7 +85,7 @@ export function resolvePolicy(base: RequestPolicy, options: CallOptions = {}): R
   };
   whole('timeoutMs', 1, TIMER_MS_MAX);
   whole('retries', 0, RETRIES_MAX);
-  for (const field of ['backoffMs', 'backoffMaxMs'] as const) {
+  for (const field of ['backoffMs', 'backoffMaxMs', 'noRespondersWaitMs'] as const) {
     const value = policy[field];
     if (!Number.isFinite(value) || value < 0 || value > TIMER_MS_MAX) {
       throw clientValidationError(field, `must be a number of ms from 0 to ${TIMER_MS_MAX}`);
@@ -170,17 +179,20 @@ export class Transport {
     if (body.length > REQUEST_BYTES_MAX) {
       throw clientValidationError('', `request is ${body.length} bytes, more than ${REQUEST_BYTES_MAX}`);
     }
+    const startedMs = Date.now();
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= policy.retries;
+      const delayMs = backoffDelayMs(policy, attempt, this.random);
       try {
         const msg = await this.nc.request(subject, body, { timeout: policy.timeoutMs });
         const result = resultOf(subject, msg.data);
         if (last || !unavailableIn(result)) return result;
       } catch (error) {
         const typed = transportError(error, subject, policy.timeoutMs, attempt + 1);
-        if (last || !typed.retryable) throw typed;
+        const waiting = typed.code === 'NO_RESPONDERS' && Date.now() - startedMs + delayMs <= policy.noRespondersWaitMs;
+        if ((last && !waiting) || !typed.retryable) throw typed;
       }
-      await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(policy, attempt, this.random)));
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
 }

@@ -245,7 +245,7 @@ describe('client round trips over NATS', () => {
   it('fails with typed errors when nobody serves a warehouse or a reply never comes', async () => {
     const nowhere = client.warehouse('berlin', 'nowhere');
     const started = Date.now();
-    const none = await rejection(nowhere.availability([SKU], { retries: 2, backoffMs: 20 }));
+    const none = await rejection(nowhere.availability([SKU], { retries: 2, backoffMs: 20, noRespondersWaitMs: 0 }));
     expect(none).toBeInstanceOf(NoRespondersError);
     expect(none).toMatchObject({ code: 'NO_RESPONDERS', attempts: 3, retryable: true });
     expect(Date.now() - started).toBeLessThan(1_000);
@@ -326,6 +326,37 @@ describe('client round trips over NATS', () => {
     }
   });
 
+  it('keeps trying a warehouse nobody serves yet (a region restarting) for noRespondersWaitMs, past its retries', async () => {
+    const late = client.warehouse('berlin', 'late');
+    const responder: NatsConnection = await connect({ servers: nats.url });
+    try {
+      // Nobody serves `late` for 1.5 s: the default policy's 3 retries alone are spent in ~350 ms.
+      const coming = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          responder.subscribe('darkstore.berlin.late.query', {
+            callback: (_e, msg) => {
+              msg.respond(encode({ ok: true, value: { kind: 'availability', items: [] } }));
+            },
+          });
+          void responder.flush().then(resolve);
+        }, 1_500),
+      );
+      const started = Date.now();
+      const answered = await late.query({ type: 'availability', skus: [SKU] });
+      expect(answered).toEqual({ ok: true, value: { kind: 'availability', items: [] } });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+      await coming;
+      // A short window gives up soon after it, with more attempts than the retries alone.
+      const gone = await rejection(
+        client.warehouse('berlin', 'nowhere').query({ type: 'availability', skus: [SKU] }, { noRespondersWaitMs: 600 }),
+      );
+      expect(gone).toBeInstanceOf(NoRespondersError);
+      expect((gone as NoRespondersError).attempts).toBeGreaterThan(DEFAULT_REQUEST_POLICY.retries + 1);
+    } finally {
+      await responder.close();
+    }
+  });
+
   it('refuses a retry policy it cannot keep, and keeps its own for a field left undefined', async () => {
     const w = client.warehouse('berlin', 'nowhere');
     // Unchecked, retries: NaN retried for ever (a hot loop on NO_RESPONDERS) and Infinity timed out at once.
@@ -339,7 +370,7 @@ describe('client round trips over NATS', () => {
       expect(refused).toBeInstanceOf(ValidationError);
       expect((refused as ValidationError).message).toMatch(new RegExp(`^${Object.keys(bad)[0]}: `));
     }
-    const kept = await rejection(w.availability([SKU], { retries: undefined, backoffMs: 5 }));
+    const kept = await rejection(w.availability([SKU], { retries: undefined, backoffMs: 5, noRespondersWaitMs: 0 }));
     expect(kept).toMatchObject({ code: 'NO_RESPONDERS', attempts: DEFAULT_REQUEST_POLICY.retries + 1 });
     expect(() => new DarkstoreClient(client.nc, { retries: Number.NaN })).toThrow(ValidationError);
     // What msgpack cannot carry is refused before sending, as a rejection (not a synchronous throw).
