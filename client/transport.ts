@@ -60,6 +60,9 @@ export const DEFAULT_REQUEST_POLICY: RequestPolicy = {
 /** Per-call overrides of the client's policy (a field left `undefined` keeps the client's). */
 export type CallOptions = Partial<RequestPolicy>;
 
+/** Least delay between the attempts `noRespondersWaitMs` adds past the retries. */
+const NO_RESPONDERS_RETRY_MIN_MS = 50;
+
 /** Most retries a policy may ask for: with the backoff capped, more would hold a call for hours. */
 const RETRIES_MAX = 100;
 /** Longest timeout or backoff a policy may ask for: what a Node timer can wait (about 24.8 days). */
@@ -182,15 +185,23 @@ export class Transport {
     const startedMs = Date.now();
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= policy.retries;
-      const delayMs = backoffDelayMs(policy, attempt, this.random);
+      let delayMs: number;
       try {
         const msg = await this.nc.request(subject, body, { timeout: policy.timeoutMs });
         const result = resultOf(subject, msg.data);
         if (last || !unavailableIn(result)) return result;
+        delayMs = backoffDelayMs(policy, attempt, this.random);
       } catch (error) {
         const typed = transportError(error, subject, policy.timeoutMs, attempt + 1);
-        const waiting = typed.code === 'NO_RESPONDERS' && Date.now() - startedMs + delayMs <= policy.noRespondersWaitMs;
-        if ((last && !waiting) || !typed.retryable) throw typed;
+        if (!typed.retryable) throw typed;
+        delayMs = backoffDelayMs(policy, attempt, this.random);
+        if (last) {
+          // Past the retries only while nobody serves the subject and the window lasts, and never
+          // faster than NO_RESPONDERS_RETRY_MIN_MS apart (a zero backoff would resend in a hot loop).
+          delayMs = Math.max(delayMs, NO_RESPONDERS_RETRY_MIN_MS);
+          const elapsedMs = Date.now() - startedMs;
+          if (typed.code !== 'NO_RESPONDERS' || elapsedMs + delayMs > policy.noRespondersWaitMs) throw typed;
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }

@@ -10,4 +10,5 @@ export {
   type NotificationType,
   Notifier,
   notificationFor,
+  type SendOutcome,
 } from './notifier.ts';

@@ -6,6 +6,7 @@
  * consumer; it never changes the warehouse.
  */
 import { type EngineEvent, RetainedMap } from '../engine/index.ts';
+import { answerWithin } from '../payments/index.ts';
 
 export type NotificationType =
   | 'confirmed'
@@ -20,6 +21,9 @@ export interface Notification {
   orderId: string;
   type: NotificationType;
 }
+
+/** What became of one send: sent now, sent (or being sent) before, or accepted by no channel. */
+export type SendOutcome = 'sent' | 'duplicate' | 'failed';
 
 /** Where notifications go. Each channel answers whether the message was accepted. */
 export interface NotificationSender {
@@ -92,22 +96,12 @@ export class Notifier {
     private readonly sendTimeoutMs = NOTIFICATION_SEND_TIMEOUT_MS,
   ) {}
 
-  /** A channel's answer, or `false` when it gives none within `sendTimeoutMs`. */
-  private async answer(call: Promise<boolean>): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => {
-        this.stats.timedOut++;
-        resolve(false);
-      }, this.sendTimeoutMs);
-      // A hung channel must not keep the process alive on its own.
-      timer.unref();
+  /** A channel's answer, or `false` (not accepted) when it gives none within `sendTimeoutMs`. */
+  private answer(call: Promise<boolean>): Promise<boolean> {
+    return answerWithin(call, this.sendTimeoutMs, () => {
+      this.stats.timedOut++;
+      return false;
     });
-    try {
-      return await Promise.race([call, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** Sends what a committed event calls for, once per (order, type). Returns whether it sent. */
@@ -116,12 +110,20 @@ export class Notifier {
     return notification === undefined ? false : this.send(notification);
   }
 
-  /** Sends a notification unless the same (order, type) was sent or is being sent. */
+  /** Sends a notification unless the same (order, type) was sent or is being sent. Returns whether it sent. */
   async send(notification: Notification): Promise<boolean> {
+    return (await this.deliver(notification)) === 'sent';
+  }
+
+  /**
+   * Sends a notification unless the same (order, type) was sent or is being sent, and says which:
+   * `failed` when no channel accepted it (or none answered in time), so that the caller tries again.
+   */
+  async deliver(notification: Notification): Promise<SendOutcome> {
     const pair = `${notification.orderId}\u0000${notification.type}`;
     if (this.sent.get(pair) !== undefined || this.sending.has(pair)) {
       this.stats.duplicates++;
-      return false;
+      return 'duplicate';
     }
     this.sending.add(pair);
     let delivered: boolean;
@@ -137,10 +139,10 @@ export class Notifier {
     if (!delivered) {
       // Not remembered: the next delivery of the same event tries again.
       this.stats.failed++;
-      return false;
+      return 'failed';
     }
     this.sent.add(pair, { atMs: 0 });
     this.stats.sent++;
-    return true;
+    return 'sent';
   }
 }

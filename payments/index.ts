@@ -3,6 +3,7 @@
  * the resilience around real ones (circuit breaker, exponential backoff with jitter, retries that
  * reuse the idempotency key).
  */
+export { answerWithin } from './answer-within.ts';
 export { BACKOFF_BASE_MS, BACKOFF_MAX_MS, backoffDelayMs } from './backoff.ts';
 export { type BreakerState, CircuitBreaker, FAILURES_TO_OPEN, OPEN_MS } from './circuit-breaker.ts';
 export type { AuthorizeRequest, PaymentFailure, PaymentGateway, PaymentResult } from './gateway.ts';

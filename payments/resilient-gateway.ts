@@ -9,6 +9,7 @@
  * provider would otherwise hold the caller's call slots, and a hung half-open trial would keep the
  * breaker open for good. The hung call itself is left to finish; its key makes a retry safe.
  */
+import { answerWithin } from './answer-within.ts';
 import { backoffDelayMs } from './backoff.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import type { AuthorizeRequest, PaymentGateway, PaymentResult } from './gateway.ts';
@@ -27,20 +28,6 @@ export interface ResilienceOptions {
    * since under a virtual clock (tests, the demo) a call's time is not the wall clock's.
    */
   callTimeoutMs?: number;
-}
-
-/** The call's answer, or unavailable once `timeoutMs` passed without one. */
-function within<T>(call: Promise<PaymentResult<T>>, timeoutMs: number): Promise<PaymentResult<T>> {
-  if (!Number.isFinite(timeoutMs)) return call;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<PaymentResult<T>>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ ok: false, reason: 'unavailable', message: `no answer in ${timeoutMs} ms`, uncertain: true }),
-      timeoutMs,
-    );
-    timer.unref();
-  });
-  return Promise.race([call, late]).finally(() => clearTimeout(timer));
 }
 
 export class ResilientGateway implements PaymentGateway {
@@ -65,7 +52,13 @@ export class ResilientGateway implements PaymentGateway {
         last = { ok: false, reason: 'unavailable', message: 'circuit open' };
         continue;
       }
-      last = await within(call(), this.options.callTimeoutMs ?? Number.POSITIVE_INFINITY);
+      const timeoutMs = this.options.callTimeoutMs ?? Number.POSITIVE_INFINITY;
+      last = await answerWithin(call(), timeoutMs, () => ({
+        ok: false,
+        reason: 'unavailable',
+        message: `no answer in ${timeoutMs} ms`,
+        uncertain: true,
+      }));
       if (last.ok || last.reason === 'declined') {
         // A decline is an answer from a working provider, not a failure of the provider.
         breaker.succeeded();

@@ -73,34 +73,6 @@ export function loggingSender(logger: Logger): NotificationSender {
 }
 
 /**
- * Wraps a sender to remember whether the latest send of each (order, type) was accepted, which the
- * notifier's boolean (false also for a duplicate) does not tell. The notifier sends one pair at a
- * time, so the pair identifies the send.
- */
-class OutcomeRecorder implements NotificationSender {
-  readonly failed = new Set<string>();
-  constructor(private readonly sender: NotificationSender) {}
-
-  static pair(n: Notification): string {
-    return `${n.orderId}\u0000${n.type}`;
-  }
-
-  async push(n: Notification): Promise<boolean> {
-    return this.record(n, await this.sender.push(n));
-  }
-
-  async sms(n: Notification): Promise<boolean> {
-    return this.record(n, await this.sender.sms(n));
-  }
-
-  private record(n: Notification, accepted: boolean): boolean {
-    if (accepted) this.failed.delete(OutcomeRecorder.pair(n));
-    else this.failed.add(OutcomeRecorder.pair(n));
-    return accepted;
-  }
-}
-
-/**
  * Starts the notification consumers of a region (created if they do not exist; a new one starts with
  * the events to come). Resolves once they take events; throws when the events stream is missing.
  */
@@ -110,15 +82,14 @@ export async function startNotificationConsumer(
   sender: NotificationSender,
   options: NotificationConsumerOptions = {},
 ): Promise<RunningNotificationConsumer> {
-  const recorder = new OutcomeRecorder(sender);
-  const notifier = new Notifier(recorder);
+  const notifier = new Notifier(sender);
   const handle = async (envelope: { event: Parameters<typeof notificationFor>[0] }): Promise<void> => {
     const notification = notificationFor(envelope.event);
     if (notification === undefined) return;
-    const pair = OutcomeRecorder.pair(notification);
-    await notifier.send(notification);
-    // Not accepted by any channel: throwing makes the consumer deliver the event again later.
-    if (recorder.failed.delete(pair)) throw new Error(`notification ${notification.type} not accepted`);
+    // Accepted by no channel (or none answered in time): throwing makes the consumer deliver the event again later.
+    if ((await notifier.deliver(notification)) === 'failed') {
+      throw new Error(`notification ${notification.type} not accepted`);
+    }
   };
   const consumers: EventConsumer[] = [];
   try {

@@ -346,9 +346,12 @@ describe('client round trips over NATS', () => {
       expect(answered).toEqual({ ok: true, value: { kind: 'availability', items: [] } });
       expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
       await coming;
-      // A short window gives up soon after it, with more attempts than the retries alone.
+      // A short window gives up soon after it, with more attempts than the retries alone (the default
+      // policy's 4 attempts wait at most 50 + 100 + 200 ms between them, a 5th at most 400 ms more).
       const gone = await rejection(
-        client.warehouse('berlin', 'nowhere').query({ type: 'availability', skus: [SKU] }, { noRespondersWaitMs: 600 }),
+        client
+          .warehouse('berlin', 'nowhere')
+          .query({ type: 'availability', skus: [SKU] }, { noRespondersWaitMs: 1_000 }),
       );
       expect(gone).toBeInstanceOf(NoRespondersError);
       expect((gone as NoRespondersError).attempts).toBeGreaterThan(DEFAULT_REQUEST_POLICY.retries + 1);

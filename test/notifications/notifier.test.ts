@@ -117,12 +117,15 @@ describe('notifier', () => {
       sms: (n) => (hung ? new Promise<boolean>(() => {}) : Promise.resolve(out.push(`sms ${n.orderId} ${n.type}`) > 0)),
     };
     const notifier = new Notifier(sender, 30);
-    // Arrival notices fall back to SMS: both channels hang, both are given up.
-    expect(await notifier.handle(changed('out_for_delivery', 'e4'))).toBe(false);
+    const arrival = { orderId: 'o1', type: 'out_for_delivery' } as const;
+    // Arrival notices fall back to SMS: both channels hang, both are given up, and the send failed
+    // (what makes the notification consumer take the event again), not a duplicate.
+    expect(await notifier.deliver(arrival)).toBe('failed');
     expect(notifier.stats).toMatchObject({ sent: 0, failed: 1, timedOut: 2, smsFallbacks: 1 });
     hung = false;
-    expect(await notifier.handle(changed('out_for_delivery', 'e4'))).toBe(true);
+    expect(await notifier.deliver(arrival)).toBe('sent');
+    expect(await notifier.deliver(arrival)).toBe('duplicate');
     expect(out).toEqual(['push o1 out_for_delivery']);
-    expect(notifier.stats).toMatchObject({ sent: 1, timedOut: 2 });
+    expect(notifier.stats).toMatchObject({ sent: 1, timedOut: 2, duplicates: 1 });
   });
 });
