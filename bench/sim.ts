@@ -26,17 +26,21 @@ async function run(ctx: SuiteContext): Promise<Row[]> {
   let logged = 0;
   const startedMs = performance.now();
   const threads = simThreads(choice);
-  const report = await runEmbeddedInThreads(choice, {
-    onProgress: (share) => {
-      if (share * PROGRESS_STEPS >= logged + 1) {
-        logged = Math.floor(share * PROGRESS_STEPS);
-        ctx.log(`  ${Math.round(share * 100)}% simulated after ${fmt((performance.now() - startedMs) / 1_000, 1)} s`);
-      }
+  const report = await runEmbeddedInThreads(
+    choice,
+    {
+      onProgress: (share) => {
+        if (share * PROGRESS_STEPS >= logged + 1) {
+          logged = Math.floor(share * PROGRESS_STEPS);
+          ctx.log(`  ${Math.round(share * 100)}% simulated after ${fmt((performance.now() - startedMs) / 1_000, 1)} s`);
+        }
+      },
     },
-  });
+    threads,
+  );
   const wallSeconds = (performance.now() - startedMs) / 1_000;
   const threadsNote =
-    threads === 2 ? 'the city split over 2 threads, same report as 1 thread' : `${threads} thread (one core)`;
+    threads === 2 ? 'the city split over 2 threads, same report as 1 thread' : 'in 1 thread (one core here)';
   const placed = report.orders.placed;
   const violations = report.oversoldUnits + report.acknowledgedLost;
   const quickNote = ctx.quick ? ' --quick: only the first 4 simulated hours (the quiet night), not a measurement.' : '';

@@ -36,6 +36,8 @@ export class RetainedMap<V extends { atMs: number }> {
   private keys: string[] = [];
   private vals: (V | undefined)[] = [];
   private times: number[] = [];
+  /** Each entry's key hash, so that forgetting it finds its slot without reading the old key again. */
+  private keyHashes: number[] = [];
   private head = 0;
   /** The absolute position (entries ever added before it) of `keys[0]`. */
   private base = 0;
@@ -96,6 +98,7 @@ export class RetainedMap<V extends { atMs: number }> {
     this.keys.push(key);
     this.vals.push(value);
     this.times.push(value.atMs);
+    this.keyHashes.push(h);
     this.live++;
     if (this.live > this.max) {
       this.dropOldest();
@@ -113,7 +116,7 @@ export class RetainedMap<V extends { atMs: number }> {
 
   private dropOldest(): void {
     const key = this.keys[this.head] as string;
-    this.unindex(keyHash(key), this.base + this.head);
+    this.unindex(this.keyHashes[this.head] as number, this.base + this.head);
     this.vals[this.head] = undefined;
     this.live--;
     this.onDrop?.(key);
@@ -122,6 +125,7 @@ export class RetainedMap<V extends { atMs: number }> {
       this.keys = this.keys.slice(this.head);
       this.vals = this.vals.slice(this.head);
       this.times = this.times.slice(this.head);
+      this.keyHashes = this.keyHashes.slice(this.head);
       this.base += this.head;
       this.head = 0;
     }

@@ -65,9 +65,8 @@ export class CourierFleet {
   constructor(
     private readonly ctx: SimContext,
     private readonly w: SimWarehouse,
-    index: number,
   ) {
-    this.random = ctx.random(200 + index);
+    this.random = ctx.random(200 + w.index);
   }
 
   private get id(): string {

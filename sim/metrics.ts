@@ -36,6 +36,13 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
 }
 
+/** Keeps every other item (the first, the third...), in place. */
+function halve<T>(items: T[]): void {
+  let kept = 0;
+  for (let i = 0; i < items.length; i += 2) items[kept++] = items[i] as T;
+  items.length = kept;
+}
+
 function append<T>(into: T[], from: readonly T[]): void {
   for (const item of from) into.push(item);
 }
@@ -158,9 +165,7 @@ export class Metrics {
     const n = this.deliveriesSeen++;
     if (n % this.mapStride !== 0) return;
     if (this.deliveries.length >= MAP_DELIVERIES_MAX) {
-      let kept = 0;
-      for (let i = 0; i < this.deliveries.length; i += 2) this.deliveries[kept++] = this.deliveries[i] as MapDelivery;
-      this.deliveries.length = kept;
+      halve(this.deliveries);
       this.mapStride *= 2;
       if (n % this.mapStride !== 0) return;
     }
@@ -234,11 +239,7 @@ export class Metrics {
     }
     append(this.deliveries, other.deliveries);
     this.deliveriesSeen += other.deliveriesSeen;
-    while (this.deliveries.length > MAP_DELIVERIES_MAX) {
-      let kept = 0;
-      for (let i = 0; i < this.deliveries.length; i += 2) this.deliveries[kept++] = this.deliveries[i] as MapDelivery;
-      this.deliveries.length = kept;
-    }
+    while (this.deliveries.length > MAP_DELIVERIES_MAX) halve(this.deliveries);
   }
 
   toReport(

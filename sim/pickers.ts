@@ -33,9 +33,8 @@ export class PickerCrew {
   constructor(
     private readonly ctx: SimContext,
     private readonly w: SimWarehouse,
-    index: number,
   ) {
-    this.random = ctx.random(100 + index);
+    this.random = ctx.random(100 + w.index);
   }
 
   private get id(): string {

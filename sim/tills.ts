@@ -20,9 +20,8 @@ export class Till {
   constructor(
     private readonly ctx: SimContext,
     private readonly w: SimWarehouse,
-    index: number,
   ) {
-    this.random = ctx.random(300 + index);
+    this.random = ctx.random(300 + w.index);
   }
 
   private get sourceId(): string {

@@ -30,15 +30,10 @@ const UTILIZATION_EVERY_MS = 10 * 60_000;
 /** Simulated time between progress reports. */
 const PROGRESS_STEP_MS = 15 * 60_000;
 
-/** The committed events the world reacts to (`onEvents`); the engine need not hand on the others. */
-const WORLD_EVENT_TYPES: ReadonlySet<EngineEvent['type']> = new Set([
-  'order.changed',
-  'pick.queued',
-  'order.effect',
-  'dispatch.offered',
-  'pick_pack.recorded',
-  'escalation.raised',
-]);
+/** A reaction per event type: what the world does when a store commits such an event. */
+type Reactions = {
+  [T in EngineEvent['type']]?: (warehouseId: string, event: Extract<EngineEvent, { type: T }>) => void;
+};
 
 export interface WorldOptions {
   /** Called as simulated time passes (share done, 0..1). */
@@ -108,12 +103,13 @@ export class World {
     this.desk = new PaymentDesk(this.ctx);
     this.shoppers = new Shoppers(this.ctx);
     for (const w of played) {
-      this.crews.set(w.entry.id, new PickerCrew(this.ctx, w, w.index));
-      this.fleets.set(w.entry.id, new CourierFleet(this.ctx, w, w.index));
-      this.tills.push(new Till(this.ctx, w, w.index));
+      this.crews.set(w.entry.id, new PickerCrew(this.ctx, w));
+      this.fleets.set(w.entry.id, new CourierFleet(this.ctx, w));
+      this.tills.push(new Till(this.ctx, w));
     }
     engine.onEvents = (warehouseId, events) => this.onEvents(warehouseId, events);
-    engine.eventTypes = WORLD_EVENT_TYPES;
+    // The engine need not hand on events nobody here reacts to (most of a day's: courier moves, stock).
+    engine.eventTypes = new Set(Object.keys(this.reactions) as EngineEvent['type'][]);
   }
 
   /** Orders one store expects per hour, as planned (spikes are not planned for). */
@@ -123,41 +119,32 @@ export class World {
     return (s.ordersPerWarehouseDay * s.dayFactor * (s.hourlyProfile[Math.floor(hour) % 24] as number)) / total;
   }
 
-  private onEvents(warehouseId: string, events: EngineEvent[]): void {
-    const ctx = this.ctx;
-    for (const event of events) {
-      switch (event.type) {
-        case 'order.changed':
-          this.orderChanged(warehouseId, event.orderId, event.state, event.reason);
-          break;
-        case 'pick.queued': {
-          const order = ctx.orders.get(event.orderId);
-          if (order !== undefined && !order.confirmed) {
-            order.confirmed = true;
-            ctx.metrics.accept(warehouseId);
-          }
-          this.crews.get(warehouseId)?.wake();
-          break;
-        }
-        case 'order.effect':
-          // Over NATS the region's own effect executor calls its payment provider.
-          if (this.engine.mode === 'embedded') this.desk.handle(warehouseId, event);
-          break;
-        case 'dispatch.offered': {
-          const order = ctx.orders.get(event.orderId);
-          if (order !== undefined) this.fleets.get(warehouseId)?.offered(event.courierId, order);
-          break;
-        }
-        case 'pick_pack.recorded':
-          ctx.metrics.pickPack(event.pickPackMs);
-          break;
-        case 'escalation.raised':
-          ctx.metrics.escalation(event.kind);
-          break;
-        default:
-          break;
+  /** How the world reacts to each type of committed event it cares about. */
+  private readonly reactions: Reactions = {
+    'order.changed': (warehouseId, e) => this.orderChanged(warehouseId, e.orderId, e.state, e.reason),
+    'pick.queued': (warehouseId, e) => {
+      const order = this.ctx.orders.get(e.orderId);
+      if (order !== undefined && !order.confirmed) {
+        order.confirmed = true;
+        this.ctx.metrics.accept(warehouseId);
       }
-    }
+      this.crews.get(warehouseId)?.wake();
+    },
+    'order.effect': (warehouseId, e) => {
+      // Over NATS the region's own effect executor calls its payment provider.
+      if (this.engine.mode === 'embedded') this.desk.handle(warehouseId, e);
+    },
+    'dispatch.offered': (warehouseId, e) => {
+      const order = this.ctx.orders.get(e.orderId);
+      if (order !== undefined) this.fleets.get(warehouseId)?.offered(e.courierId, order);
+    },
+    'pick_pack.recorded': (_warehouseId, e) => this.ctx.metrics.pickPack(e.pickPackMs),
+    'escalation.raised': (_warehouseId, e) => this.ctx.metrics.escalation(e.kind),
+  };
+
+  private onEvents(warehouseId: string, events: EngineEvent[]): void {
+    const reactions = this.reactions as Partial<Record<EngineEvent['type'], (w: string, e: EngineEvent) => void>>;
+    for (const event of events) reactions[event.type]?.(warehouseId, event);
   }
 
   private orderChanged(warehouseId: string, orderId: string, state: SimOrder['state'], reason?: CancelReason): void {
@@ -244,7 +231,7 @@ export class World {
   run(options: WorldOptions = {}): SimReport {
     const started = performance.now();
     const part = this.runPart(options);
-    return reportOfParts(this.scenario, this.city, this.engine.mode, [part], (performance.now() - started) / 1000);
+    return this.report((performance.now() - started) / 1000, part);
   }
 
   /** Plays the scenario's hours on the embedded engine and returns what this world measured. */
