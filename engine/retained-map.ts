@@ -63,6 +63,11 @@ export class RetainedMap<V extends { atMs: number }> {
     return this.live;
   }
 
+  /** Slots of the index now (twice the keys at most, 8 times at least, unless at its minimum). */
+  get slots(): number {
+    return this.hashes.length;
+  }
+
   private hash(key: string): number {
     if (key === this.lastKey) return this.lastHash;
     const h = keyHash(key);
@@ -89,7 +94,7 @@ export class RetainedMap<V extends { atMs: number }> {
    * by construction): it does not look the key up again, on the hottest map of the core.
    */
   add(key: string, value: V): void {
-    if ((this.live + 1) * 2 > this.hashes.length) this.grow();
+    if ((this.live + 1) * 2 > this.hashes.length) this.resize(this.hashes.length * 2);
     const h = this.hash(key);
     let i = h & this.mask;
     while (this.hashes[i] !== 0) i = (i + 1) & this.mask;
@@ -119,6 +124,8 @@ export class RetainedMap<V extends { atMs: number }> {
     this.unindex(this.keyHashes[this.head] as number, this.base + this.head);
     this.vals[this.head] = undefined;
     this.live--;
+    // After a burst the table halves once it is less than 1/8 full (it doubles past 1/2).
+    if (this.live * 8 < this.hashes.length && this.hashes.length > SLOTS_MIN) this.resize(this.hashes.length / 2);
     this.onDrop?.(key);
     this.head++;
     if (this.head >= 1_024 && this.head * 2 >= this.keys.length) {
@@ -137,7 +144,11 @@ export class RetainedMap<V extends { atMs: number }> {
     const positions = this.positions;
     const mask = this.mask;
     let hole = h & mask;
-    while (!(hashes[hole] === h && positions[hole] === position)) hole = (hole + 1) & mask;
+    while (!(hashes[hole] === h && positions[hole] === position)) {
+      // An entry always has its slot: an empty one before it would be a bug, never a reason to loop.
+      if (hashes[hole] === 0) throw new Error(`RetainedMap: no slot for the entry at ${position}`);
+      hole = (hole + 1) & mask;
+    }
     for (let j = (hole + 1) & mask; hashes[j] !== 0; j = (j + 1) & mask) {
       // The entry at j may fill the hole unless its home slot lies cyclically in (hole, j].
       const home = (hashes[j] as number) & mask;
@@ -150,11 +161,10 @@ export class RetainedMap<V extends { atMs: number }> {
     hashes[hole] = 0;
   }
 
-  /** Doubles the table, moving every slot by the hash it keeps (no key is hashed again). */
-  private grow(): void {
+  /** Moves every slot into a table of `size` slots by the hash it keeps (no key is hashed again). */
+  private resize(size: number): void {
     const oldHashes = this.hashes;
     const oldPositions = this.positions;
-    const size = oldHashes.length * 2;
     this.hashes = new Int32Array(size);
     this.positions = new Float64Array(size);
     this.mask = size - 1;

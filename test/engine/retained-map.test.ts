@@ -127,6 +127,18 @@ describe('RetainedMap', () => {
     expect(map.size).toBe(1);
   });
 
+  it('gives back the memory of a burst: the index shrinks as the keys are forgotten', () => {
+    const map = new RetainedMap<{ atMs: number }>(1_000, 1_000_000);
+    // A burst of 100,000 keys, then 3,000 more that stay: every shrink on the way must keep them.
+    for (let i = 0; i < 103_000; i++) map.add(`k${i}`, { atMs: i < 100_000 ? 0 : 5_000 });
+    expect(map.slots).toBeGreaterThanOrEqual(200_000);
+    map.prune(5_000);
+    expect(map.size).toBe(3_000);
+    expect(map.slots).toBeLessThanOrEqual(3_000 * 8);
+    for (let i = 100_000; i < 103_000; i++) expect(map.get(`k${i}`)?.atMs).toBe(5_000);
+    expect(map.get('k0')).toBeUndefined();
+  });
+
   it('keeps and forgets the empty key like any other', () => {
     const map = new RetainedMap<{ atMs: number }>(10, 1_000);
     map.add('', { atMs: 0 });
