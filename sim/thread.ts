@@ -44,7 +44,8 @@ export function simThreads(choice: ScenarioChoice): number {
   return Math.max(1, Math.min(2, availableParallelism(), scenarioFor(choice).warehouses));
 }
 
-export function runEmbeddedInThreads(
+/** Async, so that a bad choice (an unknown scenario) rejects like a failed thread instead of throwing. */
+export async function runEmbeddedInThreads(
   choice: ScenarioChoice,
   options: WorldOptions = {},
   threads = simThreads(choice),

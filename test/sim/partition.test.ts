@@ -90,6 +90,12 @@ describe('partitioned simulation', () => {
     expect(report.pickPackMinutes.p50).toBeCloseTo(100_000 / 60_000, 2);
   });
 
+  it('rejects a scenario it does not know, as a failed run', async () => {
+    const run = runEmbeddedInThreads({ name: 'no-such-scenario', hours: 1 }, {}, 2);
+    expect(run).toBeInstanceOf(Promise);
+    await expect(run).rejects.toThrow(/unknown scenario no-such-scenario/);
+  });
+
   it('runs in one thread when asked to, with the same report', async () => {
     const choice = { seed: 3, warehouses: 3, hours: 3 };
     const one = await runEmbeddedInThreads(choice, {}, 1);
