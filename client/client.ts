@@ -29,10 +29,11 @@ export interface ClientOptions {
   /** ...up to this (default 2,000 ms). Each delay is jittered between half and all of it. */
   backoffMaxMs?: number;
   /**
-   * How long after a call began no responders (a region process restarting) is still retried, past
-   * `retries` (default 10,000 ms; 0: only `retries`).
+   * How long after a call began it is still retried, past `retries`, while its warehouse restarts:
+   * no responders (a region process restarting), or UNAVAILABLE with a `retryAfterMs` (a warehouse
+   * reopening, a process shutting down, a full queue). Default 10,000 ms; 0: only `retries`.
    */
-  noRespondersWaitMs?: number;
+  restartWaitMs?: number;
   /** Source of the jitter (tests make it deterministic). */
   random?: () => number;
 }
@@ -52,8 +53,8 @@ export const CHECKOUT_ATTEMPT_TIMEOUT_MS = 10_000;
 
 /** The client's policy from its options, checked (`resolvePolicy`): bad values throw at construction. */
 function policyOf(options: ClientOptions): RequestPolicy {
-  const { requestTimeoutMs: timeoutMs, retries, backoffMs, backoffMaxMs, noRespondersWaitMs } = options;
-  return resolvePolicy(DEFAULT_REQUEST_POLICY, { timeoutMs, retries, backoffMs, backoffMaxMs, noRespondersWaitMs });
+  const { requestTimeoutMs: timeoutMs, retries, backoffMs, backoffMaxMs, restartWaitMs } = options;
+  return resolvePolicy(DEFAULT_REQUEST_POLICY, { timeoutMs, retries, backoffMs, backoffMaxMs, restartWaitMs });
 }
 
 export class DarkstoreClient {

@@ -40,13 +40,15 @@ export interface RequestPolicy {
   backoffMs: number;
   backoffMaxMs: number;
   /**
-   * How long after a call began a request that finds nobody serving its subject (NO_RESPONDERS:
-   * the region process is starting or restarting) is still tried again, past `retries`, with the
-   * same backoff. NO_RESPONDERS comes back at once, so `retries` alone spend themselves in a few
-   * hundred ms, while a restart takes seconds (recovery, and a start waits 4 s for another process
-   * announcing the same warehouses). 0: only `retries`.
+   * How long after a call began a request is still tried again, past `retries`, while its warehouse
+   * is restarting: nobody serves its subject (NO_RESPONDERS: the region process is starting or
+   * restarting), or it answers UNAVAILABLE with a `retryAfterMs` (the refusal passes: a warehouse
+   * reopening, a process shutting down, a full queue). Both come back at once, so `retries` alone
+   * spend themselves in a few hundred ms, while a restart takes seconds (recovery, and a start waits
+   * 4 s for another process announcing the same warehouses). An UNAVAILABLE without `retryAfterMs`
+   * (a failed warehouse) gets `retries` only. 0: only `retries`.
    */
-  noRespondersWaitMs: number;
+  restartWaitMs: number;
 }
 
 export const DEFAULT_REQUEST_POLICY: RequestPolicy = {
@@ -54,14 +56,14 @@ export const DEFAULT_REQUEST_POLICY: RequestPolicy = {
   retries: 3,
   backoffMs: 50,
   backoffMaxMs: 2_000,
-  noRespondersWaitMs: 10_000,
+  restartWaitMs: 10_000,
 };
 
 /** Per-call overrides of the client's policy (a field left `undefined` keeps the client's). */
 export type CallOptions = Partial<RequestPolicy>;
 
-/** Least delay between the attempts `noRespondersWaitMs` adds past the retries. */
-const NO_RESPONDERS_RETRY_MIN_MS = 50;
+/** Least delay between the attempts `restartWaitMs` adds past the retries. */
+const RESTART_RETRY_MIN_MS = 50;
 
 /** Most retries a policy may ask for: with the backoff capped, more would hold a call for hours. */
 const RETRIES_MAX = 100;
@@ -76,7 +78,7 @@ const TIMER_MS_MAX = 2 ** 31 - 1;
  */
 export function resolvePolicy(base: RequestPolicy, options: CallOptions = {}): RequestPolicy {
   const policy = { ...base };
-  for (const field of ['timeoutMs', 'retries', 'backoffMs', 'backoffMaxMs', 'noRespondersWaitMs'] as const) {
+  for (const field of ['timeoutMs', 'retries', 'backoffMs', 'backoffMaxMs', 'restartWaitMs'] as const) {
     const value = options[field];
     if (value !== undefined) policy[field] = value;
   }
@@ -88,7 +90,7 @@ export function resolvePolicy(base: RequestPolicy, options: CallOptions = {}): R
   };
   whole('timeoutMs', 1, TIMER_MS_MAX);
   whole('retries', 0, RETRIES_MAX);
-  for (const field of ['backoffMs', 'backoffMaxMs', 'noRespondersWaitMs'] as const) {
+  for (const field of ['backoffMs', 'backoffMaxMs', 'restartWaitMs'] as const) {
     const value = policy[field];
     if (!Number.isFinite(value) || value < 0 || value > TIMER_MS_MAX) {
       throw clientValidationError(field, `must be a number of ms from 0 to ${TIMER_MS_MAX}`);
@@ -155,14 +157,29 @@ function transportError(error: unknown, subject: string, timeoutMs: number, atte
   return new DarkstoreError('TRANSPORT_ERROR', `request on ${subject} failed: ${message}`, undefined, { cause: error });
 }
 
-/** Whether a result asks for the same request again: UNAVAILABLE, alone or anywhere in a batch. */
-function unavailableIn(result: Result<unknown>): boolean {
-  if (!result.ok) return result.error.code === 'UNAVAILABLE';
+/** The UNAVAILABLE refusals in a result: the result's own, or those of a batch's commands. */
+function unavailableIn(result: Result<unknown>): { retryAfterMs?: unknown }[] {
+  if (!result.ok) return result.error.code === 'UNAVAILABLE' ? [result.error] : [];
   const value = result.value as { kind?: unknown; results?: unknown };
   if (value === null || typeof value !== 'object' || value.kind !== 'batch' || !Array.isArray(value.results)) {
-    return false;
+    return [];
   }
-  return value.results.some((r: Result<unknown>) => !r.ok && r.error?.code === 'UNAVAILABLE');
+  return value.results.flatMap((r: Result<unknown>) => (!r.ok && r.error?.code === 'UNAVAILABLE' ? [r.error] : []));
+}
+
+/**
+ * How long refusals ask to wait before the request is sent again (the longest of them), or
+ * undefined when one of them lasts (it names no `retryAfterMs`: a failed warehouse). The hint comes
+ * from the wire, so anything but a finite number of ms at least 0 counts as none.
+ */
+function retryAfterMs(refusals: readonly { retryAfterMs?: unknown }[]): number | undefined {
+  let longest = 0;
+  for (const refusal of refusals) {
+    const after = refusal.retryAfterMs;
+    if (typeof after !== 'number' || !Number.isFinite(after) || after < 0) return undefined;
+    longest = Math.max(longest, after);
+  }
+  return longest;
 }
 
 /** Sends requests on one NATS connection under a request policy. */
@@ -183,24 +200,34 @@ export class Transport {
       throw clientValidationError('', `request is ${body.length} bytes, more than ${REQUEST_BYTES_MAX}`);
     }
     const startedMs = Date.now();
+    // Past the retries only while the warehouse is restarting (nobody serves the subject, or a
+    // refusal says it passes) and the window lasts, and never faster than RESTART_RETRY_MIN_MS
+    // apart (a zero backoff would resend in a hot loop).
+    const pastWindow = (delayMs: number) => Date.now() - startedMs + delayMs > policy.restartWaitMs;
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= policy.retries;
       let delayMs: number;
       try {
         const msg = await this.nc.request(subject, body, { timeout: policy.timeoutMs });
         const result = resultOf(subject, msg.data);
-        if (last || !unavailableIn(result)) return result;
-        delayMs = backoffDelayMs(policy, attempt, this.random);
+        const refusals = unavailableIn(result);
+        if (refusals.length === 0) return result;
+        const afterMs = retryAfterMs(refusals);
+        if (last && afterMs === undefined) return result;
+        // The refusal's hint is honoured up to the backoff's own cap: a reply cannot hold a call for long.
+        const hintMs = Math.min(afterMs ?? 0, policy.backoffMaxMs);
+        delayMs = Math.max(backoffDelayMs(policy, attempt, this.random), hintMs);
+        if (last) {
+          delayMs = Math.max(delayMs, RESTART_RETRY_MIN_MS);
+          if (pastWindow(delayMs)) return result;
+        }
       } catch (error) {
         const typed = transportError(error, subject, policy.timeoutMs, attempt + 1);
         if (!typed.retryable) throw typed;
         delayMs = backoffDelayMs(policy, attempt, this.random);
         if (last) {
-          // Past the retries only while nobody serves the subject and the window lasts, and never
-          // faster than NO_RESPONDERS_RETRY_MIN_MS apart (a zero backoff would resend in a hot loop).
-          delayMs = Math.max(delayMs, NO_RESPONDERS_RETRY_MIN_MS);
-          const elapsedMs = Date.now() - startedMs;
-          if (typed.code !== 'NO_RESPONDERS' || elapsedMs + delayMs > policy.noRespondersWaitMs) throw typed;
+          delayMs = Math.max(delayMs, RESTART_RETRY_MIN_MS);
+          if (typed.code !== 'NO_RESPONDERS' || pastWindow(delayMs)) throw typed;
         }
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs));

@@ -20,7 +20,17 @@ export type EngineError =
   | { code: 'NOT_FOUND'; message: string; kind: string; id: string; reason?: string }
   | { code: 'LIMIT_EXCEEDED'; message: string; limit: string; max: number }
   | { code: 'NO_FULFILLMENT_CENTER'; message: string; candidates: { warehouseId: string; reason: string }[] }
-  | { code: 'UNAVAILABLE'; message: string; reason: string }
+  | {
+      code: 'UNAVAILABLE';
+      message: string;
+      reason: string;
+      /**
+       * Present when the refusal is passing (a full queue, a warehouse reopening, a process shutting
+       * down): ask again after about this many ms. Absent when it lasts until someone acts (a failed
+       * warehouse).
+       */
+      retryAfterMs?: number;
+    }
   | {
       code: 'SCAN_REJECTED';
       message: string;
@@ -131,8 +141,23 @@ export function limitExceeded(limit: string, max: number): EngineError {
   return { code: 'LIMIT_EXCEEDED', message: `limit ${limit} (${max}) reached`, limit, max };
 }
 
-export function unavailable(reason: string): EngineError {
-  return { code: 'UNAVAILABLE', message: `unavailable: ${reason}`, reason };
+/**
+ * How long a passing refusal asks the caller to wait (ms): a full command queue drains in a batch or
+ * two; a warehouse reopening (or a placement that did not answer) is back once it replayed its log,
+ * in seconds; a process shutting down stops listening at once, and another process (or its restart)
+ * takes its subjects.
+ */
+export const RETRY_AFTER_MS = { queueFull: 100, restarting: 1_000, shuttingDown: 500 } as const;
+
+/** The warehouse cannot answer now; `retryAfterMs` when the refusal is passing (see `RETRY_AFTER_MS`). */
+export function unavailable(reason: string, retryAfterMs?: number): EngineError {
+  const error: Extract<EngineError, { code: 'UNAVAILABLE' }> = {
+    code: 'UNAVAILABLE',
+    message: `unavailable: ${reason}`,
+    reason,
+  };
+  if (retryAfterMs !== undefined) error.retryAfterMs = retryAfterMs;
+  return error;
 }
 
 export function scanRejected(

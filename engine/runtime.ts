@@ -9,7 +9,7 @@
  * `Checkpointer`.
  */
 import { CheckpointSchedule, type CheckpointScheduleOptions } from './checkpoint-schedule.ts';
-import { unavailable, validationError } from './errors.ts';
+import { RETRY_AFTER_MS, unavailable, validationError } from './errors.ts';
 import type { Command, EngineEvent, LedgerEntry, Result, StampedCommand } from './types.ts';
 import { validateCommand, validateQuery } from './validate.ts';
 import type { Warehouse } from './warehouse.ts';
@@ -138,7 +138,11 @@ export class WarehouseRuntime {
 
   /** Validates and queues one command; resolves with its result once it is durable. Never rejects. */
   submit(input: unknown): Promise<Result> {
-    if (this.status !== 'open') return Promise.resolve({ ok: false, error: unavailable(`warehouse ${this.status}`) });
+    if (this.status !== 'open') {
+      // Closing or closed: a shutdown or a reopen, passing; failed: until someone acts.
+      const after = this.status === 'failed' ? undefined : RETRY_AFTER_MS.restarting;
+      return Promise.resolve({ ok: false, error: unavailable(`warehouse ${this.status}`, after) });
+    }
     const validated = validateCommand(input);
     if (!validated.ok) return Promise.resolve(validated);
     if (validated.value.type === 'tick') {
@@ -206,7 +210,7 @@ export class WarehouseRuntime {
   private enqueue(command: Command): Promise<Result> {
     if (this.queue.length >= this.queueMax) {
       this.stats.rejectedQueueFull++;
-      return Promise.resolve({ ok: false, error: unavailable('command queue full') });
+      return Promise.resolve({ ok: false, error: unavailable('command queue full', RETRY_AFTER_MS.queueFull) });
     }
     const answer = new Promise<Result>((resolve) => {
       this.queue.push({ command, resolve });

@@ -32,6 +32,7 @@ import {
   limits,
   type OrderPlaceCommand,
   type QuantityLine,
+  RETRY_AFTER_MS,
   type Result,
   unavailable,
   validateCommand,
@@ -176,7 +177,10 @@ export class CheckoutService {
   private async answer(msg: Msg): Promise<void> {
     const outbox = outboxOf(this.options.nc, this.options.logger);
     if (this.inFlight >= CHECKOUTS_IN_FLIGHT_MAX) {
-      outbox.reply(msg, errorReply(unavailable(`more than ${CHECKOUTS_IN_FLIGHT_MAX} checkouts in flight`)));
+      outbox.reply(
+        msg,
+        errorReply(unavailable(`more than ${CHECKOUTS_IN_FLIGHT_MAX} checkouts in flight`, RETRY_AFTER_MS.queueFull)),
+      );
       return;
     }
     const decoded = decodeRequest(msg.data);
@@ -285,9 +289,10 @@ export class CheckoutService {
   ): Promise<CheckoutResult> {
     const { region } = this;
     const claims = this.options.claims;
-    const retry = (what: string): CheckoutResult => ({
+    /** The checkout must be sent again with its key; `retryAfterMs` unless the target failed for good. */
+    const retry = (what: string, retryAfterMs: number | undefined = RETRY_AFTER_MS.restarting): CheckoutResult => ({
       ok: false,
-      error: unavailable(`${what}; retry the checkout with the same key`),
+      error: unavailable(`${what}; retry the checkout with the same key`, retryAfterMs),
     });
     const tried = new Set<string>();
     let claim: CheckoutClaim | undefined;
@@ -341,7 +346,8 @@ export class CheckoutService {
           if (error.code === 'UNAVAILABLE') {
             report.reason = 'unavailable';
             report.detail = error.message;
-            return retry(`placing order ${order.orderId} at ${target}: ${error.message}`);
+            // The target's own hint: passing (reopening, a full queue), or none when it failed.
+            return retry(`placing order ${order.orderId} at ${target}: ${error.message}`, error.retryAfterMs);
           }
           if (placementRefusal(report, error) === 'stop') return { ok: false, error };
         }

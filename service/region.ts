@@ -17,7 +17,7 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { openWarehouseHost, type WarehouseHost } from '../effects/index.ts';
-import { type EngineError, type EngineEvent, type Result, unavailable } from '../engine/index.ts';
+import { type EngineError, type EngineEvent, RETRY_AFTER_MS, type Result, unavailable } from '../engine/index.ts';
 import {
   CircuitBreaker,
   PAYMENT_CALL_TIMEOUT_MS,
@@ -521,13 +521,13 @@ export class RegionHost {
   }
 
   private unavailableReason(hosted: HostedWarehouse): EngineError | undefined {
-    if (this.stopping) return unavailable('the region process is shutting down');
+    if (this.stopping) return unavailable('the region process is shutting down', RETRY_AFTER_MS.shuttingDown);
     const reason = notServing(hosted);
     if (reason === undefined) return undefined;
     const id = hosted.entry.id;
-    return unavailable(
-      hosted.failure === undefined ? `warehouse ${id} is ${reason}` : `warehouse ${id} failed: ${reason}`,
-    );
+    // Reopening (or not open yet) passes; a failure lasts until an operator acts.
+    if (hosted.failure !== undefined) return unavailable(`warehouse ${id} failed: ${reason}`);
+    return unavailable(`warehouse ${id} is ${reason}`, RETRY_AFTER_MS.restarting);
   }
 
   /** Decodes, runs and replies; never throws, whatever the body. */

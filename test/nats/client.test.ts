@@ -245,7 +245,7 @@ describe('client round trips over NATS', () => {
   it('fails with typed errors when nobody serves a warehouse or a reply never comes', async () => {
     const nowhere = client.warehouse('berlin', 'nowhere');
     const started = Date.now();
-    const none = await rejection(nowhere.availability([SKU], { retries: 2, backoffMs: 20, noRespondersWaitMs: 0 }));
+    const none = await rejection(nowhere.availability([SKU], { retries: 2, backoffMs: 20, restartWaitMs: 0 }));
     expect(none).toBeInstanceOf(NoRespondersError);
     expect(none).toMatchObject({ code: 'NO_RESPONDERS', attempts: 3, retryable: true });
     expect(Date.now() - started).toBeLessThan(1_000);
@@ -273,7 +273,7 @@ describe('client round trips over NATS', () => {
         paymentToken: 't',
         ttlMs: 60_000,
       });
-      const lost = await rejection(client.checkout('nobody', order('o-x'), { retries: 0 }));
+      const lost = await rejection(client.checkout('nobody', order('o-x'), { retries: 0, restartWaitMs: 0 }));
       expect((lost as DarkstoreError).sentKey).toMatch(/^\w{22}$/);
       const far = await client.checkout('berlin', order('o-far'));
       expect(far).toMatchObject({ ok: false, error: { code: 'NO_FULFILLMENT_CENTER' } });
@@ -326,7 +326,7 @@ describe('client round trips over NATS', () => {
     }
   });
 
-  it('keeps trying a warehouse nobody serves yet (a region restarting) for noRespondersWaitMs, past its retries', async () => {
+  it('keeps trying a warehouse nobody serves yet (a region restarting) for restartWaitMs, past its retries', async () => {
     const late = client.warehouse('berlin', 'late');
     const responder: NatsConnection = await connect({ servers: nats.url });
     try {
@@ -349,12 +349,60 @@ describe('client round trips over NATS', () => {
       // A short window gives up soon after it, with more attempts than the retries alone (the default
       // policy's 4 attempts wait at most 50 + 100 + 200 ms between them, a 5th at most 400 ms more).
       const gone = await rejection(
-        client
-          .warehouse('berlin', 'nowhere')
-          .query({ type: 'availability', skus: [SKU] }, { noRespondersWaitMs: 1_000 }),
+        client.warehouse('berlin', 'nowhere').query({ type: 'availability', skus: [SKU] }, { restartWaitMs: 1_000 }),
       );
       expect(gone).toBeInstanceOf(NoRespondersError);
       expect((gone as NoRespondersError).attempts).toBeGreaterThan(DEFAULT_REQUEST_POLICY.retries + 1);
+    } finally {
+      await responder.close();
+    }
+  });
+
+  it('waits out an UNAVAILABLE that says it passes (retryAfterMs), as long as it asks, and not a failed warehouse', async () => {
+    const responder: NatsConnection = await connect({ servers: nats.url });
+    const unavailableFor = (reason: string, retryAfterMs?: number) =>
+      encode({ ok: false, error: { code: 'UNAVAILABLE', message: `unavailable: ${reason}`, reason, retryAfterMs } });
+    const asked = new Map<string, number[]>();
+    const serve = (warehouse: string, answer: () => Uint8Array) =>
+      responder.subscribe(`darkstore.berlin.${warehouse}.query`, {
+        callback: (_e, msg) => {
+          asked.set(warehouse, [...(asked.get(warehouse) ?? []), Date.now()]);
+          msg.respond(answer());
+        },
+      });
+    try {
+      // Reopening for 1.2 s, asking for 300 ms between attempts: the default policy's 3 retries
+      // would be spent in ~350 ms, and its first backoffs are 25–100 ms.
+      const backAtMs = Date.now() + 1_200;
+      serve('reopening', () =>
+        Date.now() < backAtMs
+          ? unavailableFor('warehouse reopening is reopening', 300)
+          : encode({ ok: true, value: { kind: 'availability', items: [] } }),
+      );
+      serve('broken', () => unavailableFor('warehouse broken failed: disk full'));
+      serve('stubborn', () => unavailableFor('warehouse stubborn is reopening', 1e12));
+      await responder.flush();
+      const query = { type: 'availability' as const, skus: [SKU] };
+      const started = Date.now();
+      const answered = await client.warehouse('berlin', 'reopening').query(query);
+      expect(answered).toEqual({ ok: true, value: { kind: 'availability', items: [] } });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_150);
+      const times = asked.get('reopening') ?? [];
+      expect(times.length).toBeGreaterThan(DEFAULT_REQUEST_POLICY.retries + 1);
+      for (let i = 1; i < times.length; i++)
+        expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(280);
+      // A failed warehouse names no time to come back: the retries, at the backoff, then its refusal.
+      const broken = await client.warehouse('berlin', 'broken').query(query, { backoffMs: 10 });
+      expect(broken).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      expect(asked.get('broken')).toHaveLength(DEFAULT_REQUEST_POLICY.retries + 1);
+      // A hint is kept to the backoff's cap, and the window ends the waiting all the same.
+      const stubbornStarted = Date.now();
+      const stubborn = await client
+        .warehouse('berlin', 'stubborn')
+        .query(query, { backoffMs: 10, backoffMaxMs: 100, restartWaitMs: 600 });
+      expect(stubborn).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      expect(Date.now() - stubbornStarted).toBeLessThan(1_500);
+      expect((asked.get('stubborn') ?? []).length).toBeGreaterThan(DEFAULT_REQUEST_POLICY.retries + 1);
     } finally {
       await responder.close();
     }
@@ -373,7 +421,7 @@ describe('client round trips over NATS', () => {
       expect(refused).toBeInstanceOf(ValidationError);
       expect((refused as ValidationError).message).toMatch(new RegExp(`^${Object.keys(bad)[0]}: `));
     }
-    const kept = await rejection(w.availability([SKU], { retries: undefined, backoffMs: 5, noRespondersWaitMs: 0 }));
+    const kept = await rejection(w.availability([SKU], { retries: undefined, backoffMs: 5, restartWaitMs: 0 }));
     expect(kept).toMatchObject({ code: 'NO_RESPONDERS', attempts: DEFAULT_REQUEST_POLICY.retries + 1 });
     expect(() => new DarkstoreClient(client.nc, { retries: Number.NaN })).toThrow(ValidationError);
     // What msgpack cannot carry is refused before sending, as a rejection (not a synchronous throw).

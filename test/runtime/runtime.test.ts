@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { checkAll, type Result, type StampedCommand, WarehouseRuntime } from '../../engine/index.ts';
+import { checkAll, RETRY_AFTER_MS, type Result, type StampedCommand, WarehouseRuntime } from '../../engine/index.ts';
 import { DurableWarehouse, recoverWarehouse } from '../../persistence/index.ts';
 
 const dirs: string[] = [];
@@ -200,7 +200,10 @@ describe('group commit', () => {
     const results = await Promise.all([w.submit(reserve('x1', 'hot')), w.submit(reserve('x2', 'hot'))]);
     for (const r of results) expect(r).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
     expect(fatal).toHaveLength(1);
-    expect(await w.submit(reserve('x3', 'hot'))).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    const later = await w.submit(reserve('x3', 'hot'));
+    expect(later).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    // A failed warehouse stays out until someone acts: its refusals name no time to come back.
+    for (const r of [...results, later]) expect(r.ok ? undefined : r.error).not.toHaveProperty('retryAfterMs');
     expect(w.query({ type: 'availability', skus: ['hot'] })).toMatchObject({
       ok: false,
       error: { code: 'UNAVAILABLE' },
@@ -241,6 +244,8 @@ describe('boundary', () => {
     const refused = results.filter((r) => !r.ok && r.error.code === 'UNAVAILABLE');
     const accepted = results.filter((r) => r.ok);
     expect(refused.length).toBe(400);
+    // Backpressure passes: each refusal says when to ask again.
+    for (const r of refused) expect(r).toMatchObject({ error: { retryAfterMs: RETRY_AFTER_MS.queueFull } });
     expect(accepted.length).toBe(100);
     expect(w.runtime.stats.rejectedQueueFull).toBe(400);
     expect(w.query({ type: 'availability', skus: ['hot'] })).toMatchObject({ value: { items: [{ reserved: 100 }] } });
@@ -252,7 +257,7 @@ describe('boundary', () => {
     const pending = Array.from({ length: 50 }, (_, i) => w.submit(reserve(`c${i}`, 'hot')));
     const closing = w.close({ snapshot: false });
     const late: Result = await w.submit(reserve('late', 'hot'));
-    expect(late).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    expect(late).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', retryAfterMs: RETRY_AFTER_MS.restarting } });
     expect((await Promise.all(pending)).every((r) => r.ok)).toBe(true);
     await closing;
   });
