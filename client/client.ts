@@ -31,7 +31,8 @@ export interface ClientOptions {
   /**
    * How long after a call began it is still retried, past `retries`, while its warehouse restarts:
    * no responders (a region process restarting), or UNAVAILABLE with a `retryAfterMs` (a warehouse
-   * reopening, a process shutting down, a full queue). Default 10,000 ms; 0: only `retries`.
+   * reopening, a process shutting down, a full queue; also a checkout's NO_FULFILLMENT_CENTER whose
+   * candidate may be back soon). Default 10,000 ms; 0: only `retries`.
    */
   restartWaitMs?: number;
   /** Source of the jitter (tests make it deterministic). */

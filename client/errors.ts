@@ -220,7 +220,12 @@ const REJECTIONS: { [C in ErrorCode]: new (details: Facts<C>) => RejectionError<
  * becomes a plain `RejectionError` with the code and facts as sent.
  */
 export function rejectionOf(error: EngineError): RejectionError {
-  const make = REJECTIONS[error.code] as (new (details: EngineError) => RejectionError) | undefined;
+  // Own entries only: a code such as `toString` or `constructor` is unknown, not Object's.
+  const make = Object.hasOwn(REJECTIONS, error.code)
+    ? (REJECTIONS[error.code] as new (
+        details: EngineError,
+      ) => RejectionError)
+    : undefined;
   return make === undefined ? new RejectionError(error) : new make(error);
 }
 

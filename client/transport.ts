@@ -62,6 +62,9 @@ export const DEFAULT_REQUEST_POLICY: RequestPolicy = {
 /** Per-call overrides of the client's policy (a field left `undefined` keeps the client's). */
 export type CallOptions = Partial<RequestPolicy>;
 
+/** Doublings of the backoff counted at most (2 ** 31 × any backoff is past every cap a policy allows). */
+const BACKOFF_DOUBLINGS_MAX = 31;
+
 /** Least delay between the attempts `restartWaitMs` adds past the retries. */
 const RESTART_RETRY_MIN_MS = 50;
 
@@ -119,7 +122,9 @@ export function encodeBody(body: unknown): Uint8Array {
  * (half fixed, half random) so that many clients failing together do not retry in lockstep.
  */
 export function backoffDelayMs(policy: RequestPolicy, attempt: number, random: () => number): number {
-  const capMs = Math.min(policy.backoffMaxMs, policy.backoffMs * 2 ** attempt);
+  // The exponent stops growing long before 2 ** attempt overflows: past the retries, a call that
+  // waits for a restart keeps counting attempts, and 0 × Infinity would be NaN (a timer of 1 ms).
+  const capMs = Math.min(policy.backoffMaxMs, policy.backoffMs * 2 ** Math.min(attempt, BACKOFF_DOUBLINGS_MAX));
   return capMs / 2 + random() * (capMs / 2);
 }
 
@@ -157,14 +162,31 @@ function transportError(error: unknown, subject: string, timeoutMs: number, atte
   return new DarkstoreError('TRANSPORT_ERROR', `request on ${subject} failed: ${message}`, undefined, { cause: error });
 }
 
-/** The UNAVAILABLE refusals in a result: the result's own, or those of a batch's commands. */
-function unavailableIn(result: Result<unknown>): { retryAfterMs?: unknown }[] {
-  if (!result.ok) return result.error.code === 'UNAVAILABLE' ? [result.error] : [];
+/**
+ * The refusals in a result that ask for the same request again: an UNAVAILABLE (the result's own,
+ * or those of a batch's commands), or a NO_FULFILLMENT_CENTER that says when to ask again (a
+ * candidate could not be asked now and may be back soon).
+ */
+function refusalsToRetry(result: Result<unknown>): { retryAfterMs?: unknown }[] {
+  if (!result.ok) {
+    const { error } = result;
+    if (error.code === 'UNAVAILABLE') return [error];
+    return error.code === 'NO_FULFILLMENT_CENTER' && hintOf(error) !== undefined ? [error] : [];
+  }
   const value = result.value as { kind?: unknown; results?: unknown };
   if (value === null || typeof value !== 'object' || value.kind !== 'batch' || !Array.isArray(value.results)) {
     return [];
   }
-  return value.results.flatMap((r: Result<unknown>) => (!r.ok && r.error?.code === 'UNAVAILABLE' ? [r.error] : []));
+  const refusals: { retryAfterMs?: unknown }[] = [];
+  for (const r of value.results as unknown[]) {
+    // Every entry of a batch is a result, or the reply is not one (a bug on the other side).
+    const entry = r as { ok?: unknown; error?: { code?: unknown; retryAfterMs?: unknown } } | null;
+    if (typeof entry !== 'object' || entry === null || (entry.ok !== true && entry.ok !== false)) {
+      throw new DarkstoreError('BAD_REPLY', 'a batch reply holds an entry that is not a result');
+    }
+    if (entry.ok === false && entry.error?.code === 'UNAVAILABLE') refusals.push(entry.error);
+  }
+  return refusals;
 }
 
 /**
@@ -175,11 +197,17 @@ function unavailableIn(result: Result<unknown>): { retryAfterMs?: unknown }[] {
 function retryAfterMs(refusals: readonly { retryAfterMs?: unknown }[]): number | undefined {
   let longest = 0;
   for (const refusal of refusals) {
-    const after = refusal.retryAfterMs;
-    if (typeof after !== 'number' || !Number.isFinite(after) || after < 0) return undefined;
+    const after = hintOf(refusal);
+    if (after === undefined) return undefined;
     longest = Math.max(longest, after);
   }
   return longest;
+}
+
+/** A refusal's `retryAfterMs` when it is a usable wait (a finite number of ms, at least 0). */
+function hintOf(refusal: { retryAfterMs?: unknown }): number | undefined {
+  const after = refusal.retryAfterMs;
+  return typeof after === 'number' && Number.isFinite(after) && after >= 0 ? after : undefined;
 }
 
 /** Sends requests on one NATS connection under a request policy. */
@@ -192,7 +220,8 @@ export class Transport {
 
   /**
    * Sends one encoded request and returns the engine's result, retrying as the policy says. The
-   * last UNAVAILABLE result is returned as is once the retries are spent; transport failures throw.
+   * last refusal (an UNAVAILABLE, or a NO_FULFILLMENT_CENTER that says when to ask again) is
+   * returned as is once the retries and the restart window are spent; transport failures throw.
    */
   async request(subject: string, body: Uint8Array, options: CallOptions = {}): Promise<Result<unknown>> {
     const policy = resolvePolicy(this.policy, options);
@@ -210,7 +239,7 @@ export class Transport {
       try {
         const msg = await this.nc.request(subject, body, { timeout: policy.timeoutMs });
         const result = resultOf(subject, msg.data);
-        const refusals = unavailableIn(result);
+        const refusals = refusalsToRetry(result);
         if (refusals.length === 0) return result;
         const afterMs = retryAfterMs(refusals);
         if (last && afterMs === undefined) return result;

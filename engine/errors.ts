@@ -19,7 +19,17 @@ export type EngineError =
   | { code: 'IDEMPOTENCY_CONFLICT'; message: string; key: string }
   | { code: 'NOT_FOUND'; message: string; kind: string; id: string; reason?: string }
   | { code: 'LIMIT_EXCEEDED'; message: string; limit: string; max: number }
-  | { code: 'NO_FULFILLMENT_CENTER'; message: string; candidates: { warehouseId: string; reason: string }[] }
+  | {
+      code: 'NO_FULFILLMENT_CENTER';
+      message: string;
+      candidates: { warehouseId: string; reason: string }[];
+      /**
+       * Present when a candidate that covers the address could not be asked now and did not fail
+       * for good (down for a restart, reopening, no answer in time): the answer may change, ask
+       * again after about this many ms. Absent when every candidate answered or failed for good.
+       */
+      retryAfterMs?: number;
+    }
   | {
       code: 'UNAVAILABLE';
       message: string;

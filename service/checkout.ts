@@ -123,25 +123,49 @@ function parseCheckout(input: unknown): { ok: true; value: OrderPlaceCommand } |
     : { ok: false, error: validationError('', 'is not a checkout') };
 }
 
-function noFulfillmentCenter(orderId: string, candidates: CandidateReport[]): EngineError {
+/**
+ * No candidate takes the order. `passing`: one that covers the address could not be asked and may
+ * be back soon, so the refusal says when to ask again (`retryAfterMs`) instead of being final.
+ */
+function noFulfillmentCenter(orderId: string, candidates: CandidateReport[], passing = false): EngineError {
   const why =
     candidates.length === 0
       ? 'no warehouse of the region is near the address'
       : candidates.map((c) => `${c.warehouseId} ${c.reason}`).join(', ');
-  return { code: 'NO_FULFILLMENT_CENTER', message: `no warehouse can fulfil order ${orderId}: ${why}`, candidates };
+  const error: Extract<EngineError, { code: 'NO_FULFILLMENT_CENTER' }> = {
+    code: 'NO_FULFILLMENT_CENTER',
+    message: `no warehouse can fulfil order ${orderId}: ${why}`,
+    candidates,
+  };
+  if (passing) error.retryAfterMs = RETRY_AFTER_MS.restarting;
+  return error;
 }
 
-/** The value of an answer, or why there is none. NOT_FOUND is an answer (of undefined). */
-function answerOf(reply: LinkReply): { value: unknown } | string {
-  if (!reply.answered) return reply.message;
+/** Why a candidate gave no answer, and whether that passes (see `Probe.passing`). */
+interface NoAnswer {
+  problem: string;
+  passing: boolean;
+}
+
+/**
+ * The value of an answer, or why there is none. NOT_FOUND is an answer (of undefined). No answer in
+ * time, nobody serving, or an UNAVAILABLE that says when to come back passes; any other refusal
+ * (UNAVAILABLE from a failed warehouse among them) does not.
+ */
+function answerOf(reply: LinkReply): { value: unknown } | NoAnswer {
+  if (!reply.answered) return { problem: reply.message, passing: true };
   if (reply.result.ok) return { value: reply.result.value };
-  return reply.result.error.code === 'NOT_FOUND' ? { value: undefined } : reply.result.error.message;
+  const error = reply.result.error;
+  if (error.code === 'NOT_FOUND') return { value: undefined };
+  return { problem: error.message, passing: error.code === 'UNAVAILABLE' && error.retryAfterMs !== undefined };
 }
 
 /** What a candidate answered, judged, and whether this checkout already placed the order there. */
 interface Probe {
   report: CandidateReport;
   placedBefore: boolean;
+  /** Skipped for a reason that passes (down for a restart, reopening, no answer in time). */
+  passing: boolean;
 }
 
 export class CheckoutService {
@@ -208,7 +232,7 @@ export class CheckoutService {
     const order = parsed.value;
     const matches = this.options.directory.covering(order.address).slice(0, CHECKOUT_CANDIDATES_MAX);
     // No warehouse covers the address now: an earlier attempt's claim still answers, if there is one.
-    if (matches.length === 0) return this.placeBest(order, this.outOfRange(order), []);
+    if (matches.length === 0) return this.placeBest(order, this.outOfRange(order), [], false);
     const longest = Math.max(...matches.map((m) => m.item.id.length));
     if (order.key.length + 1 + longest > limits.ID_LENGTH_MAX) {
       return {
@@ -220,7 +244,12 @@ export class CheckoutService {
     const reports = probes.map((p) => p.report);
     const earlier = probes.find((p) => p.placedBefore);
     const ranked = earlier === undefined ? rankCandidates(reports) : [earlier.report];
-    return this.placeBest(order, reports, ranked);
+    return this.placeBest(
+      order,
+      reports,
+      ranked,
+      probes.some((p) => p.passing),
+    );
   }
 
   /** The nearest warehouses that do not reach the address, as out_of_range reports. */
@@ -242,12 +271,14 @@ export class CheckoutService {
       radiusKm: w.radiusKm,
       slaMinutes: w.slaMinutes,
     };
-    const skipped = (detail: string): Probe => ({
+    const skipped = (detail: string, passing: boolean): Probe => ({
       report: { warehouseId: w.id, reason: 'unavailable', distanceKm: match.distanceKm, radiusKm: w.radiusKm, detail },
       placedBefore: false,
+      passing,
     });
     const down = this.options.directory.downReason(w);
-    if (down !== undefined) return skipped(down);
+    // Down for a stop, a restart or a reopen passes; a warehouse that failed waits for an operator.
+    if (down !== undefined) return skipped(down, w.failed !== true);
     // Stock and quote are advisory (the placement decides): read from memory, without waiting for
     // the warehouse's next group commit. Whether this order was placed there before must be durable.
     const timeoutMs = this.candidateTimeoutMs;
@@ -258,10 +289,10 @@ export class CheckoutService {
       link.read(w.id, { type: 'command', key: placementKey(order.key, w.id) }, timeoutMs),
     ]);
     const answers = [stock, quote, earlier].map(answerOf);
-    const problem = answers.find((a) => typeof a === 'string');
-    if (typeof problem === 'string') return skipped(problem);
+    const missing = answers.find((a): a is NoAnswer => 'problem' in a);
+    if (missing !== undefined) return skipped(missing.problem, missing.passing);
     const [available, quoted, stored] = answers as { value: unknown }[];
-    if (available?.value === undefined || quoted?.value === undefined) return skipped('no answer');
+    if (available?.value === undefined || quoted?.value === undefined) return skipped('no answer', false);
     const report = judgeCandidate(
       site,
       missingLines(order.lines, available.value as { items: Availability[] }),
@@ -269,7 +300,7 @@ export class CheckoutService {
       order.allowSubstitutes === true,
     );
     const before = stored?.value as Result | undefined;
-    return { report, placedBefore: before?.ok === true && before.value.kind === 'order' };
+    return { report, placedBefore: before?.ok === true && before.value.kind === 'order', passing: false };
   }
 
   /**
@@ -280,12 +311,14 @@ export class CheckoutService {
    * that refusal the answer to any attempt), or not delivered to a warehouse this attempt had just
    * claimed. An unknown outcome (no answer in time, the warehouse unreachable under an earlier
    * attempt's claim, or UNAVAILABLE: it may have failed after writing the order) answers
-   * UNAVAILABLE, and a retry finds out where the claim says.
+   * UNAVAILABLE, and a retry finds out where the claim says. `passing`: a candidate could not be
+   * asked now and may be back soon, so a NO_FULFILLMENT_CENTER says when to ask again.
    */
   private async placeBest(
     order: OrderPlaceCommand,
     reports: CandidateReport[],
     ranked: CandidateReport[],
+    passing: boolean,
   ): Promise<CheckoutResult> {
     const { region } = this;
     const claims = this.options.claims;
@@ -300,7 +333,7 @@ export class CheckoutService {
       if (ranked.length === 0) {
         // Nowhere to place it now: unless an earlier attempt claimed a warehouse, which answers.
         claim = await claims.get(region, order.key);
-        if (claim === undefined) return { ok: false, error: noFulfillmentCenter(order.orderId, reports) };
+        if (claim === undefined) return { ok: false, error: noFulfillmentCenter(order.orderId, reports, passing) };
       }
       for (;;) {
         claim ??= await claims.take(region, order.key, (ranked[0] as CandidateReport).warehouseId);
@@ -354,7 +387,7 @@ export class CheckoutService {
         const next = ranked.find((r) => !tried.has(r.warehouseId));
         if (next === undefined) {
           await claims.release(region, order.key, claim);
-          return { ok: false, error: noFulfillmentCenter(order.orderId, reports) };
+          return { ok: false, error: noFulfillmentCenter(order.orderId, reports, passing) };
         }
         claim = await claims.move(region, order.key, claim, next.warehouseId);
       }

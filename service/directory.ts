@@ -52,6 +52,8 @@ export interface DirectoryEntry {
   up: boolean;
   /** Why it is down, when it is. */
   reason?: string;
+  /** It failed (a corrupt log, a full disk): down until an operator acts, not merely stopped or reopening. */
+  failed?: boolean;
   /** The process that announced it (host name, pid and a random part). */
   hostId: string;
 }
@@ -291,6 +293,8 @@ export class RegionDirectory {
       seenAtMs,
     };
     if (entry.reason !== undefined) known.reason = entry.reason;
+    // Only `true` counts: an entry from a writer that does not say so is not taken as failed.
+    if (entry.failed === true) known.failed = true;
     this.known.set(id, known);
     this.indexStale = true;
   }
@@ -371,7 +375,8 @@ export function startDirectory(host: RegionHost): Promise<RegionDirectory> {
         const failure = notServing(h);
         const { id, location, radiusKm, slaMinutes } = h.entry;
         const entry = { warehouseId: id, location, radiusKm, slaMinutes, up: failure === undefined };
-        return failure === undefined ? entry : { ...entry, reason: failure };
+        if (failure === undefined) return entry;
+        return h.failure === undefined ? { ...entry, reason: failure } : { ...entry, reason: failure, failed: true };
       }),
   });
 }

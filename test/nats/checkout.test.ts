@@ -8,7 +8,7 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decode, encode, type GeoPoint, type Result } from '../../engine/index.ts';
+import { decode, type EngineError, encode, type GeoPoint, RETRY_AFTER_MS, type Result } from '../../engine/index.ts';
 import { catalogSubject, querySubject } from '../../protocol/index.ts';
 import {
   type CandidateReport,
@@ -407,13 +407,17 @@ describe('checkout across two region processes', () => {
     const stopping = p2.stop();
     // Until the mark is seen, a checkout may still be placed at B (a new order each time).
     let marked: CandidateReport | undefined;
+    let refusal: EngineError | undefined;
     await eventually('B to be marked down', async () => {
       const result = await checkout(request(north(B, 1), [{ sku: 'sku-00000', quantity: 1 }]));
       if (result.ok || result.error.code !== 'NO_FULFILLMENT_CENTER') return false;
+      refusal = result.error;
       marked = (result.error.candidates as CandidateReport[])[0];
       return marked?.detail === 'stopped';
     });
     expect(marked).toMatchObject({ warehouseId: 'B', reason: 'unavailable', detail: 'stopped' });
+    // Stopped is not failed: B may be back after a restart, so the refusal says when to ask again.
+    expect(refusal).toMatchObject({ retryAfterMs: RETRY_AFTER_MS.restarting });
     await stopping;
   }, 30_000);
 });

@@ -17,11 +17,13 @@ import {
   NoRespondersError,
   NotFoundError,
   type OrderView,
+  RejectionError,
   RequestTimeoutError,
+  rejectionOf,
   ValidationError,
   type WarehouseClient,
 } from '../../client/index.ts';
-import { encode } from '../../engine/index.ts';
+import { type EngineError, encode } from '../../engine/index.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
 import { berlinConfig, type RegionProcess, startRegionProcess } from './region-process.ts';
 
@@ -403,6 +405,42 @@ describe('client round trips over NATS', () => {
       expect(stubborn).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
       expect(Date.now() - stubbornStarted).toBeLessThan(1_500);
       expect((asked.get('stubborn') ?? []).length).toBeGreaterThan(DEFAULT_REQUEST_POLICY.retries + 1);
+      // A checkout whose only candidate restarts: a NO_FULFILLMENT_CENTER that says when to ask again
+      // is asked again like an UNAVAILABLE; one that does not is final at once.
+      let checkouts = 0;
+      const placedAtMs = Date.now() + 800;
+      responder.subscribe('darkstore.restarting.checkout', {
+        callback: (_e, msg) => {
+          checkouts++;
+          const candidates = [{ warehouseId: 'w', reason: 'unavailable', detail: 'stopped' }];
+          const refusal = { code: 'NO_FULFILLMENT_CENTER', message: 'm', candidates, retryAfterMs: 200 };
+          msg.respond(
+            encode(Date.now() < placedAtMs ? { ok: false, error: refusal } : { ok: true, value: { kind: 'checkout' } }),
+          );
+        },
+      });
+      let finals = 0;
+      responder.subscribe('darkstore.final.checkout', {
+        callback: (_e, msg) => {
+          finals++;
+          const candidates = [{ warehouseId: 'w', reason: 'missing_skus' }];
+          msg.respond(encode({ ok: false, error: { code: 'NO_FULFILLMENT_CENTER', message: 'm', candidates } }));
+        },
+      });
+      await responder.flush();
+      const order = {
+        orderId: 'o-r',
+        customerId: 'c',
+        address: HOME,
+        lines: [{ sku: SKU, quantity: 1 }],
+        paymentToken: 't',
+        ttlMs: 60_000,
+      };
+      expect(await client.checkout('restarting', order)).toMatchObject({ ok: true, value: { kind: 'checkout' } });
+      expect(checkouts).toBeGreaterThan(DEFAULT_REQUEST_POLICY.retries + 1);
+      const final = await client.checkout('final', order);
+      expect(final).toMatchObject({ ok: false, error: { code: 'NO_FULFILLMENT_CENTER' } });
+      expect(finals).toBe(1);
     } finally {
       await responder.close();
     }
@@ -435,6 +473,31 @@ describe('client round trips over NATS', () => {
     const policy = { ...DEFAULT_REQUEST_POLICY, backoffMs: 100, backoffMaxMs: 1_000 };
     expect([0, 1, 2, 3, 4].map((n) => backoffDelayMs(policy, n, () => 1))).toEqual([100, 200, 400, 800, 1_000]);
     expect([0, 1, 2, 3, 4].map((n) => backoffDelayMs(policy, n, () => 0))).toEqual([50, 100, 200, 400, 500]);
+    // Past the retries a call waiting for a restart keeps counting attempts: no doubling overflows
+    // (0 × 2 ** 1024 would be NaN, a timer of 1 ms, and a window that never ends).
+    expect(backoffDelayMs(policy, 5_000, () => 1)).toBe(1_000);
+    expect(backoffDelayMs({ ...policy, backoffMs: 0 }, 5_000, () => 1)).toBe(0);
+  });
+
+  it('types what a reply says, whatever it says: an unknown code, a batch entry that is not a result', async () => {
+    expect(rejectionOf({ code: 'toString', message: 'm' } as unknown as EngineError)).toBeInstanceOf(RejectionError);
+    expect(rejectionOf({ code: 'constructor', message: 'm' } as unknown as EngineError)).toMatchObject({
+      code: 'constructor',
+    });
+    const responder: NatsConnection = await connect({ servers: nats.url });
+    try {
+      responder.subscribe('darkstore.berlin.odd.cmd', {
+        callback: (_e, msg) => {
+          msg.respond(encode({ ok: true, value: { kind: 'batch', results: [null] } }));
+        },
+      });
+      await responder.flush();
+      const adjust = { type: 'adjust', sku: SKU, delta: 1, reason: 'found' } as const;
+      const odd = await rejection(client.warehouse('berlin', 'odd').batch([adjust]));
+      expect(odd).toMatchObject({ code: 'BAD_REPLY' });
+    } finally {
+      await responder.close();
+    }
   });
 });
 

@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Command, decode, encode, type Result } from '../../engine/index.ts';
 import { DurableWarehouse, type WarehouseInspection } from '../../persistence/index.ts';
 import {
+  checkoutSubject,
   commandSubject,
   decodeEventMessage,
   EVENTS_STREAM,
@@ -510,9 +511,30 @@ describe('darkstore serve as a child process', () => {
       const refusedQuery = await call(nc, querySubject(REGION, 'W2'), { type: 'fulfillment' });
       for (const refused of [refusedCmd, refusedQuery]) {
         expect(refused).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
-        const message = typeof refused === 'object' && !refused.ok ? refused.error.message : '';
-        expect(message).toMatch(/warehouse W2 failed: WAL corrupt in .*wal-\d+\.log at byte \d+: damaged record/);
+        const error = typeof refused === 'object' && !refused.ok ? refused.error : undefined;
+        expect(error?.message).toMatch(
+          /warehouse W2 failed: WAL corrupt in .*wal-\d+\.log at byte \d+: damaged record/,
+        );
+        // Failed until an operator acts: the refusal names no time to come back.
+        expect(error).not.toHaveProperty('retryAfterMs');
       }
+      // A checkout nobody can take, with the failed W2 among its candidates, is final: no time to ask again.
+      const nobody = await call(nc, checkoutSubject(REGION), {
+        key: 'ck-f',
+        orderId: 'o-f',
+        customerId: 'c',
+        address: { lat: 52.52, lon: 13.405 },
+        lines: [{ sku: 'sku-nobody-has', quantity: 1 }],
+        paymentToken: 't',
+      });
+      expect(nobody).toMatchObject({
+        ok: false,
+        error: {
+          code: 'NO_FULFILLMENT_CENTER',
+          candidates: expect.arrayContaining([expect.objectContaining({ warehouseId: 'W2', reason: 'unavailable' })]),
+        },
+      });
+      expect(typeof nobody === 'object' && !nobody.ok ? nobody.error : undefined).not.toHaveProperty('retryAfterMs');
       expect(await call(nc, commandSubject(REGION, 'W1'), reserve('f-2', seededSku(0), 1))).toMatchObject({ ok: true });
       expect(await call(nc, querySubject(REGION, 'W1'), { type: 'reservation', reservationId: 'nope' })).toMatchObject({
         ok: false,
