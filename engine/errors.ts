@@ -152,12 +152,13 @@ export function limitExceeded(limit: string, max: number): EngineError {
 }
 
 /**
- * How long a passing refusal asks the caller to wait (ms): a full command queue drains in a batch or
- * two; a warehouse reopening (or a placement that did not answer) is back once it replayed its log,
+ * How long a passing refusal asks the caller to wait (ms): a full command queue (200,000 commands)
+ * takes about 2 s to drain; a region with too many checkouts in flight frees some within a few
+ * ms; a warehouse reopening (or a placement that did not answer) is back once it replayed its log,
  * in seconds; a process shutting down stops listening at once, and another process (or its restart)
  * takes its subjects.
  */
-export const RETRY_AFTER_MS = { queueFull: 100, restarting: 1_000, shuttingDown: 500 } as const;
+export const RETRY_AFTER_MS = { queueFull: 1_000, checkoutsBusy: 100, restarting: 1_000, shuttingDown: 500 } as const;
 
 /** The warehouse cannot answer now; `retryAfterMs` when the refusal is passing (see `RETRY_AFTER_MS`). */
 export function unavailable(reason: string, retryAfterMs?: number): EngineError {

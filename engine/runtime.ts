@@ -287,7 +287,10 @@ export class WarehouseRuntime {
             error,
             covering.map((b) => b.pending),
           );
-        else this.refuse(covering.map((b) => b.pending));
+        else {
+          this.refuse(covering.map((b) => b.pending));
+          this.notifyDrained();
+        }
         return;
       }
       const syncMs = performance.now() - startedMs;
@@ -335,8 +338,18 @@ export class WarehouseRuntime {
     }
   }
 
+  /**
+   * Refuses commands the failure caught between apply and a returned sync. Their outcome is unknown,
+   * not refused: their bytes may be in the log, and a recovery then applies them, so the refusal
+   * says to ask again under the same key once the warehouse is back (the key answers what happened).
+   */
   private refuse(batches: Pending[][]): void {
-    const reply: Result = { ok: false, error: unavailable('warehouse failed: its log is not durable') };
+    const reply: Result = {
+      ok: false,
+      error: unavailable(
+        'warehouse failed before its log was durable: the command may still be applied when it recovers; ask again with the same key',
+      ),
+    };
     for (const batch of batches) for (const p of batch) p.resolve(reply);
   }
 
@@ -372,8 +385,11 @@ export class WarehouseRuntime {
   private onTimer(): void {
     this.timer = undefined;
     this.timerAtMs = Number.POSITIVE_INFINITY;
+    // Closing: no tick is queued any more, and a deadline already due would re-arm at 0 ms for as
+    // long as the close takes (a snapshot: seconds of a spinning timer).
+    if (this.status !== 'open') return;
     const next = this.warehouse.nextDeadlineMs();
-    if (this.status !== 'open' || this.tickQueued || next === undefined || next > this.clock()) {
+    if (this.tickQueued || next === undefined || next > this.clock()) {
       this.armTimer();
       return;
     }
@@ -392,14 +408,18 @@ export class WarehouseRuntime {
     return this.queue.length === 0 && !this.scheduled && this.written.length === 0 && !this.syncing;
   }
 
-  /** Resolves once every queued command has been committed (or failed). */
+  /**
+   * Resolves once every queued command has been committed (or refused) and no sync is in flight. A
+   * failed runtime waits for its sync too: the log must not be closed under it (the fd number could
+   * be reused, and the fdatasync would make another file durable and answer for this one).
+   */
   drain(): Promise<void> {
-    if (this.isIdle() || this.status === 'failed') return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.drained.push(resolve));
   }
 
   private notifyDrained(): void {
-    if (!this.isIdle() && this.status !== 'failed') return;
+    if (!this.isIdle()) return;
     const waiting = this.drained;
     this.drained = [];
     for (const resolve of waiting) resolve();

@@ -109,6 +109,11 @@ export class Wal {
   /** The offset the active segment's newest durable mark names. */
   private markedSize = SEGMENT_HEADER_BYTES;
   private syncing = false;
+  /** Set by `close()` during a sync: the sync's callback closes the fd. */
+  private closeAfterSync = false;
+  private closed = false;
+  /** A durable mark that could not be written after a returned sync: the next append throws it. */
+  private broken: Error | undefined;
   private active: Segment;
   private constructor(
     readonly dir: string,
@@ -182,6 +187,7 @@ export class Wal {
    * They are durable only after the next `sync`. Throws if the write fails.
    */
   append(records: readonly StampedCommand[]): void {
+    if (this.broken !== undefined) throw this.broken;
     if (records.length === 0) return;
     const firstSeq = (records[0] as StampedCommand).seq;
     const lastSeq = (records[records.length - 1] as StampedCommand).seq;
@@ -215,18 +221,18 @@ export class Wal {
     const size = this.size;
     fs.fdatasync(this.fd, (error) => {
       this.syncing = false;
-      if (error !== null) {
-        done(error);
-        return;
+      if (error === null) {
+        this.syncedSize = Math.max(this.syncedSize, size);
+        try {
+          if (this.size === size) this.markSynced();
+        } catch (markError) {
+          // The sync returned: what it covers is durable, and its replies are true. The log cannot
+          // be written on, so the next append fails the warehouse with this error.
+          this.broken ??= markError as Error;
+        }
       }
-      this.syncedSize = Math.max(this.syncedSize, size);
-      try {
-        if (this.size === size) this.markSynced();
-      } catch (markError) {
-        done(markError as Error);
-        return;
-      }
-      done();
+      if (this.closeAfterSync) this.closeNow();
+      done(error ?? undefined);
     });
   }
 
@@ -280,7 +286,15 @@ export class Wal {
     return this.segments.reduce((sum, s) => sum + (fs.existsSync(s.file) ? fs.statSync(s.file).size : 0), 0);
   }
 
+  /** Closes the segment; while a sync is in flight, once it returns (its fd must stay this file's). */
   close(): void {
+    if (this.syncing) this.closeAfterSync = true;
+    else this.closeNow();
+  }
+
+  private closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
     fs.closeSync(this.fd);
   }
 }

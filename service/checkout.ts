@@ -203,7 +203,9 @@ export class CheckoutService {
     if (this.inFlight >= CHECKOUTS_IN_FLIGHT_MAX) {
       outbox.reply(
         msg,
-        errorReply(unavailable(`more than ${CHECKOUTS_IN_FLIGHT_MAX} checkouts in flight`, RETRY_AFTER_MS.queueFull)),
+        errorReply(
+          unavailable(`more than ${CHECKOUTS_IN_FLIGHT_MAX} checkouts in flight`, RETRY_AFTER_MS.checkoutsBusy),
+        ),
       );
       return;
     }

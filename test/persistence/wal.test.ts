@@ -67,6 +67,44 @@ describe('append and replay', () => {
   });
 });
 
+describe('closing', () => {
+  it('closes after the sync in flight returns, which still covers this log and answers true', async () => {
+    const dir = makeTempDir('wal-close-sync');
+    const { wal } = Wal.open(dir, { afterSeq: 0 });
+    wal.append(range(1, 3).map(record));
+    const synced = new Promise<Error | undefined>((resolve) => wal.sync(resolve));
+    // Closed under the sync, the fd could be reused by another file before the fdatasync runs.
+    wal.close();
+    expect(await synced).toBeUndefined();
+    expect(reopen(dir).seqs).toEqual(range(1, 3));
+  });
+
+  it('answers a sync whose durable mark could not be written as done, and refuses the next append', async () => {
+    const dir = makeTempDir('wal-mark-fails');
+    const { wal } = Wal.open(dir, { afterSeq: 0 });
+    wal.append(range(1, 2).map(record));
+    const nodeFs = createRequire(import.meta.url)('node:fs') as typeof fs;
+    const real = nodeFs.writeSync;
+    // The mark is the only write after the fdatasync returns: it fails as a full disk would.
+    nodeFs.writeSync = (() => {
+      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    }) as typeof fs.writeSync;
+    syncBuiltinESMExports();
+    let outcome: Error | undefined;
+    try {
+      outcome = await new Promise<Error | undefined>((resolve) => wal.sync(resolve));
+    } finally {
+      nodeFs.writeSync = real;
+      syncBuiltinESMExports();
+    }
+    // The sync returned: records 1-2 are durable and their replies true.
+    expect(outcome).toBeUndefined();
+    expect(() => wal.append([record(3)])).toThrow(/ENOSPC/);
+    wal.close();
+    expect(reopen(dir).seqs).toEqual(range(1, 2));
+  });
+});
+
 describe('records a crash left unsynced', () => {
   it('are synced by the open that replays them, before anything counts them durable', () => {
     const dir = makeTempDir('wal-unsynced');

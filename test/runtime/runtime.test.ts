@@ -3,6 +3,7 @@
  * batch's fdatasync), the hot-SKU race, expiry by the runtime's own timer, backpressure, bad input,
  * reads from memory, and a log failure that takes the warehouse out instead of answering.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -236,6 +237,38 @@ describe('boundary', () => {
     expect(w.query({ type: 'nope' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR', path: 'type' } });
     expect(w.wal.lastSeq).toBe(before);
     await w.close({ snapshot: false });
+  });
+
+  it('a failed warehouse closes its log only after the sync in flight, which answers the batch it covers', async () => {
+    const dataDir = tempDir();
+    const w = await seeded(dataDir, 100, { batchMax: 1 });
+    // Four slow hashes hold libuv's four threads: the next fdatasync waits in the pool's queue.
+    const busy = Array.from(
+      { length: 4 },
+      () => new Promise((resolve) => crypto.pbkdf2('p', 's', 300_000, 32, 'sha256', resolve)),
+    );
+    const append = w.wal.append.bind(w.wal);
+    let appends = 0;
+    w.wal.append = (records) => {
+      // The second batch's write fails (a full disk): the warehouse fails while the first one's sync waits.
+      if (++appends === 2) throw new Error('ENOSPC: no space left on device');
+      append(records);
+    };
+    const events: string[] = [];
+    const first = w.submit(reserve('s1', 'hot')).then((r) => {
+      events.push(`s1 ${r.ok ? 'ok' : r.error.code}`);
+      return r;
+    });
+    const second = w.submit(reserve('s2', 'hot'));
+    expect(await second).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    await w.close({ snapshot: false }).then(() => events.push('closed'));
+    // Before the change, the close returned at once and closed the fd under the queued fdatasync.
+    expect(events).toEqual(['s1 ok', 'closed']);
+    expect((await first).ok).toBe(true);
+    await Promise.all(busy);
+    const { warehouse, wal } = recoverWarehouse(dataDir, 'W1');
+    wal.close();
+    expect(warehouse.availability(['hot']).items[0]).toMatchObject({ reserved: 1 });
   });
 
   it('answers UNAVAILABLE past the queue bound and keeps every accepted command', async () => {
