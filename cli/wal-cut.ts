@@ -40,7 +40,8 @@ export function runWalCut(args: ParsedArgs): number {
     const paths = warehousePaths(dataDir, warehouseId);
     const cut: WarehouseCut = { warehouseId, snapshotSeq: snapshots.get(warehouseId) ?? 0 };
     try {
-      const plan = planWalCut(paths.wal);
+      // From the snapshot recovery starts at: what lies wholly below it is not read, so not cut.
+      const plan = planWalCut(paths.wal, cut.snapshotSeq);
       if (plan === undefined) return cut;
       cut.plan = plan;
       if (args.flags.has('yes')) cut.keptIn = cutWal(plan, path.join(paths.dir, `wal-cut-${Date.now()}`));

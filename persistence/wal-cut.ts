@@ -39,11 +39,18 @@ export class WalCutRefused extends Error {
 }
 
 /**
- * The cut at the first damaged frame of the WAL in `walDir`, or undefined when no frame is damaged.
- * Reads only. Throws WalCutRefused on damage a cut at a frame does not repair.
+ * The cut at the first damaged frame of the WAL in `walDir` that recovery reads, or undefined when
+ * none is damaged. `afterSeq` is where the snapshot recovery starts from reaches: segments wholly
+ * below it are skipped as `Wal.open` skips them (kept for older snapshots, not read), so damage there
+ * does not cut the intact records after the snapshot, and the gap a start after an earlier cut
+ * leaves below it (a new segment just after the snapshot) is not refused. Reads only. Throws
+ * WalCutRefused on damage a cut at a frame does not repair.
  */
-export function planWalCut(walDir: string): WalCutPlan | undefined {
-  const segments = listSegments(walDir);
+export function planWalCut(walDir: string, afterSeq = 0): WalCutPlan | undefined {
+  const all = listSegments(walDir);
+  let skip = 0;
+  while (skip + 1 < all.length && (all[skip + 1] as Segment).firstSeq <= afterSeq + 1) skip++;
+  const segments = all.slice(skip);
   for (const [i, segment] of segments.entries()) {
     const bytes = fs.readFileSync(segment.file);
     if (decodeSegmentHeader(bytes)?.firstSeq !== segment.firstSeq) {

@@ -47,6 +47,35 @@ function damageMiddle(walDir: string) {
 }
 
 describe('cutting a WAL at its first damaged record', () => {
+  it('plans from the snapshot recovery starts at: damage below it cuts nothing after it', () => {
+    const dataDir = makeTempDir('wal-cut-snapshot');
+    const walDir = writeWarehouseLog(dataDir);
+    const segments = listSegments(walDir);
+    const [oldest, , third, fourth] = segments;
+    if (oldest === undefined || third === undefined || fourth === undefined) throw new Error('expected segments');
+    // Damage in the oldest segment, which a snapshot through the third's first record covers, and in the fourth.
+    flipByte(oldest.file, (framesOf(oldest.file)[1]?.bodyStart as number) + 2);
+    const later = framesOf(fourth.file)[1];
+    flipByte(fourth.file, (later?.bodyStart as number) + 2);
+    // Without the snapshot's position the first damage would cut every later segment.
+    expect(planWalCut(walDir)?.file).toBe(oldest.file);
+    const plan = planWalCut(walDir, third.firstSeq);
+    expect(plan).toMatchObject({ file: fourth.file, offset: later?.offset, keptThroughSeq: fourth.firstSeq });
+  });
+
+  it('accepts the gap a start after an earlier cut leaves below the snapshot', () => {
+    const walDir = makeTempDir('wal-cut-gap');
+    const { wal } = Wal.open(walDir, { afterSeq: 0 });
+    append(wal, 1, 10);
+    wal.close();
+    // The snapshot reaches seq 30, past the log's end: the next start begins a segment at 31.
+    const { wal: after } = Wal.open(walDir, { afterSeq: 30 });
+    append(after, 31, 35);
+    after.close();
+    expect(planWalCut(walDir, 30)).toBeUndefined();
+    expect(() => planWalCut(walDir)).toThrow(WalCutRefused);
+  });
+
   it('plans without changing a file, cuts keeping every byte aside, and the log goes on', () => {
     const dataDir = makeTempDir('wal-cut');
     const walDir = writeWarehouseLog(dataDir);
