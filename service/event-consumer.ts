@@ -149,6 +149,10 @@ export class EventConsumer {
   private loop: Promise<void> = Promise.resolve();
   /** Ends the wait before a restart early (on stop). */
   private wake: (() => void) | undefined;
+  /** Stream times (ns) of messages delivered and not settled yet (acknowledged or given up), by stream seq. */
+  private readonly unsettled = new Map<number, bigint>();
+  /** Stream time (ns) of the newest message delivered, or of the server when the consumer last opened. */
+  private seenNanos: bigint | undefined;
 
   private constructor(
     private readonly options: EventConsumerOptions,
@@ -189,15 +193,38 @@ export class EventConsumer {
     await this.loop;
   }
 
+  /**
+   * Where a `deliver: 'new'` consumer made again must start (ns of stream time): at the oldest
+   * message it was given and did not settle, else at the newest it saw (or when it last opened).
+   * Events stored while it was gone (deleted, or lost with a deleted stream) are then delivered,
+   * not skipped; the few seen again are what at-least-once allows. Undefined before the first open.
+   */
+  private resumeNanos(): bigint | undefined {
+    let oldest: bigint | undefined;
+    for (const nanos of this.unsettled.values()) if (oldest === undefined || nanos < oldest) oldest = nanos;
+    return oldest ?? this.seenNanos;
+  }
+
   private async open(): Promise<ConsumerMessages | undefined> {
     const { name, filterSubject } = this.options;
     const existing = await this.jsm.consumers.info(EVENTS_STREAM, name).catch(() => undefined);
+    let info = existing;
     if (existing === undefined) {
-      await this.jsm.consumers.add(EVENTS_STREAM, consumerConfig(this.options));
+      const config = consumerConfig(this.options);
+      const resume = this.options.deliver === 'new' ? this.resumeNanos() : undefined;
+      if (resume !== undefined) {
+        config.deliver_policy = DeliverPolicy.StartTime;
+        // Milliseconds, rounded down: the start includes the message it names.
+        config.opt_start_time = new Date(Number(resume / 1_000_000n)).toISOString();
+      }
+      info = await this.jsm.consumers.add(EVENTS_STREAM, config);
     } else if (existing.config.filter_subject !== filterSubject) {
       // A name reused for other events: taking them would ack what another program needs.
       throw new Error(`consumer ${name} exists for ${existing.config.filter_subject}, not ${filterSubject}`);
     }
+    // Until a message is seen, a consumer made again starts from when this one was there.
+    const serverTime = Date.parse(info?.ts ?? info?.created ?? '');
+    if (this.seenNanos === undefined && Number.isFinite(serverTime)) this.seenNanos = BigInt(serverTime) * 1_000_000n;
     await this.options.onStart?.();
     const consumer = await this.js.consumers.get(EVENTS_STREAM, name);
     const messages = await consumer.consume({ max_messages: CONSUMER_BUFFER_MAX });
@@ -298,13 +325,27 @@ export class EventConsumer {
   }
 
   private async process(msg: JsMsg): Promise<void> {
+    const nanos = msg.timestampNanos;
+    if (this.seenNanos === undefined || nanos > this.seenNanos) this.seenNanos = nanos;
+    this.unsettled.set(msg.seq, nanos);
+    // Settled unless its handler failed and it comes again (nak): then a consumer made again starts at it.
+    let settled = true;
+    try {
+      settled = await this.handleMessage(msg);
+    } finally {
+      if (settled) this.unsettled.delete(msg.seq);
+    }
+  }
+
+  /** Handles one message's events; false when it was sent back to come again (not settled). */
+  private async handleMessage(msg: JsMsg): Promise<boolean> {
     const envelopes = decodeEventMessage(msg.data);
     const acking = this.options.acks !== 'none';
     if (envelopes === undefined) {
       this.stats.malformed++;
       this.options.logger?.warn({ consumer: this.name, subject: msg.subject, seq: msg.seq }, 'malformed event');
       if (acking) msg.term();
-      return;
+      return true;
     }
     const delivery: Delivery = {
       subject: msg.subject,
@@ -355,14 +396,14 @@ export class EventConsumer {
     }
     if (failures === 0) {
       if (acking) this.ack(msg);
-      return;
+      return true;
     }
     const facts = { consumer: this.name, seq: msg.seq, failures, events: envelopes.length, err: firstError };
     if (acking && delivery.deliveryCount >= (this.options.deliveriesMax ?? CONSUMER_DELIVERIES_MAX)) {
       this.stats.abandoned += failures;
       this.options.logger?.error(facts, 'events given up');
       msg.term();
-      return;
+      return true;
     }
     this.stats.failed += failures;
     this.options.logger?.warn(facts, 'event handler failed');
@@ -374,6 +415,7 @@ export class EventConsumer {
       firstMs * 2 ** Math.min(delivery.deliveryCount - 1, 30),
     );
     if (acking) msg.nak(delayMs);
+    return !acking;
   }
 }
 

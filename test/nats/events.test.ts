@@ -532,6 +532,30 @@ describe('event consumer', () => {
   });
 });
 
+describe('event consumer, made again', () => {
+  it('a consumer of new events made again delivers what was stored while it was gone, not only what follows', async () => {
+    const seen: string[] = [];
+    const handle: EventConsumerOptions['handle'] = ({ event }) => {
+      seen.push(changeOf(event).sku);
+    };
+    await withConsumer('ev-again', { name: 'test_made_again', handle }, async (consumer, publish) => {
+      await publish([{ seq: 1, index: 0, event: changed('before') }]);
+      await waitFor(() => seen.includes('before'));
+      // Deleted (as with its stream, or by a reader): what is stored before it is made again is its to deliver.
+      const jsm = await jetstreamManager(nc);
+      await jsm.consumers.delete(EVENTS_STREAM, 'test_made_again');
+      await publish([{ seq: 2, index: 0, event: changed('while-gone-1') }]);
+      await publish([{ seq: 3, index: 0, event: changed('while-gone-2') }]);
+      await waitFor(() => consumer.stats.restarts > 0);
+      await publish([{ seq: 4, index: 0, event: changed('after') }]);
+      await waitFor(() => seen.includes('after'));
+      // Before the change it started at new events and never sent the two stored meanwhile.
+      expect(seen).toEqual(expect.arrayContaining(['while-gone-1', 'while-gone-2']));
+      expect(seen.indexOf('while-gone-1')).toBeLessThan(seen.indexOf('after'));
+    });
+  });
+});
+
 describe('event consumer, many messages at once', () => {
   it('hands the events of one key to the handler in stream order (sequenceBy), other keys at once', async () => {
     const handled: string[] = [];
