@@ -42,7 +42,12 @@ export const pickTaskMachine = setup({
   context: ({ input }) => ({ orderId: input.orderId }),
   states: {
     queued: {
-      on: { 'task.taken': { target: 'picking' }, 'task.cancelled': { target: 'cancelled' } },
+      on: {
+        'task.taken': { target: 'picking' },
+        'task.cancelled': { target: 'cancelled' },
+        // Packed after its picker checked out with every line scanned: the task went back to the queue.
+        'task.packed': { target: 'done' },
+      },
     },
     picking: {
       on: {

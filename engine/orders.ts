@@ -222,6 +222,16 @@ function courierOf(state: WarehouseState, order: OrderRecord, cmd: OrderEventCom
   return state.couriers.get(courierId) as CourierRecord;
 }
 
+/**
+ * A handover offered to this courier and not accepted yet: it must accept before it delivers (or
+ * brings back), or it would stay assigned to an order that is over, with no acknowledgement due.
+ */
+function handoverNotAccepted(order: OrderRecord, courier: CourierRecord, event: string): EngineError | undefined {
+  const current = courierStateOf(courier);
+  if (courier.orderId !== order.orderId || current !== 'assigned') return undefined;
+  return courierStateConflict(courier.courierId, current, event);
+}
+
 /** What an event checked by `prepare` still has to do once the transition is committed. */
 interface Prepared {
   pick?: PickOutcome;
@@ -279,6 +289,8 @@ function prepare(
     case 'delivery.completed': {
       const courier = courierOf(state, order, cmd);
       if ('code' in courier) return courier;
+      const unaccepted = handoverNotAccepted(order, courier, cmd.event);
+      if (unaccepted !== undefined) return unaccepted;
       const distanceKm = state.routing.distanceKm(cmd.position as GeoPoint, order.address);
       if (distanceKm > DELIVERY_PROOF_RADIUS_KM)
         return proofRejected(order.orderId, distanceKm, DELIVERY_PROOF_RADIUS_KM);
@@ -286,7 +298,8 @@ function prepare(
     }
     case 'delivery.returned': {
       const courier = courierOf(state, order, cmd);
-      return 'code' in courier ? courier : { courier };
+      if ('code' in courier) return courier;
+      return handoverNotAccepted(order, courier, cmd.event) ?? { courier };
     }
     default:
       return {};
@@ -318,10 +331,14 @@ function finish(state: WarehouseState, ctx: CommandContext, order: OrderRecord, 
         distanceKm: p.distanceKm as number,
         safeDrop: cmd.safeDrop === true,
       };
+      // A courier who went silent with the bag and came back may hold another order by now: the
+      // delivery is a fact of this order, and the courier's own assignment is left as it is.
+      if (courier.orderId !== order.orderId) return;
       delete courier.orderId;
       if (courierStep(state, courier, 'order.delivered')) courier.deliveriesThisShift++;
       return;
     case 'delivery.returned':
+      if (courier.orderId !== order.orderId) return;
       delete courier.orderId;
       courierStep(state, courier, 'order.returned');
       return;

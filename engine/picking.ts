@@ -217,7 +217,8 @@ export function reportStockout(
         quantity: remaining,
         location: record.location,
         picked: 0,
-        substituteFor: sku,
+        // What the customer asked for (and paid), also when this line was itself a substitute.
+        substituteFor: line.substituteFor ?? sku,
       },
     ]);
     state.events.push({ type: 'order.substituted', orderId: order.orderId, sku, substitute, quantity: remaining });
@@ -250,6 +251,9 @@ export function completePack(
 ): void {
   const task = order.pick as PickTask;
   taskStep(task, 'task.packed');
+  // Packed while its task waited in the queue (its picker checked out after the last scan): out of
+  // the queue, or the next picker would be handed a packed order and every promise would count it.
+  state.pickQueue.delete(order.orderId);
   const picker = task.pickerId === undefined ? undefined : state.pickers.get(task.pickerId);
   if (picker !== undefined && picker.orderId === order.orderId) {
     delete picker.orderId;

@@ -136,6 +136,46 @@ describe('order flow: couriers lost on the way', () => {
     f.replayMatches();
   });
 
+  it('takes the delivery of a courier who went silent with the bag and came back, keeping its new order', () => {
+    const f = Floor.open({ couriers: ['c1'] });
+    f.placeAndPack('o1', [{ sku: 'bread', quantity: 1 }]);
+    expect(f.ping('c1', STORE).ok).toBe(true);
+    expect(f.courierEvent('o1', 'courier_assigned', 'courier.accepted', 'c1').ok).toBe(true);
+    expect(f.courierEvent('o1', 'courier_assigned', 'courier.picked_up', 'c1').ok).toBe(true);
+    f.advance(COURIER_SILENCE_MS);
+    expect(f.courierState('c1')).toBe('offline');
+    // c1 comes back and is given the next order, o2, while o1's bag is still with it.
+    expect(f.ok({ type: 'courier.check_in', key: f.key(), courierId: 'c1', position: STORE })).toBeDefined();
+    f.placeAndPack('o2', [{ sku: 'eggs', quantity: 1 }]);
+    expect(f.courier('c1')).toMatchObject({ state: 'assigned', orderId: 'o2' });
+    // Within o2's acknowledgement window, c1 hands o1 over at its door.
+    f.atMs += 5_000;
+    const done = f.courierEvent('o1', 'out_for_delivery', 'delivery.completed', 'c1', { position: HOME });
+    expect(done).toMatchObject({ ok: true, value: { state: 'delivered' } });
+    // Before the change c1 lost o2: assigned to nothing, and o2 stranded once c1 took and lost it.
+    expect(f.courier('c1')).toMatchObject({ state: 'assigned', orderId: 'o2' });
+    expect(f.courierEvent('o2', 'courier_assigned', 'courier.accepted', 'c1').ok).toBe(true);
+    f.replayMatches();
+  });
+
+  it('refuses the delivery of a handover the courier has not accepted, then takes it once accepted', () => {
+    const f = Floor.open({ couriers: ['c1', 'c2'] });
+    f.placeAndPack('o1', [{ sku: 'bread', quantity: 1 }]);
+    expect(f.courierEvent('o1', 'courier_assigned', 'courier.accepted', 'c1').ok).toBe(true);
+    expect(f.courierEvent('o1', 'courier_assigned', 'courier.picked_up', 'c1').ok).toBe(true);
+    expect(f.send({ type: 'courier.breakdown', key: f.key(), courierId: 'c1' }).ok).toBe(true);
+    expect(f.courier('c2')).toMatchObject({ state: 'assigned', orderId: 'o1' });
+    f.atMs += 5_000;
+    const early = f.courierEvent('o1', 'out_for_delivery', 'delivery.completed', 'c2', { position: HOME });
+    expect(early).toMatchObject({ ok: false, error: { code: 'COURIER_STATE_CONFLICT', state: 'assigned' } });
+    expect(f.stateOf('o1')).toBe('out_for_delivery');
+    expect(f.courierEvent('o1', 'out_for_delivery', 'courier.accepted', 'c2').ok).toBe(true);
+    const done = f.courierEvent('o1', 'out_for_delivery', 'delivery.completed', 'c2', { position: HOME });
+    expect(done).toMatchObject({ ok: true, value: { state: 'delivered' } });
+    expect(f.courier('c2')).toMatchObject({ state: 'returning', deliveriesThisShift: 1 });
+    f.replayMatches();
+  });
+
   it('lets a courier decline a handover: the order stays on the road and goes to the next courier', () => {
     const f = Floor.open({ couriers: ['c1', 'c2', 'c3'] });
     f.placeAndPack('o1', [{ sku: 'bread', quantity: 1 }]);

@@ -174,6 +174,61 @@ describe('order flow: picking', () => {
     f.replayMatches();
   });
 
+  it('refunds the asked-for price after a second substitution too (a substitute of a substitute)', () => {
+    const f = Floor.open();
+    const upsert = (sku: string, priceCents: number, aisle: number, substitutes: string[]) =>
+      f.ok({
+        type: 'sku.upsert',
+        key: f.key(),
+        sku,
+        ownerId: 'owner-1',
+        name: `item ${sku}`,
+        priceCents,
+        location: { zone: 'A', aisle, bay: 1, level: 1 },
+        safetyStock: 0,
+        substitutes,
+      });
+    // Milk (paid 500) falls back to oat (300), which falls back to eggs (100).
+    upsert('milk', 500, 1, ['oat']);
+    upsert('oat', 300, 3, ['eggs']);
+    upsert('eggs', 100, 1, []);
+    expect(f.place('o1', [{ sku: 'milk', quantity: 2 }], { allowSubstitutes: true }).ok).toBe(true);
+    expect(f.order('o1').amountCents).toBe(1_000);
+    expect(f.payment('o1', 'authorize').ok).toBe(true);
+    f.take();
+    expect(f.event('o1', 'picking', 'pick.stockout', { sku: 'milk' })).toMatchObject({
+      value: { pick: { kind: 'substituted', substitute: 'oat' } },
+    });
+    expect(f.event('o1', 'picking', 'pick.stockout', { sku: 'oat' })).toMatchObject({
+      value: { pick: { kind: 'substituted', substitute: 'eggs' } },
+    });
+    expect(f.order('o1').pick?.lines.find((l) => l.sku === 'eggs')).toMatchObject({ substituteFor: 'milk' });
+    // Eggs run out too: the two milks paid at 500 come off, not two oats at 300 (which charged 400 for nothing).
+    expect(f.event('o1', 'picking', 'pick.stockout', { sku: 'eggs' })).toMatchObject({
+      value: { pick: { kind: 'dropped', sku: 'eggs', adjustmentCents: 1_000 } },
+    });
+    expect(f.order('o1').adjustmentCents).toBe(1_000);
+    f.replayMatches();
+  });
+
+  it('packs an order whose picker checked out after the last scan, and takes it out of the pick queue', () => {
+    const f = Floor.open({ pickers: ['p1', 'p2'] });
+    f.placeAndPack('o0', [{ sku: 'eggs', quantity: 1 }]);
+    expect(f.place('o1', [{ sku: 'bread', quantity: 1 }]).ok).toBe(true);
+    expect(f.payment('o1', 'authorize').ok).toBe(true);
+    f.take('p1');
+    expect(f.scan('o1', 'bread', 1).ok).toBe(true);
+    // The picker leaves before packing: the task goes back to the queue, every line scanned.
+    expect(f.send({ type: 'picker.check_out', key: f.key(), pickerId: 'p1' }).ok).toBe(true);
+    expect([...f.warehouse.state.pickQueue]).toEqual(['o1']);
+    expect(f.pack('o1')).toMatchObject({ ok: true, value: { state: 'packed' } });
+    // Before the change o1 stayed queued: p2 was handed a packed order for ever.
+    expect([...f.warehouse.state.pickQueue]).toEqual([]);
+    const next = f.ok({ type: 'pick.take', key: f.key(), pickerId: 'p2' });
+    expect(next).not.toHaveProperty('orderId');
+    f.replayMatches();
+  });
+
   it('restocks what was picked and releases the rest when the customer cancels mid-pick', () => {
     const f = Floor.open();
     expect(
