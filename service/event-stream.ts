@@ -6,7 +6,15 @@
  * stream's configuration and the message id it deduplicates on; it never publishes or consumes.
  * Uses only what nats-server 2.9 knows.
  */
-import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type StreamInfo } from '@nats-io/jetstream';
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamInfo,
+} from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/transport-node';
 import { EVENTS_STREAM, SUBJECT_ROOT } from '../protocol/index.ts';
 
@@ -81,4 +89,13 @@ export async function ensureEventStream(
     if (await jsm.streams.info(EVENTS_STREAM).catch(() => undefined)) return jsm.streams.update(EVENTS_STREAM, config);
     throw error;
   }
+}
+
+/** Whether the server says the events stream does not exist (false when it exists or cannot tell). */
+export async function eventStreamMissing(nc: NatsConnection): Promise<boolean> {
+  const jsm = await jetstreamManager(nc);
+  return jsm.streams.info(EVENTS_STREAM).then(
+    () => false,
+    (error: unknown) => error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound,
+  );
 }

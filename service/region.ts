@@ -44,7 +44,8 @@ import { AckedMarkWriter, discardAckedMark, readAckedMark } from './event-marks.
 import { type EventEntry, entriesOf } from './event-messages.ts';
 import { type EventPublicationStats, EventPublisher } from './event-publisher.ts';
 import { type ReplayedCommand, unpublishedReplay } from './event-replay.ts';
-import { ensureEventStream } from './event-stream.ts';
+import { ACK_WAIT_MS } from './event-resend.ts';
+import { ensureEventStream, eventStreamMissing } from './event-stream.ts';
 import { type Outbox, outboxOf } from './outbox.ts';
 import type { HostedEndpoint } from './warehouse-link.ts';
 
@@ -52,6 +53,8 @@ import type { HostedEndpoint } from './warehouse-link.ts';
 const SEED_CHUNK = 256;
 /** Longest wait at a stop for the stream to acknowledge the last events, so the snapshots cover them. */
 const STOP_ACKS_WAIT_MS = 2_000;
+/** Acknowledgement waits an event may go unanswered before the region checks the stream is there. */
+const STREAM_LOST_ACK_WAITS = 4;
 /** How long a closing warehouse (or the process) waits for the requests it is answering. */
 const ANSWER_WAIT_MS = 2_000;
 /** How long a closing warehouse gives payment calls already out to report. */
@@ -317,7 +320,9 @@ export class RegionHost {
    * catch up without a restart of the process.
    */
   private async catchUp(): Promise<void> {
-    if (this.stopping || !this.events.flowing) return;
+    if (this.stopping) return;
+    await this.restoreStream();
+    if (!this.events.flowing) return;
     const due = this.catchUps.due(this.events.gaveUp, performance.now());
     if (due.length === 0) return;
     try {
@@ -332,6 +337,26 @@ export class RegionHost {
       if (this.stopping || hosted === undefined || notServing(hosted) !== undefined) continue;
       this.catchUps.started(warehouseId, performance.now());
       await this.reopen(hosted);
+    }
+  }
+
+  /**
+   * Events have waited STREAM_LOST_ACK_WAITS acknowledgement waits for the stream while connected:
+   * if the stream is gone (deleted under the running region), it is made again as at a start, and
+   * the resends then store what waits. Not tied to a warehouse giving up, which quiet warehouses may
+   * never do: their events would wait, and snapshots stay below them, until a restart.
+   */
+  private async restoreStream(): Promise<void> {
+    const stats = this.events.stats();
+    const waitedMs = stats.oldestUnackedSeconds * 1_000;
+    const ackWaitMs = this.options.eventAckWaitMs ?? ACK_WAIT_MS;
+    if (!stats.connected || stats.unacked === 0 || waitedMs < STREAM_LOST_ACK_WAITS * ackWaitMs) return;
+    try {
+      if (!(await eventStreamMissing(this.options.nc))) return;
+      this.log().warn({ unacked: stats.unacked }, 'events stream missing: created again');
+      await ensureEventStream(this.options.nc);
+    } catch (error) {
+      this.log().warn({ err: error }, 'events stream not created again');
     }
   }
 

@@ -273,6 +273,19 @@ describe('events the stream refused', () => {
       expect(inspectDataDir(dir)[0]?.walRecordsAfterSnapshot).toBe(0);
     }));
 
+  it('a running region makes a deleted stream again itself, and every event waiting is then stored', () =>
+    onOwnServer(async ({ reader, committed, start }) => {
+      // Checks every 300 ms; events unanswered for four acknowledgement waits (800 ms) send it looking.
+      const h = await start(undefined, 300);
+      const { before } = await loseStream(h, reader, committed);
+      await adjust(h, 10, 10);
+      // Nobody recreates the stream but the region; before, the events waited until a restart.
+      const stored = await eventually(reader, committed.events - before);
+      expect(stored.size).toBe(committed.events - before);
+      await until(() => h.eventPublication().unacked === 0);
+      expect(h.eventPublication().givenUp).toBe(0);
+    }));
+
   it('a stop before the stream took them leaves them in the log, and the next start publishes them', () =>
     onOwnServer(async ({ dir, reader, committed, start }) => {
       const h = await start();
