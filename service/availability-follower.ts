@@ -178,8 +178,8 @@ export class AvailabilityFollower {
       let answer = await queryChanges(this.nc, region, view.warehouseId, view.syncedVersion);
       let accepted = true;
       for (let page = 0; answer.ok; page++) {
-        accepted = view.resync(answer.value, askedAtMs);
         const more = (answer.value as { more?: boolean }).more === true;
+        accepted = view.resync(answer.value, askedAtMs, !more);
         if (!accepted || !more || page >= RESYNC_PAGES_MAX) break;
         answer = await queryChanges(this.nc, region, view.warehouseId, view.syncedVersion);
       }

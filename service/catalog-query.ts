@@ -33,7 +33,7 @@ export interface CatalogRequest {
 export interface CatalogReply {
   warehouseId: string;
   items: VersionedAvailability[];
-  /** How old the view may be: time since its last applied update or resync. */
+  /** How old the view may be: time since its last complete resync was asked (events alone do not count). */
   stalenessMs: number;
   /** More items follow: ask again with `after: next`. */
   next?: string;

@@ -83,11 +83,13 @@ export class VersionedView {
    * the watermark. Returns false, changing nothing, when the answer's version is behind the watermark:
    * the warehouse started over from an empty state, and the caller should `clear` and resync from 0.
    */
-  resync(answer: ChangesAnswer, askedAtMs: number): boolean {
+  resync(answer: ChangesAnswer, askedAtMs: number, complete = true): boolean {
     if (answer.version < this.syncedVersion) return false;
     for (const item of answer.items) this.apply(item);
     this.syncedVersion = answer.version;
-    this.resyncedAtMs = askedAtMs;
+    // A page with more after it holds changes only up to its version: the view is as fresh as
+    // askedAtMs once the last page is in.
+    if (complete) this.resyncedAtMs = askedAtMs;
     this.stats.resyncs++;
     return true;
   }

@@ -440,6 +440,12 @@ describe('availability followers', () => {
     expect(view.stalenessMs(121)).toBe(101);
     expect(view.resync({ items: [], version: 4 }, 30)).toBe(false);
     expect(view.get('a')?.available).toBe(2);
+    // A first page of a paged resync moves the watermark, but the view is as fresh as its ask only
+    // once the last page is in.
+    expect(view.resync({ items: [{ sku: 'b', available: 4, version: 14 }], version: 14 }, 500, false)).toBe(true);
+    expect(view.stalenessMs(600)).toBe(580);
+    expect(view.resync({ items: [], version: 15 }, 500)).toBe(true);
+    expect(view.stalenessMs(600)).toBe(100);
   });
 
   it('an ephemeral follower resyncs an empty view at start, keeps it current, and outlives its consumer', async () => {
