@@ -25,7 +25,7 @@ export type EngineError =
       candidates: { warehouseId: string; reason: string }[];
       /**
        * Present when a candidate that covers the address could not be asked now and did not fail
-       * for good (down for a restart, reopening, no answer in time): the answer may change, ask
+       * for good (down for a restart, nobody serving it, reopening): the answer may change, ask
        * again after about this many ms. Absent when every candidate answered or failed for good.
        */
       retryAfterMs?: number;

@@ -357,7 +357,10 @@ export class WarehouseRuntime {
   private fail(error: unknown, batches: Pending[][]): void {
     this.status = 'failed';
     this.clearTimer();
-    this.refuse([...batches, ...this.written.map((b) => b.pending), this.queue]);
+    this.refuse([...batches, ...this.written.map((b) => b.pending)]);
+    // Never applied: plainly refused (a retry under the same key after the recovery applies it then).
+    const notApplied: Result = { ok: false, error: unavailable('warehouse failed') };
+    for (const p of this.queue) p.resolve(notApplied);
     this.written = [];
     this.queue = [];
     this.wakeDurableWaiters();

@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fsyncPath, listSegments, type Segment } from './wal.ts';
+import { fsyncPath, listSegments, type Segment, segmentsCoveredBy } from './wal.ts';
 import { decodeSegmentHeader, scanSegment } from './wal-format.ts';
 
 export interface WalCutPlan {
@@ -48,9 +48,7 @@ export class WalCutRefused extends Error {
  */
 export function planWalCut(walDir: string, afterSeq = 0): WalCutPlan | undefined {
   const all = listSegments(walDir);
-  let skip = 0;
-  while (skip + 1 < all.length && (all[skip + 1] as Segment).firstSeq <= afterSeq + 1) skip++;
-  const segments = all.slice(skip);
+  const segments = all.slice(segmentsCoveredBy(all, afterSeq));
   for (const [i, segment] of segments.entries()) {
     const bytes = fs.readFileSync(segment.file);
     if (decodeSegmentHeader(bytes)?.firstSeq !== segment.firstSeq) {

@@ -90,6 +90,16 @@ export function fsyncPath(target: string): void {
   }
 }
 
+/**
+ * How many of `segments` (oldest first) a snapshot through `afterSeq` covers wholly: recovery does
+ * not read them (they stay for older snapshots). The last one is always read.
+ */
+export function segmentsCoveredBy(segments: readonly Segment[], afterSeq: number): number {
+  let skip = 0;
+  while (skip + 1 < segments.length && (segments[skip + 1] as Segment).firstSeq <= afterSeq + 1) skip++;
+  return skip;
+}
+
 /** The segments in a directory, oldest first. */
 export function listSegments(dir: string): Segment[] {
   if (!fs.existsSync(dir)) return [];
@@ -144,8 +154,7 @@ export class Wal {
     // Segments wholly covered by the snapshot are skipped, not deleted: older snapshots kept as
     // fallbacks still need them. `dropThrough` deletes them once no kept snapshot does.
     const all = listSegments(dir);
-    let skip = 0;
-    while (skip + 1 < all.length && (all[skip + 1] as Segment).firstSeq <= options.afterSeq + 1) skip++;
+    const skip = segmentsCoveredBy(all, options.afterSeq);
     let segments = all.slice(skip);
     const first = segments[0];
     if (first !== undefined && first.firstSeq > options.afterSeq + 1) {
@@ -188,6 +197,7 @@ export class Wal {
    */
   append(records: readonly StampedCommand[]): void {
     if (this.broken !== undefined) throw this.broken;
+    if (this.closed || this.closeAfterSync) throw new Error('WAL closed');
     if (records.length === 0) return;
     const firstSeq = (records[0] as StampedCommand).seq;
     const lastSeq = (records[records.length - 1] as StampedCommand).seq;
@@ -217,6 +227,8 @@ export class Wal {
    */
   sync(done: (error?: Error) => void): void {
     if (this.syncing) throw new Error('WAL sync already in flight');
+    // A closed fd's number may belong to another file by now: its fdatasync would answer for that one.
+    if (this.closed || this.closeAfterSync) throw new Error('WAL closed');
     this.syncing = true;
     const size = this.size;
     fs.fdatasync(this.fd, (error) => {

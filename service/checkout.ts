@@ -127,7 +127,7 @@ function parseCheckout(input: unknown): { ok: true; value: OrderPlaceCommand } |
  * No candidate takes the order. `passing`: one that covers the address could not be asked and may
  * be back soon, so the refusal says when to ask again (`retryAfterMs`) instead of being final.
  */
-function noFulfillmentCenter(orderId: string, candidates: CandidateReport[], passing = false): EngineError {
+function noFulfillmentCenter(orderId: string, candidates: CandidateReport[], passing: boolean): EngineError {
   const why =
     candidates.length === 0
       ? 'no warehouse of the region is near the address'
@@ -148,12 +148,14 @@ interface NoAnswer {
 }
 
 /**
- * The value of an answer, or why there is none. NOT_FOUND is an answer (of undefined). No answer in
- * time, nobody serving, or an UNAVAILABLE that says when to come back passes; any other refusal
- * (UNAVAILABLE from a failed warehouse among them) does not.
+ * The value of an answer, or why there is none. NOT_FOUND is an answer (of undefined). Nobody serving
+ * (a restart) or an UNAVAILABLE that says when to come back passes; no answer in time does not (an
+ * overloaded warehouse: asking again soon would add to its load), nor does any other refusal
+ * (UNAVAILABLE from a failed warehouse among them).
  */
 function answerOf(reply: LinkReply): { value: unknown } | NoAnswer {
-  if (!reply.answered) return { problem: reply.message, passing: true };
+  // A request that reached nobody cannot have acted: that is the no-responders case.
+  if (!reply.answered) return { problem: reply.message, passing: !reply.mayHaveActed };
   if (reply.result.ok) return { value: reply.result.value };
   const error = reply.result.error;
   if (error.code === 'NOT_FOUND') return { value: undefined };
@@ -164,7 +166,7 @@ function answerOf(reply: LinkReply): { value: unknown } | NoAnswer {
 interface Probe {
   report: CandidateReport;
   placedBefore: boolean;
-  /** Skipped for a reason that passes (down for a restart, reopening, no answer in time). */
+  /** Skipped for a reason that passes (down for a restart, nobody serving it, reopening). */
   passing: boolean;
 }
 

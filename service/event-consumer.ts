@@ -211,19 +211,25 @@ export class EventConsumer {
     let info = existing;
     if (existing === undefined) {
       const config = consumerConfig(this.options);
-      const resume = this.options.deliver === 'new' ? this.resumeNanos() : undefined;
+      // Only a consumer that acknowledges owes every event; one without acks (a view that resyncs
+      // from the warehouse at each start) starts at new events, as before.
+      const resume = this.options.deliver === 'new' && this.options.acks !== 'none' ? this.resumeNanos() : undefined;
       if (resume !== undefined) {
         config.deliver_policy = DeliverPolicy.StartTime;
         // Milliseconds, rounded down: the start includes the message it names.
         config.opt_start_time = new Date(Number(resume / 1_000_000n)).toISOString();
+        // Everything from there comes again: what was unsettled before is behind the new start.
+        this.unsettled.clear();
+        this.seenNanos = resume;
       }
       info = await this.jsm.consumers.add(EVENTS_STREAM, config);
     } else if (existing.config.filter_subject !== filterSubject) {
       // A name reused for other events: taking them would ack what another program needs.
       throw new Error(`consumer ${name} exists for ${existing.config.filter_subject}, not ${filterSubject}`);
     }
-    // Until a message is seen, a consumer made again starts from when this one was there.
-    const serverTime = Date.parse(info?.ts ?? info?.created ?? '');
+    // Until a message is seen, a consumer made again starts from when this one was there: the
+    // server's time now (servers before 2.10 do not say it), or the creation of the one just made.
+    const serverTime = Date.parse(info?.ts ?? (existing === undefined ? info?.created : undefined) ?? '');
     if (this.seenNanos === undefined && Number.isFinite(serverTime)) this.seenNanos = BigInt(serverTime) * 1_000_000n;
     await this.options.onStart?.();
     const consumer = await this.js.consumers.get(EVENTS_STREAM, name);

@@ -225,7 +225,8 @@ describe('order flow: picking', () => {
     // Before the change o1 stayed queued: p2 was handed a packed order for ever.
     expect([...f.warehouse.state.pickQueue]).toEqual([]);
     const next = f.ok({ type: 'pick.take', key: f.key(), pickerId: 'p2' });
-    expect(next).not.toHaveProperty('orderId');
+    expect(next).toMatchObject({ kind: 'pick_task', pickerId: 'p2' });
+    expect(next).not.toHaveProperty('task');
     f.replayMatches();
   });
 

@@ -8,6 +8,7 @@
  * WalCorruptionError naming the file and byte, and leaves the files as they were. Opening syncs the
  * last segment before its records count as durable (a crash leaves unsynced ones in the page cache).
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import * as path from 'node:path';
@@ -72,10 +73,19 @@ describe('closing', () => {
     const dir = makeTempDir('wal-close-sync');
     const { wal } = Wal.open(dir, { afterSeq: 0 });
     wal.append(range(1, 3).map(record));
+    // Four slow hashes hold libuv's four threads: the fdatasync waits in the pool's queue.
+    const busy = Array.from(
+      { length: 4 },
+      () => new Promise((resolve) => crypto.pbkdf2('p', 's', 300_000, 32, 'sha256', resolve)),
+    );
     const synced = new Promise<Error | undefined>((resolve) => wal.sync(resolve));
     // Closed under the sync, the fd could be reused by another file before the fdatasync runs.
     wal.close();
+    // And nothing more is taken meanwhile: a later sync would run on that fd too.
+    expect(() => wal.append([record(4)])).toThrow(/closed/);
+    expect(() => wal.sync(() => undefined)).toThrow();
     expect(await synced).toBeUndefined();
+    await Promise.all(busy);
     expect(reopen(dir).seqs).toEqual(range(1, 3));
   });
 
