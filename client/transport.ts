@@ -136,13 +136,15 @@ function resultOf(subject: string, data: Uint8Array): Result<unknown> {
   } catch (error) {
     throw new DarkstoreError('BAD_REPLY', `reply on ${subject} is not msgpack`, undefined, { cause: error });
   }
-  if (typeof reply === 'object' && reply !== null) {
-    const r = reply as { ok?: unknown; value?: unknown; error?: unknown };
-    if (r.ok === true) return reply as Result<unknown>;
-    const code = (r.error as { code?: unknown } | undefined)?.code;
-    if (r.ok === false && typeof code === 'string') return reply as Result<unknown>;
-  }
+  if (isResult(reply)) return reply;
   throw new DarkstoreError('BAD_REPLY', `reply on ${subject} is not a result`);
+}
+
+/** A `Result` as the wire carries it: `ok: true`, or `ok: false` with an error that has a code. */
+function isResult(value: unknown): value is Result<unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as { ok?: unknown; error?: { code?: unknown } | null };
+  return r.ok === true || (r.ok === false && typeof r.error?.code === 'string');
 }
 
 /** A typed error for what nats.js threw; `attempts` is how many were made when it is final. */
@@ -178,13 +180,10 @@ function refusalsToRetry(result: Result<unknown>): { retryAfterMs?: unknown }[] 
     return [];
   }
   const refusals: { retryAfterMs?: unknown }[] = [];
-  for (const r of value.results as unknown[]) {
+  for (const entry of value.results as unknown[]) {
     // Every entry of a batch is a result, or the reply is not one (a bug on the other side).
-    const entry = r as { ok?: unknown; error?: { code?: unknown; retryAfterMs?: unknown } } | null;
-    if (typeof entry !== 'object' || entry === null || (entry.ok !== true && entry.ok !== false)) {
-      throw new DarkstoreError('BAD_REPLY', 'a batch reply holds an entry that is not a result');
-    }
-    if (entry.ok === false && entry.error?.code === 'UNAVAILABLE') refusals.push(entry.error);
+    if (!isResult(entry)) throw new DarkstoreError('BAD_REPLY', 'a batch reply holds an entry that is not a result');
+    if (!entry.ok && entry.error.code === 'UNAVAILABLE') refusals.push(entry.error);
   }
   return refusals;
 }

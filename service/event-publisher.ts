@@ -63,7 +63,8 @@ export class EventPublisher {
     private readonly nc: NatsConnection,
     private readonly outbox: Outbox,
     private readonly logger: Logger,
-    ackWaitMs = ACK_WAIT_MS,
+    /** How long a message waits for the stream's acknowledgement before it goes again. */
+    readonly ackWaitMs = ACK_WAIT_MS,
     unackedBytesMax = UNACKED_BYTES_MAX,
   ) {
     this.unacked = new UnackedEventMessages(ackWaitMs, unackedBytesMax);

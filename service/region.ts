@@ -44,7 +44,6 @@ import { AckedMarkWriter, discardAckedMark, readAckedMark } from './event-marks.
 import { type EventEntry, entriesOf } from './event-messages.ts';
 import { type EventPublicationStats, EventPublisher } from './event-publisher.ts';
 import { type ReplayedCommand, unpublishedReplay } from './event-replay.ts';
-import { ACK_WAIT_MS } from './event-resend.ts';
 import { ensureEventStream, eventStreamMissing } from './event-stream.ts';
 import { type Outbox, outboxOf } from './outbox.ts';
 import type { HostedEndpoint } from './warehouse-link.ts';
@@ -349,8 +348,7 @@ export class RegionHost {
   private async restoreStream(): Promise<void> {
     const stats = this.events.stats();
     const waitedMs = stats.oldestUnackedSeconds * 1_000;
-    const ackWaitMs = this.options.eventAckWaitMs ?? ACK_WAIT_MS;
-    if (!stats.connected || stats.unacked === 0 || waitedMs < STREAM_LOST_ACK_WAITS * ackWaitMs) return;
+    if (!stats.connected || stats.unacked === 0 || waitedMs < STREAM_LOST_ACK_WAITS * this.events.ackWaitMs) return;
     try {
       if (!(await eventStreamMissing(this.options.nc))) return;
       this.log().warn({ unacked: stats.unacked }, 'events stream missing: created again');

@@ -448,6 +448,32 @@ describe('availability followers', () => {
     expect(view.stalenessMs(600)).toBe(100);
   });
 
+  it('counts a paged resync fresh only once its last page is in: a failed second page leaves it stale', async () => {
+    const responder = await connect({ servers: server.url });
+    const pages: number[] = [];
+    responder.subscribe(querySubject('ev-paged', 'W1'), {
+      callback: (_e, msg) => {
+        const { sinceVersion } = decode(msg.data) as { sinceVersion: number };
+        pages.push(sinceVersion);
+        const first = { ok: true, value: { items: [{ sku: 'a', available: 1, version: 3 }], version: 3, more: true } };
+        const refused = { ok: false, error: { code: 'UNAVAILABLE', message: 'unavailable: busy', reason: 'busy' } };
+        msg.respond(encode(sinceVersion === 0 ? first : refused));
+      },
+    });
+    await responder.flush();
+    const view = new VersionedView('W1');
+    const follower = await followAvailability(nc, { region: 'ev-paged', view, resyncIntervalMs: 0 });
+    try {
+      expect(pages).toEqual([0, 3]);
+      expect(view.get('a')).toEqual({ sku: 'a', available: 1, version: 3 });
+      // Only changes up to version 3 are in: the view must not claim to be as fresh as its ask.
+      expect(view.stalenessMs(Date.now())).toBeUndefined();
+    } finally {
+      await follower.stop();
+      await responder.close();
+    }
+  });
+
   it('an ephemeral follower resyncs an empty view at start, keeps it current, and outlives its consumer', async () => {
     const view = new VersionedView(W);
     const follower = await followAvailability(nc, { region: REGION, view, resyncIntervalMs: 0 });
